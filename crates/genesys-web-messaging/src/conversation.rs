@@ -1,0 +1,563 @@
+//! The conversation API: say things, wait for what the bot answers.
+//!
+//! A conversation reads the session's ordered log through a *cursor*: the place of the last
+//! reply a wait consumed. Each wait looks at the replies after the cursor, in `channel.time`
+//! order, so a reply that arrived while no step was waiting is still seen by the next one, and
+//! a reply delivered out of order is seen in its right place. `say` does not move the cursor:
+//! every bot reply is offered to the waits that follow, whenever it arrived.
+//!
+//! Pacing lives in one place, [`Conversation::say`]: it waits until the bot has been quiet for
+//! the configured delay and keeps within Genesys' limit of 2 `onMessage` per second.
+
+use crate::expect::Expectation;
+use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
+use crate::protocol::SessionResponse;
+use crate::session::{ConnectError, GuestSession, SendError, SessionConfig};
+use crate::transcript::Transcript;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A reply from the bot, as recorded in the session log.
+pub type Reply = Arc<Received>;
+
+/// Timing rules for a conversation.
+#[derive(Debug, Clone)]
+pub struct ConversationOptions {
+    /// Before each `say`, wait until the bot has sent nothing for this long (counted from the
+    /// session start when it has not replied yet). Genesys has been seen to ignore text sent
+    /// right after a bot reply (upstream issue #38); upstream waits a fixed 3 s before each say.
+    pub say_delay: Duration,
+    /// Most `onMessage` requests in any one-second window (Genesys allows 2 per session).
+    pub max_messages_per_second: usize,
+    /// When a wait sees the bot disconnect, how long it still accepts a matching reply that was
+    /// created before the disconnect but is delivered after it (out-of-order delivery).
+    pub disconnect_grace: Duration,
+}
+
+impl Default for ConversationOptions {
+    fn default() -> Self {
+        ConversationOptions {
+            say_delay: Duration::from_secs(2),
+            max_messages_per_second: 2,
+            disconnect_grace: Duration::from_millis(300),
+        }
+    }
+}
+
+/// Why a wait ended without the reply it wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFailure {
+    /// No matching reply within the timeout.
+    TimedOut,
+    /// The bot ended the conversation (Presence Disconnect).
+    BotDisconnected,
+    /// The server answered with an error, or sent a frame that could not be read.
+    Server(Fault),
+    /// The socket is gone.
+    Closed(Closed),
+    /// The session never started (no `SessionResponse`) within the timeout.
+    SessionNotStarted,
+}
+
+/// A wait that failed, with everything needed to explain it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct WaitError {
+    /// What was expected, as the user wrote it (`/pattern/flags` for regular expressions).
+    pub expected: String,
+    /// How long the wait was allowed to take.
+    pub timeout: Duration,
+    /// The text of every reply seen during the wait, in conversation order.
+    pub received: Vec<String>,
+    /// Why the wait ended.
+    pub reason: WaitFailure,
+    /// Replies that were delivered so late they sorted before an already-matched reply, and so
+    /// could not be offered to this wait. Only ever non-empty after out-of-order delivery.
+    pub late: Vec<String>,
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expected = &self.expected;
+        match &self.reason {
+            WaitFailure::TimedOut => write!(
+                f,
+                "Timed-out after {}ms waiting for a message that contained '{expected}'",
+                self.timeout.as_millis()
+            )?,
+            WaitFailure::BotDisconnected => write!(
+                f,
+                "Bot disconnected from the conversation whilst waiting a message that contained '{expected}'"
+            )?,
+            WaitFailure::Server(fault) => write!(
+                f,
+                "{fault} whilst waiting a message that contained '{expected}'"
+            )?,
+            WaitFailure::Closed(closed) => write!(
+                f,
+                "{} whilst waiting a message that contained '{expected}'",
+                capitalise(&closed.to_string())
+            )?,
+            WaitFailure::SessionNotStarted => write!(
+                f,
+                "The session did not start within {}ms: no SessionResponse to configureSession",
+                self.timeout.as_millis()
+            )?,
+        }
+        if self.received.is_empty() {
+            write!(f, "\nNo messages were received.")
+        } else {
+            write!(f, "\nReceived:")?;
+            for text in &self.received {
+                write!(f, "\n - {text}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Why a `say` could not be sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SayError {
+    /// Genesys would reject it, and upstream refuses it too.
+    #[error("Text cannot be empty")]
+    EmptyText,
+    /// The bot already ended the conversation.
+    #[error("Cannot send text as conversation was disconnected by Genesys")]
+    Disconnected,
+    /// The socket is gone.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// A guest's conversation with the bot of a deployment.
+///
+/// ```no_run
+/// use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+/// use std::time::Duration;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = SessionConfig::for_region("your-deployment-id", "mypurecloud.ie")
+///     .custom_attribute("IsAutomatedTest", "true");
+/// let mut conversation = Conversation::connect(config, ConversationOptions::default()).await?;
+/// conversation.wait_for_start(Duration::from_secs(10)).await?;
+/// conversation.say("hi").await?;
+/// let reply = conversation
+///     .wait_for_reply_containing("Can we ask you some questions", Duration::from_secs(10))
+///     .await?;
+/// println!("{}", reply.message.text.as_deref().unwrap_or_default());
+/// conversation.close().await;
+/// # Ok(()) }
+/// ```
+pub struct Conversation {
+    session: GuestSession,
+    options: ConversationOptions,
+    cursor: Option<OrderKey>,
+    cursor_moved_at: Option<Instant>,
+    faults_reported: usize,
+    recent_sends: VecDeque<Instant>,
+    started_at: Instant,
+}
+
+impl fmt::Debug for Conversation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conversation")
+            .field("token", &self.session.token())
+            .field("cursor", &self.cursor)
+            .finish()
+    }
+}
+
+enum Check<T> {
+    Done(T),
+    /// Not yet; look again on the next change, or at this instant at the latest.
+    Pending(Option<Instant>),
+}
+
+impl Conversation {
+    /// Connects a new guest session and wraps it.
+    pub async fn connect(
+        config: SessionConfig,
+        options: ConversationOptions,
+    ) -> Result<Conversation, ConnectError> {
+        Ok(Conversation::new(
+            GuestSession::connect(config).await?,
+            options,
+        ))
+    }
+
+    /// Wraps an already connected session.
+    pub fn new(session: GuestSession, options: ConversationOptions) -> Conversation {
+        Conversation {
+            session,
+            options,
+            cursor: None,
+            cursor_moved_at: None,
+            faults_reported: 0,
+            recent_sends: VecDeque::new(),
+            started_at: Instant::now(),
+        }
+    }
+
+    /// The underlying session.
+    pub fn session(&self) -> &GuestSession {
+        &self.session
+    }
+
+    fn log(&self) -> &SessionLog {
+        self.session.log()
+    }
+
+    /// Waits for the `SessionResponse` to `configureSession`.
+    pub async fn wait_for_start(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<SessionResponse, WaitError> {
+        let deadline = Instant::now() + timeout;
+        let faults_reported = self.faults_reported;
+        let outcome = self
+            .wait_until(deadline, |snap| {
+                if let Some(session) = &snap.session {
+                    return Check::Done(Ok(session.clone()));
+                }
+                if let Some(fault) = snap.faults.get(faults_reported) {
+                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
+                }
+                if let Some(closed) = &snap.closed {
+                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                }
+                Check::Pending(None)
+            })
+            .await;
+        self.started_at = Instant::now();
+        match outcome {
+            Some(Ok(session)) => Ok(session),
+            failure => {
+                if matches!(failure, Some(Err(WaitFailure::Server(_)))) {
+                    self.faults_reported += 1;
+                }
+                Err(WaitError {
+                    expected: "a SessionResponse".into(),
+                    timeout,
+                    received: Vec::new(),
+                    reason: failure
+                        .and_then(Result::err)
+                        .unwrap_or(WaitFailure::SessionNotStarted),
+                    late: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Sends text as the guest, after the pacing rules allow it.
+    pub async fn say(&mut self, text: &str) -> Result<(), SayError> {
+        if text.is_empty() {
+            return Err(SayError::EmptyText);
+        }
+        self.check_can_send()?;
+        self.pace().await;
+        self.check_can_send()?;
+        self.session.send_text(text).await?;
+        self.recent_sends.push_back(Instant::now());
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), SayError> {
+        let snap = self.log().snapshot();
+        if let Some(closed) = snap.closed {
+            return Err(SayError::Send(SendError::Closed(closed)));
+        }
+        if snap.messages.iter().any(|m| m.message.is_disconnect()) {
+            return Err(SayError::Disconnected);
+        }
+        Ok(())
+    }
+
+    /// Waits until the bot has been quiet for `say_delay` and the rate limit has room.
+    async fn pace(&mut self) {
+        let window = Duration::from_secs(1);
+        let limit = self.options.max_messages_per_second.max(1);
+        loop {
+            let now = Instant::now();
+            while self
+                .recent_sends
+                .front()
+                .is_some_and(|&sent| now.duration_since(sent) >= window)
+            {
+                self.recent_sends.pop_front();
+            }
+            let rate_ready = if self.recent_sends.len() >= limit {
+                self.recent_sends[self.recent_sends.len() - limit] + window
+            } else {
+                now
+            };
+            let quiet_since = self
+                .log()
+                .snapshot()
+                .last_reply_at
+                .map_or(self.started_at, |t| t.max(self.started_at));
+            let ready = rate_ready.max(quiet_since + self.options.say_delay);
+            if ready <= now {
+                return;
+            }
+            // A reply arriving meanwhile restarts the quiet period, so wake up on changes too.
+            let changed = self.log().changed();
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep_until(ready) => {}
+            }
+        }
+    }
+
+    /// Waits for the next reply, whatever it says.
+    pub async fn wait_for_next_reply(&mut self, timeout: Duration) -> Result<Reply, WaitError> {
+        self.wait_for_reply(&Expectation::Any, timeout).await
+    }
+
+    /// Waits for a reply containing `text`, ignoring case.
+    pub async fn wait_for_reply_containing(
+        &mut self,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        self.wait_for_reply(&Expectation::containing(text), timeout)
+            .await
+    }
+
+    /// Waits for a reply matching a JavaScript-style regular expression.
+    pub async fn wait_for_reply_matching(
+        &mut self,
+        pattern: &crate::JsRegex,
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        self.wait_for_reply(&Expectation::Matching(pattern.clone()), timeout)
+            .await
+    }
+
+    /// Waits for the first reply after the cursor that meets `expectation`, and moves the
+    /// cursor to it. Ends at once, with the reason, when the bot disconnects, the server
+    /// reports an error, or the socket closes.
+    pub async fn wait_for_reply(
+        &mut self,
+        expectation: &Expectation,
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        let deadline = Instant::now() + timeout;
+        let cursor = self.cursor;
+        let faults_reported = self.faults_reported;
+        let grace = self.options.disconnect_grace;
+        let mut disconnect_seen_at: Option<Instant> = None;
+        let outcome = self
+            .wait_until(deadline, |snap| {
+                for received in after(snap, cursor) {
+                    let message = &received.message;
+                    if message.is_reply()
+                        && expectation.is_met_by(message.text.as_deref().unwrap_or_default())
+                    {
+                        return Check::Done(Ok(Arc::clone(received)));
+                    }
+                    if message.is_disconnect() {
+                        let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
+                        if Instant::now() >= seen + grace || snap.closed.is_some() {
+                            return Check::Done(Err(WaitFailure::BotDisconnected));
+                        }
+                        return Check::Pending(Some(seen + grace));
+                    }
+                }
+                if let Some(fault) = snap.faults.get(faults_reported) {
+                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
+                }
+                if let Some(closed) = &snap.closed {
+                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                }
+                Check::Pending(None)
+            })
+            .await;
+        match outcome {
+            Some(Ok(reply)) => {
+                self.cursor = Some(reply.key());
+                self.cursor_moved_at = Some(Instant::now());
+                Ok(reply)
+            }
+            other => {
+                let reason = match other {
+                    Some(Err(reason)) => reason,
+                    _ => WaitFailure::TimedOut,
+                };
+                Err(self.failure(expectation.describe(), timeout, reason))
+            }
+        }
+    }
+
+    /// Collects replies until the bot has been silent for `silence`, or `max_wait` has passed.
+    /// Returns what arrived (possibly nothing) and moves the cursor past it. Ends early, with
+    /// the replies so far, when the bot disconnects or the socket closes.
+    pub async fn wait_for_replies_until_silence(
+        &mut self,
+        silence: Duration,
+        max_wait: Duration,
+    ) -> Vec<Reply> {
+        let deadline = Instant::now() + max_wait;
+        let cursor = self.cursor;
+        let mut last_seen_count = 0;
+        let mut quiet_since = Instant::now();
+        let replies = self
+            .wait_until(deadline, |snap| {
+                let replies: Vec<Reply> = after(snap, cursor)
+                    .filter(|r| r.message.is_reply())
+                    .cloned()
+                    .collect();
+                if replies.len() != last_seen_count {
+                    last_seen_count = replies.len();
+                    quiet_since = Instant::now();
+                }
+                let ended =
+                    snap.closed.is_some() || after(snap, cursor).any(|r| r.message.is_disconnect());
+                if ended || Instant::now() >= quiet_since + silence {
+                    return Check::Done(replies);
+                }
+                Check::Pending(Some(quiet_since + silence))
+            })
+            .await;
+        let replies = match replies {
+            Some(replies) => replies,
+            None => after(&self.log().snapshot(), cursor)
+                .filter(|r| r.message.is_reply())
+                .cloned()
+                .collect(),
+        };
+        if let Some(last) = replies.last() {
+            self.cursor = Some(last.key());
+            self.cursor_moved_at = Some(Instant::now());
+        }
+        replies
+    }
+
+    /// Waits for the bot to end the conversation (Presence Disconnect). Succeeds at once if it
+    /// already has.
+    pub async fn wait_for_disconnect(&mut self, timeout: Duration) -> Result<(), WaitError> {
+        let deadline = Instant::now() + timeout;
+        let faults_reported = self.faults_reported;
+        let outcome = self
+            .wait_until(deadline, |snap| {
+                if snap.messages.iter().any(|m| m.message.is_disconnect()) {
+                    return Check::Done(Ok(()));
+                }
+                if let Some(fault) = snap.faults.get(faults_reported) {
+                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
+                }
+                if let Some(closed) = &snap.closed {
+                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                }
+                Check::Pending(None)
+            })
+            .await;
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            other => {
+                let reason = match other {
+                    Some(Err(reason)) => reason,
+                    _ => WaitFailure::TimedOut,
+                };
+                Err(self.failure("the bot to disconnect".into(), timeout, reason))
+            }
+        }
+    }
+
+    /// Whether the bot has ended the conversation.
+    pub fn is_disconnected(&self) -> bool {
+        self.log()
+            .snapshot()
+            .messages
+            .iter()
+            .any(|m| m.message.is_disconnect())
+    }
+
+    /// The conversation so far, guest and bot lines in conversation order.
+    pub fn transcript(&self) -> Transcript {
+        Transcript::from_messages(&self.log().snapshot().messages)
+    }
+
+    /// The id of the first message in the session (used to find the Genesys conversation).
+    pub fn first_message_id(&self) -> Option<String> {
+        self.log()
+            .snapshot()
+            .messages
+            .iter()
+            .min_by_key(|m| m.arrival)
+            .map(|m| m.message.id.clone())
+    }
+
+    /// Closes the session cleanly.
+    pub async fn close(self) {
+        self.session.close().await;
+    }
+
+    fn failure(&mut self, expected: String, timeout: Duration, reason: WaitFailure) -> WaitError {
+        let snap = self.log().snapshot();
+        if matches!(reason, WaitFailure::Server(_)) {
+            self.faults_reported += 1;
+        }
+        let received = after(&snap, self.cursor)
+            .filter(|r| r.message.is_reply())
+            .map(|r| r.message.text.clone().unwrap_or_default())
+            .collect();
+        let late = match (self.cursor, self.cursor_moved_at) {
+            (Some(cursor), Some(moved_at)) => snap
+                .messages
+                .iter()
+                .filter(|r| r.key() < cursor && r.received_at > moved_at && r.message.is_reply())
+                .map(|r| r.message.text.clone().unwrap_or_default())
+                .collect(),
+            _ => Vec::new(),
+        };
+        WaitError {
+            expected,
+            timeout,
+            received,
+            reason,
+            late,
+        }
+    }
+
+    /// Re-evaluates `check` on every change to the log (and at the instants it asks for) until
+    /// it is done, or `deadline` passes (then `None`).
+    async fn wait_until<T>(
+        &self,
+        deadline: Instant,
+        mut check: impl FnMut(&Snapshot) -> Check<T>,
+    ) -> Option<T> {
+        loop {
+            let changed = self.log().changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let wake = match check(&self.log().snapshot()) {
+                Check::Done(value) => return Some(value),
+                Check::Pending(at) => at.map_or(deadline, |at| at.min(deadline)),
+            };
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+        }
+    }
+}
+
+/// The messages after the cursor, in conversation order.
+fn after(snap: &Snapshot, cursor: Option<OrderKey>) -> impl Iterator<Item = &Arc<Received>> {
+    let start = cursor.map_or(0, |c| snap.messages.partition_point(|m| m.key() <= c));
+    snap.messages[start..].iter()
+}

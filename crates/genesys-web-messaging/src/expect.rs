@@ -1,0 +1,146 @@
+//! What a step waits for in a reply.
+
+use std::fmt;
+
+/// A regular expression with ECMAScript (JavaScript `RegExp`) syntax and semantics, as
+/// upstream's `waitForReplyMatching` uses: lookbehind, backreferences, `[^]`, ASCII `\d`, and
+/// with the `m` flag `^`/`$` at every JavaScript line terminator.
+#[derive(Clone)]
+pub struct JsRegex {
+    regex: regress::Regex,
+    source: String,
+    flags: String,
+}
+
+impl JsRegex {
+    /// Compiles `pattern` with JavaScript `flags` (e.g. `"im"`).
+    pub fn new(pattern: &str, flags: &str) -> Result<JsRegex, regress::Error> {
+        Ok(JsRegex {
+            regex: regress::Regex::with_flags(pattern, flags)?,
+            source: pattern.to_string(),
+            flags: flags.to_string(),
+        })
+    }
+
+    /// Whether the pattern matches anywhere in `text` (JavaScript's `RegExp.test`).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex.find(text).is_some()
+    }
+
+    /// The pattern as JavaScript prints a `RegExp`: `/source/flags`, with `/` escaped.
+    pub fn to_js_string(&self) -> String {
+        let mut escaped = String::with_capacity(self.source.len());
+        let mut chars = self.source.chars();
+        let mut in_class = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    escaped.push('\\');
+                    if let Some(next) = chars.next() {
+                        escaped.push(next);
+                    }
+                }
+                '[' => {
+                    in_class = true;
+                    escaped.push(c);
+                }
+                ']' => {
+                    in_class = false;
+                    escaped.push(c);
+                }
+                '/' if !in_class => escaped.push_str("\\/"),
+                _ => escaped.push(c),
+            }
+        }
+        format!("/{escaped}/{}", self.flags)
+    }
+}
+
+impl fmt::Debug for JsRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_js_string())
+    }
+}
+
+/// What a reply must look like for a wait to be satisfied.
+#[derive(Debug, Clone)]
+pub enum Expectation {
+    /// Any reply.
+    Any,
+    /// A reply containing this text.
+    Containing {
+        /// The text to find.
+        text: String,
+        /// Compare case-insensitively (the default, as upstream).
+        case_insensitive: bool,
+    },
+    /// A reply matching this regular expression.
+    Matching(JsRegex),
+}
+
+impl Expectation {
+    /// A reply containing `text`, ignoring case.
+    pub fn containing(text: impl Into<String>) -> Self {
+        Expectation::Containing {
+            text: text.into(),
+            case_insensitive: true,
+        }
+    }
+
+    /// Whether `reply` satisfies this expectation.
+    pub fn is_met_by(&self, reply: &str) -> bool {
+        match self {
+            Expectation::Any => true,
+            Expectation::Containing {
+                text,
+                case_insensitive: true,
+            } => reply.to_lowercase().contains(&text.to_lowercase()),
+            Expectation::Containing { text, .. } => reply.contains(text.as_str()),
+            Expectation::Matching(regex) => regex.is_match(reply),
+        }
+    }
+
+    /// How the expectation is shown in failures: the text as written, or `/pattern/flags`.
+    pub fn describe(&self) -> String {
+        match self {
+            Expectation::Any => "any reply".to_string(),
+            Expectation::Containing { text, .. } => text.clone(),
+            Expectation::Matching(regex) => regex.to_js_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn js_semantics() {
+        let r = JsRegex::new(r"^second line$", "im").unwrap();
+        assert!(r.is_match("first\r\nsecond line\r\nthird"));
+        let r = JsRegex::new(r"\d+", "im").unwrap();
+        assert!(!r.is_match("٣"));
+        let r = JsRegex::new(r"(?<=order )\d+", "im").unwrap();
+        assert!(r.is_match("your ORDER 42"));
+        assert!(JsRegex::new("(", "im").is_err());
+    }
+
+    #[test]
+    fn describes_like_javascript() {
+        let r = JsRegex::new("a/b[/]", "im").unwrap();
+        assert_eq!(r.to_js_string(), r"/a\/b[/]/im");
+        assert_eq!(Expectation::containing("Hello").describe(), "Hello");
+    }
+
+    #[test]
+    fn containing_ignores_case_by_default() {
+        assert!(
+            Expectation::containing("EXAMPLE question").is_met_by("This is an example question")
+        );
+        let exact = Expectation::Containing {
+            text: "EXAMPLE".into(),
+            case_insensitive: false,
+        };
+        assert!(!exact.is_met_by("example"));
+    }
+}

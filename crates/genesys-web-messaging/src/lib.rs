@@ -1,0 +1,42 @@
+//! The guest side of Genesys Cloud Web Messaging, for testing bots and Architect flows.
+//!
+//! - [`GuestSession`]: one WebSocket to a Web Messenger deployment (`configureSession`,
+//!   `onMessage`, `echo` heartbeats), whose task records everything the server sends in an
+//!   ordered [`SessionLog`]. Errors, malformed frames and closed sockets become values, never
+//!   panics or hangs.
+//! - [`Conversation`]: say things and wait for replies containing text, matching a JavaScript
+//!   regular expression, until silence, or for the bot to disconnect. No reply is lost between
+//!   steps and out-of-order delivery is repaired by `channel.time`.
+//! - [`Transcript`]: who said what, when.
+//!
+//! ```no_run
+//! use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+//! use std::time::Duration;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let config = SessionConfig::for_endpoint("my-deployment", "ws://127.0.0.1:9000/v1");
+//!     let mut conversation = Conversation::connect(config, ConversationOptions::default()).await?;
+//!     conversation.wait_for_start(Duration::from_secs(10)).await?;
+//!     conversation.say("hi").await?;
+//!     conversation.wait_for_reply_containing("questions", Duration::from_secs(10)).await?;
+//!     print!("{}", conversation.transcript());
+//!     conversation.close().await;
+//!     Ok(())
+//! }
+//! ```
+
+mod conversation;
+mod expect;
+mod log;
+pub mod protocol;
+mod session;
+mod transcript;
+
+pub use conversation::{
+    Conversation, ConversationOptions, Reply, SayError, WaitError, WaitFailure,
+};
+pub use expect::{Expectation, JsRegex};
+pub use log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
+pub use session::{ConnectError, GuestSession, SendError, SessionConfig, WIRE_TARGET};
+pub use transcript::{Speaker, Transcript, TranscriptLine};

@@ -1,0 +1,682 @@
+//! The wire format of the Web Messaging guest WebSocket API.
+//!
+//! One definition serves both sides: the guest session serialises [`ClientRequest`]s and decodes
+//! [`ServerFrame`]s; the simulator does the opposite. Field names and shapes follow Genesys' own
+//! schema (see `protocol.md` in the project's reference material). Decoding is tolerant: unknown
+//! keys are ignored and unknown classes become [`ServerEvent::Unknown`], because the real service
+//! adds fields and classes over time.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A request the guest sends. Serialised with `action` first, as Genesys' clients do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum ClientRequest {
+    /// Starts (or resumes, with a known token) a guest session. Must be the first frame.
+    #[serde(rename_all = "camelCase")]
+    ConfigureSession {
+        /// The Web Messenger deployment.
+        deployment_id: String,
+        /// The guest's session token, chosen by the client (a UUID).
+        token: String,
+        /// Asks for a new conversation on a read-only session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_new: Option<bool>,
+        /// Echoed back on the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+    /// Sends a message (text, button response or event) from the guest.
+    #[serde(rename_all = "camelCase")]
+    OnMessage {
+        /// The guest's session token.
+        token: String,
+        /// What the guest says.
+        message: IncomingMessage,
+        /// Participant data, as upstream sends it (top level, next to `message`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<IncomingChannel>,
+        /// Copied by the server onto the Inbound echo of this message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+    /// Heartbeat; answered by a `response` StructuredMessage with text `ping`.
+    #[serde(rename_all = "camelCase")]
+    Echo {
+        /// The guest's session token (some clients omit it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The ping message.
+        message: IncomingMessage,
+        /// Copied onto the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+    /// Ends the session (and optionally every other socket sharing the token).
+    #[serde(rename_all = "camelCase")]
+    CloseSession {
+        /// The guest's session token.
+        token: String,
+        /// Whether other sockets with the same token are closed too.
+        #[serde(default)]
+        close_all_connections: bool,
+        /// Copied onto the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+}
+
+impl ClientRequest {
+    /// The JSON text of this request, as sent on the wire.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The `message` of an `onMessage` or `echo` request.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingMessage {
+    /// `Text`, `Structured` or `Event`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Button responses and attachments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<Content>,
+    /// Presence and typing events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<MessageEvent>,
+    /// Participant data placed inside the message (Genesys' mobile SDK does this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<IncomingChannel>,
+}
+
+impl IncomingMessage {
+    /// A plain text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        IncomingMessage {
+            kind: "Text".into(),
+            text: Some(text.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// `channel` of a guest message: carries participant data (custom attributes).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingChannel {
+    /// Holds `customAttributes`.
+    #[serde(default)]
+    pub metadata: ChannelMetadata,
+}
+
+/// `channel.metadata` of a guest message.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelMetadata {
+    /// Participant data, visible to the Architect flow.
+    #[serde(default)]
+    pub custom_attributes: BTreeMap<String, String>,
+}
+
+/// Whether a frame answers a request (`response`) or arrives on its own (`message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FrameType {
+    /// Answers a client request.
+    Response,
+    /// Unsolicited: a bot message, the echo of the guest's message, or an event.
+    Message,
+}
+
+/// The envelope of every frame the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerFrame {
+    /// `response` or `message`.
+    #[serde(rename = "type")]
+    pub frame_type: FrameType,
+    /// What the body is: `SessionResponse`, `StructuredMessage`, `string` (an error), ...
+    pub class: String,
+    /// 200 on success, otherwise an error code.
+    pub code: i64,
+    /// The payload: an object, or a string for `class: "string"`.
+    #[serde(default)]
+    pub body: Value,
+    /// The `tracingId` of the request this answers, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing_id: Option<String>,
+}
+
+impl ServerFrame {
+    /// Builds a frame around a serialisable body.
+    pub fn new(frame_type: FrameType, class: &str, code: i64, body: impl Serialize) -> Self {
+        ServerFrame {
+            frame_type,
+            class: class.to_string(),
+            code,
+            body: serde_json::to_value(body).unwrap_or(Value::Null),
+            tracing_id: None,
+        }
+    }
+
+    /// The same frame answering the request with this tracing id.
+    pub fn with_tracing_id(mut self, tracing_id: Option<String>) -> Self {
+        self.tracing_id = tracing_id;
+        self
+    }
+
+    /// The JSON text of this frame, as sent on the wire.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes the body into what it means. Never fails: a body that does not fit its class
+    /// becomes [`ServerEvent::Unknown`].
+    pub fn into_event(self) -> ServerEvent {
+        match (self.class.as_str(), self.frame_type) {
+            ("string", _) => ServerEvent::Error(ServerError::Coded {
+                code: self.code,
+                message: match self.body {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            }),
+            ("TooManyRequestsErrorMessage", _) => {
+                let body: TooManyRequests = serde_json::from_value(self.body).unwrap_or_default();
+                ServerEvent::Error(ServerError::TooManyRequests {
+                    retry_after_seconds: body.retry_after,
+                    error_code: body.error_code,
+                    message: body.error_message,
+                    tracing_id: self.tracing_id,
+                })
+            }
+            ("SessionExpiredEvent", _) => ServerEvent::Error(ServerError::SessionExpired),
+            ("ConnectionClosedEvent", _) => {
+                let reason = self
+                    .body
+                    .get("reason")
+                    .or_else(|| self.body.get("reasonCode"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                ServerEvent::Error(ServerError::ConnectionClosed { reason })
+            }
+            (_, _) if self.code != 200 => ServerEvent::Error(ServerError::Coded {
+                code: self.code,
+                message: self.body.to_string(),
+            }),
+            ("SessionResponse", _) => match serde_json::from_value(self.body.clone()) {
+                Ok(body) => ServerEvent::SessionStarted(body),
+                Err(_) => ServerEvent::Unknown {
+                    class: self.class,
+                    body: self.body,
+                },
+            },
+            ("StructuredMessage", FrameType::Response) => ServerEvent::EchoResponse,
+            ("StructuredMessage", FrameType::Message) => {
+                match serde_json::from_value(self.body.clone()) {
+                    Ok(message) => ServerEvent::Message(message),
+                    Err(_) => ServerEvent::Unknown {
+                        class: self.class,
+                        body: self.body,
+                    },
+                }
+            }
+            _ => ServerEvent::Unknown {
+                class: self.class,
+                body: self.body,
+            },
+        }
+    }
+}
+
+/// Body of `TooManyRequestsErrorMessage`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TooManyRequests {
+    /// Seconds to wait before sending again.
+    #[serde(default)]
+    pub retry_after: u64,
+    /// 4029.
+    #[serde(default)]
+    pub error_code: i64,
+    /// Human-readable text.
+    #[serde(default)]
+    pub error_message: String,
+}
+
+/// What a decoded server frame means to the guest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// `SessionResponse`: the session is configured.
+    SessionStarted(SessionResponse),
+    /// A StructuredMessage: a bot or agent message, the echo of the guest's own message, or an
+    /// event such as Presence Disconnect.
+    Message(StructuredMessage),
+    /// The answer to an `echo` heartbeat.
+    EchoResponse,
+    /// An error response or event.
+    Error(ServerError),
+    /// A class this client does not know; ignored.
+    Unknown {
+        /// The frame's class.
+        class: String,
+        /// The frame's body.
+        body: Value,
+    },
+}
+
+/// An error reported by the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerError {
+    /// A `class: "string"` error (400, 403, 4006 session expired, 4007 session not found,
+    /// 4011 message too long, 4013 custom attributes too large, 5000, ...), or any frame whose
+    /// code was not 200.
+    #[error("Genesys responded with error {code}: {message}")]
+    Coded {
+        /// The error code.
+        code: i64,
+        /// The body text.
+        message: String,
+    },
+    /// `TooManyRequestsErrorMessage` (429 / 4029): the 2 messages per second limit was hit.
+    #[error(
+        "Genesys rate-limited the session (error {error_code}: {message}); retry after {retry_after_seconds} s"
+    )]
+    TooManyRequests {
+        /// Seconds to wait before sending again.
+        retry_after_seconds: u64,
+        /// 4029.
+        error_code: i64,
+        /// Human-readable text.
+        message: String,
+        /// The tracing id of the refused request.
+        tracing_id: Option<String>,
+    },
+    /// `SessionExpiredEvent`.
+    #[error("Genesys expired the guest session")]
+    SessionExpired,
+    /// `ConnectionClosedEvent`: the server closed this connection (another device, sign-in...).
+    #[error("Genesys closed the connection{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    ConnectionClosed {
+        /// The reason given, if any.
+        reason: Option<String>,
+    },
+}
+
+impl ServerError {
+    /// The numeric code of the error, as Genesys documents it.
+    pub fn code(&self) -> i64 {
+        match self {
+            ServerError::Coded { code, .. } => *code,
+            ServerError::TooManyRequests { .. } => 429,
+            ServerError::SessionExpired => 4006,
+            ServerError::ConnectionClosed { .. } => 0,
+        }
+    }
+}
+
+/// Body of `SessionResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    /// Whether the session is connected.
+    #[serde(default)]
+    pub connected: bool,
+    /// Whether this token started a new session (false when resuming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_session: Option<bool>,
+    /// Whether the conversation is read-only (after a disconnect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// The largest custom-attributes payload accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_custom_data_bytes: Option<u64>,
+    /// Session lifetime in seconds, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    /// Expiry time in epoch seconds, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<u64>,
+}
+
+/// Direction of a message, from Genesys' point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Direction {
+    /// Guest to Genesys (the echo of what the guest sent).
+    Inbound,
+    /// Genesys (bot or agent) to the guest.
+    #[default]
+    Outbound,
+}
+
+/// A message or event in the conversation (`class: "StructuredMessage"`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StructuredMessage {
+    /// Message id (32 hex digits for bot messages, a UUID for echoes).
+    #[serde(default)]
+    pub id: String,
+    /// `Text`, `Structured` or `Event`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `Inbound` (from the guest) or `Outbound` (to the guest).
+    #[serde(default)]
+    pub direction: Direction,
+    /// The text, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Timing and routing data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<OutgoingChannel>,
+    /// Quick replies, buttons, cards, carousels, attachments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content: Vec<Content>,
+    /// Presence and typing events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<MessageEvent>,
+    /// String key/values such as `correlationId` and `readOnly`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+    /// `Bot` or `Human` for outbound messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originating_entity: Option<String>,
+}
+
+impl StructuredMessage {
+    /// The `channel.time` string, if present.
+    pub fn time(&self) -> Option<&str> {
+        self.channel.as_ref()?.time.as_deref()
+    }
+
+    /// A bot or agent message the guest can read: Outbound Text or Structured.
+    pub fn is_reply(&self) -> bool {
+        self.direction == Direction::Outbound && (self.kind == "Text" || self.kind == "Structured")
+    }
+
+    /// The echo of the guest's own Text or Structured message.
+    pub fn is_guest_echo(&self) -> bool {
+        self.direction == Direction::Inbound && (self.kind == "Text" || self.kind == "Structured")
+    }
+
+    /// An Outbound Presence `Disconnect` event: the bot or agent ended the conversation.
+    pub fn is_disconnect(&self) -> bool {
+        self.direction == Direction::Outbound
+            && self.kind == "Event"
+            && self.events.iter().any(|e| {
+                e.event_type == "Presence"
+                    && e.presence.as_ref().is_some_and(|p| p.kind == "Disconnect")
+            })
+    }
+
+    /// Whether a disconnect left the conversation read-only (`metadata.readOnly: "true"`).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.metadata.get("readOnly"), Some(Value::String(s)) if s == "true")
+            || matches!(self.metadata.get("readOnly"), Some(Value::Bool(true)))
+    }
+
+    /// The quick replies offered by this message.
+    pub fn quick_replies(&self) -> impl Iterator<Item = &QuickReply> {
+        self.content.iter().filter_map(|c| c.quick_reply.as_ref())
+    }
+}
+
+/// `channel` of a server message.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutgoingChannel {
+    /// ISO-8601 time the message was created: the order of the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Present on Inbound echoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// `Private` for bot messages.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// One item of a message's `content`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Content {
+    /// `QuickReply`, `ButtonResponse`, `Card`, `Carousel`, `Attachment`, ...
+    pub content_type: String,
+    /// A quick reply offered by the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_reply: Option<QuickReply>,
+    /// The guest's answer to a quick reply or button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button_response: Option<ButtonResponse>,
+    /// A card with actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Card>,
+    /// Several cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carousel: Option<Carousel>,
+    /// An attachment (kept as JSON: its shape varies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Value>,
+}
+
+/// A quick reply button offered by the bot.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuickReply {
+    /// The label.
+    #[serde(default)]
+    pub text: String,
+    /// What is sent back when clicked.
+    #[serde(default)]
+    pub payload: String,
+    /// `Message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+/// The guest's answer to a quick reply or button.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonResponse {
+    /// The label clicked.
+    #[serde(default)]
+    pub text: String,
+    /// The payload of the option.
+    #[serde(default)]
+    pub payload: String,
+    /// `QuickReply` or `Button`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// A card (title, description, image, actions).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    /// The title.
+    #[serde(default)]
+    pub title: String,
+    /// The description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An image URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Buttons on the card.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<CardAction>,
+}
+
+/// A button on a card.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardAction {
+    /// `Postback` or `Link`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// The label.
+    #[serde(default)]
+    pub text: String,
+    /// Sent back for `Postback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// Opened for `Link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Several cards side by side.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Carousel {
+    /// The cards.
+    #[serde(default)]
+    pub cards: Vec<Card>,
+}
+
+/// An event inside a message (`eventType` Presence or Typing).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageEvent {
+    /// `Presence`, `Typing`, ...
+    pub event_type: String,
+    /// Presence details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<EventKind>,
+    /// Typing details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing: Option<EventKind>,
+}
+
+/// The `type` (and optional `duration`) of a presence or typing event.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventKind {
+    /// `Join`, `Disconnect`, `On`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Typing duration in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+}
+
+/// Why a frame could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// The frame was binary where text was expected, or not UTF-8.
+    #[error("received a non-text frame ({0} bytes)")]
+    NotText(usize),
+    /// The text was not JSON, or not an envelope with `type`, `class` and `code`.
+    #[error("received a malformed frame ({reason}): {excerpt}")]
+    Malformed {
+        /// The parser's reason.
+        reason: String,
+        /// The start of the frame, for the report.
+        excerpt: String,
+    },
+}
+
+/// Decodes one text frame from the server.
+pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
+    serde_json::from_str(text).map_err(|e| FrameError::Malformed {
+        reason: e.to_string(),
+        excerpt: text.chars().take(120).collect(),
+    })
+}
+
+/// The endpoint for a region's bare domain, e.g. `mypurecloud.ie` or `xxxx.pure.cloud`.
+pub fn region_endpoint(region: &str, deployment_id: &str) -> String {
+    format!("wss://webmessaging.{region}/v1?deploymentId={deployment_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configure_session_has_upstreams_key_order() {
+        let req = ClientRequest::ConfigureSession {
+            deployment_id: "d".into(),
+            token: "t".into(),
+            start_new: None,
+            tracing_id: None,
+        };
+        assert_eq!(
+            req.to_json(),
+            r#"{"action":"configureSession","deploymentId":"d","token":"t"}"#
+        );
+    }
+
+    #[test]
+    fn on_message_with_participant_data() {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("test".to_string(), "test-value".to_string());
+        let req = ClientRequest::OnMessage {
+            token: "t".into(),
+            message: IncomingMessage::text("hello world"),
+            channel: Some(IncomingChannel {
+                metadata: ChannelMetadata {
+                    custom_attributes: attrs,
+                },
+            }),
+            tracing_id: None,
+        };
+        assert_eq!(
+            req.to_json(),
+            r#"{"action":"onMessage","token":"t","message":{"type":"Text","text":"hello world"},"channel":{"metadata":{"customAttributes":{"test":"test-value"}}}}"#
+        );
+    }
+
+    #[test]
+    fn decodes_real_captures_and_tolerates_unknown_keys() {
+        let bot = r#"{"type":"message","class":"StructuredMessage","code":200,"body":{"text":"Hello","direction":"Outbound","id":"abc","channel":{"time":"2022-08-22T19:24:26.704Z","type":"Private"},"type":"Text","originatingEntity":"Bot","metadata":{"correlationId":"x"},"brandNew":1}}"#;
+        match decode_server_frame(bot).unwrap().into_event() {
+            ServerEvent::Message(m) => {
+                assert!(m.is_reply());
+                assert_eq!(m.text.as_deref(), Some("Hello"));
+                assert_eq!(m.time(), Some("2022-08-22T19:24:26.704Z"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let disconnect = r#"{"type":"message","class":"StructuredMessage","code":200,"body":{"direction":"Outbound","id":"0","channel":{"time":"2022-08-22T19:24:26.704Z"},"type":"Event","events":[{"eventType":"Presence","presence":{"type":"Disconnect"}}],"metadata":{"readOnly":"true"}}}"#;
+        match decode_server_frame(disconnect).unwrap().into_event() {
+            ServerEvent::Message(m) => assert!(m.is_disconnect() && m.is_read_only()),
+            other => panic!("unexpected {other:?}"),
+        }
+        let unknown = r#"{"type":"message","class":"SomethingNew","code":200,"body":{}}"#;
+        assert!(matches!(
+            decode_server_frame(unknown).unwrap().into_event(),
+            ServerEvent::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn decodes_errors() {
+        let e = r#"{"type":"response","class":"string","code":4007,"body":"session not found error message"}"#;
+        assert_eq!(
+            decode_server_frame(e).unwrap().into_event(),
+            ServerEvent::Error(ServerError::Coded {
+                code: 4007,
+                message: "session not found error message".into()
+            })
+        );
+        let rl = r#"{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":3,"errorCode":4029,"errorMessage":"Message rate too high for this session"}}"#;
+        match decode_server_frame(rl).unwrap().into_event() {
+            ServerEvent::Error(ServerError::TooManyRequests {
+                retry_after_seconds,
+                error_code,
+                ..
+            }) => assert_eq!((retry_after_seconds, error_code), (3, 4029)),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(decode_server_frame("not json").is_err());
+        assert!(decode_server_frame(r#"{"class":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,469 @@
+//! The guest session: one WebSocket to a Web Messenger deployment, owned by one task.
+//!
+//! The task reads every frame, decodes it and records it in the [`SessionLog`]; it writes the
+//! requests handed to it, and sends an `echo` heartbeat whenever nothing was sent for a while.
+//! Nothing here panics on what the server sends: garbage, error codes and closed sockets are
+//! recorded as [`Fault`]s and [`Closed`] reasons for the conversation to report.
+
+use crate::log::{Closed, Fault, SessionLog};
+use crate::protocol::{
+    ChannelMetadata, ClientRequest, FrameError, IncomingChannel, IncomingMessage, ServerEvent,
+    decode_server_frame, region_endpoint,
+};
+use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::CertificateDer;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tracing::{debug, warn};
+
+/// The tracing target for every frame sent and received, named after upstream's `DEBUG`
+/// namespace so `RUST_LOG=WebMessengerGuestSession=debug` shows the wire.
+pub const WIRE_TARGET: &str = "WebMessengerGuestSession";
+
+/// Where and how to connect a guest.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The Web Messenger deployment's ID.
+    pub deployment_id: String,
+    /// The WebSocket URL. Built from a region, or given explicitly (e.g. a simulator's).
+    pub url: String,
+    /// The `Origin` header, for deployments restricted to some domains.
+    pub origin: Option<String>,
+    /// Participant data sent with every message (`channel.metadata.customAttributes`).
+    pub custom_attributes: BTreeMap<String, String>,
+    /// How long connecting (TCP, TLS and the WebSocket upgrade) may take.
+    pub connect_timeout: Duration,
+    /// After this long without sending anything, an `echo` heartbeat keeps the socket alive.
+    pub heartbeat_interval: Duration,
+    /// Extra certificates to trust for `wss://`, besides the public roots (e.g. a simulator's
+    /// self-signed certificate).
+    pub extra_root_certificates: Vec<CertificateDer<'static>>,
+}
+
+impl SessionConfig {
+    /// A session for a deployment in a region, given as its bare domain (`mypurecloud.ie`,
+    /// `euw2.pure.cloud`), connecting to `wss://webmessaging.{region}/v1?deploymentId={id}`.
+    pub fn for_region(deployment_id: impl Into<String>, region: &str) -> Self {
+        let deployment_id = deployment_id.into();
+        let url = region_endpoint(region, &deployment_id);
+        Self::with_url(deployment_id, url)
+    }
+
+    /// A session connecting to an explicit endpoint (`ws://` or `wss://`). `deploymentId` is
+    /// added to the query unless the URL already has it.
+    pub fn for_endpoint(deployment_id: impl Into<String>, endpoint: &str) -> Self {
+        let deployment_id = deployment_id.into();
+        let url = if endpoint.contains("deploymentId=") {
+            endpoint.to_string()
+        } else {
+            let separator = if endpoint.contains('?') { '&' } else { '?' };
+            format!("{endpoint}{separator}deploymentId={deployment_id}")
+        };
+        Self::with_url(deployment_id, url)
+    }
+
+    fn with_url(deployment_id: String, url: String) -> Self {
+        SessionConfig {
+            deployment_id,
+            url,
+            origin: None,
+            custom_attributes: BTreeMap::new(),
+            connect_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(30),
+            extra_root_certificates: Vec::new(),
+        }
+    }
+
+    /// Sets the `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds one participant-data attribute.
+    pub fn custom_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.custom_attributes.insert(key.into(), value.into());
+        self
+    }
+
+    /// Trusts one more certificate for `wss://`.
+    pub fn trust_certificate(mut self, der: CertificateDer<'static>) -> Self {
+        self.extra_root_certificates.push(der);
+        self
+    }
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL or Origin is not usable.
+    #[error("invalid endpoint '{url}': {reason}")]
+    InvalidUrl {
+        /// The URL tried.
+        url: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The server refused the WebSocket upgrade (unknown deployment, origin not allowed...).
+    #[error("the server refused the connection to {url} with HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+    Refused {
+        /// The URL tried.
+        url: String,
+        /// The HTTP status of the refusal.
+        status: u16,
+        /// The response body, if any.
+        body: String,
+    },
+    /// DNS, TCP, TLS or protocol failure.
+    #[error("could not connect to {url}: {reason}")]
+    Failed {
+        /// The URL tried.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Connecting took longer than the configured timeout.
+    #[error("could not connect to {url} within {seconds} s")]
+    TimedOut {
+        /// The URL tried.
+        url: String,
+        /// The timeout.
+        seconds: u64,
+    },
+}
+
+/// Why a request could not be sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendError {
+    /// The socket is gone.
+    #[error("cannot send: {0}")]
+    Closed(Closed),
+}
+
+enum Command {
+    Send(ClientRequest, oneshot::Sender<Result<(), SendError>>),
+    Close(oneshot::Sender<()>),
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One guest connected to a deployment.
+///
+/// Dropping it closes the socket.
+#[derive(Debug)]
+pub struct GuestSession {
+    token: String,
+    deployment_id: String,
+    custom_attributes: BTreeMap<String, String>,
+    commands: mpsc::UnboundedSender<Command>,
+    log: Arc<SessionLog>,
+}
+
+impl GuestSession {
+    /// Connects, then sends `configureSession` with a fresh random token.
+    ///
+    /// Returns once the socket is open; the session response arrives in the [`SessionLog`]
+    /// (see [`crate::Conversation::wait_for_start`]).
+    pub async fn connect(config: SessionConfig) -> Result<GuestSession, ConnectError> {
+        let url = config.url.clone();
+        let socket = tokio::time::timeout(config.connect_timeout, open_socket(&config))
+            .await
+            .map_err(|_| ConnectError::TimedOut {
+                url: url.clone(),
+                seconds: config.connect_timeout.as_secs(),
+            })??;
+        let token = uuid::Uuid::new_v4().to_string();
+        let log = Arc::new(SessionLog::default());
+        let (commands, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(drive(
+            socket,
+            receiver,
+            Arc::clone(&log),
+            config.heartbeat_interval,
+            token.clone(),
+        ));
+        let session = GuestSession {
+            token,
+            deployment_id: config.deployment_id,
+            custom_attributes: config.custom_attributes,
+            commands,
+            log,
+        };
+        // A failure here is recorded in the log as the socket's close reason.
+        let _ = session
+            .send(ClientRequest::ConfigureSession {
+                deployment_id: session.deployment_id.clone(),
+                token: session.token.clone(),
+                start_new: None,
+                tracing_id: None,
+            })
+            .await;
+        Ok(session)
+    }
+
+    /// The guest's session token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The ordered record of everything the server sent.
+    pub fn log(&self) -> &Arc<SessionLog> {
+        &self.log
+    }
+
+    /// Sends any request as it is.
+    pub async fn send(&self, request: ClientRequest) -> Result<(), SendError> {
+        let (done, result) = oneshot::channel();
+        if self.commands.send(Command::Send(request, done)).is_err() {
+            return Err(self.closed_error());
+        }
+        result.await.unwrap_or_else(|_| Err(self.closed_error()))
+    }
+
+    /// Sends a text message with the session's participant data. Returns the tracing id the
+    /// server will copy onto the echo.
+    pub async fn send_text(&self, text: &str) -> Result<String, SendError> {
+        let tracing_id = uuid::Uuid::new_v4().to_string();
+        let channel = (!self.custom_attributes.is_empty()).then(|| IncomingChannel {
+            metadata: ChannelMetadata {
+                custom_attributes: self.custom_attributes.clone(),
+            },
+        });
+        self.send(ClientRequest::OnMessage {
+            token: self.token.clone(),
+            message: IncomingMessage::text(text),
+            channel,
+            tracing_id: Some(tracing_id.clone()),
+        })
+        .await?;
+        Ok(tracing_id)
+    }
+
+    /// Closes the socket cleanly (close code 1000) and waits for the task to finish.
+    pub async fn close(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.commands.send(Command::Close(done)).is_ok() {
+            let _ = finished.await;
+        }
+    }
+
+    fn closed_error(&self) -> SendError {
+        SendError::Closed(
+            self.log
+                .snapshot()
+                .closed
+                .unwrap_or_else(|| Closed::Failed("the session task ended".into())),
+        )
+    }
+}
+
+/// The trust store for `wss://`: the public web roots, built once per process.
+fn public_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    })
+}
+
+fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
+    static SHARED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let build = |roots: rustls::RootCertStore| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+        // The default protocol versions are always supported by the default provider.
+        Arc::new(config.unwrap_or_else(|_| unreachable!("aws-lc-rs supports TLS 1.2 and 1.3")))
+    };
+    if extra.is_empty() {
+        return Arc::clone(SHARED.get_or_init(|| build(public_roots().clone())));
+    }
+    let mut roots = public_roots().clone();
+    for cert in extra {
+        if let Err(e) = roots.add(cert.clone()) {
+            warn!("ignoring an extra root certificate: {e}");
+        }
+    }
+    build(roots)
+}
+
+async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
+    let url = &config.url;
+    let invalid = |reason: String| ConnectError::InvalidUrl {
+        url: url.clone(),
+        reason,
+    };
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| invalid(e.to_string()))?;
+    if let Some(origin) = &config.origin {
+        let value = HeaderValue::from_str(origin)
+            .map_err(|_| invalid(format!("origin '{origin}' is not a valid header value")))?;
+        request.headers_mut().insert("Origin", value);
+    }
+    let connector = url
+        .starts_with("wss:")
+        .then(|| Connector::Rustls(tls_config(&config.extra_root_certificates)));
+    debug!(target: WIRE_TARGET, "connecting to {url}");
+    let result =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await;
+    match result {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => Err(ConnectError::Refused {
+            url: url.clone(),
+            status: response.status().as_u16(),
+            body: response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .unwrap_or_default(),
+        }),
+        Err(tungstenite::Error::Url(e)) => Err(invalid(e.to_string())),
+        Err(e) => Err(ConnectError::Failed {
+            url: url.clone(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The session task: the only owner of the socket.
+async fn drive(
+    socket: Socket,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    log: Arc<SessionLog>,
+    heartbeat: Duration,
+    token: String,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut next_heartbeat = Instant::now() + heartbeat;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Send(request, done)) => {
+                    let json = request.to_json();
+                    debug!(target: WIRE_TARGET, "sent {json}");
+                    let result = sink.send(Message::text(json)).await.map_err(|e| {
+                        let closed = Closed::Failed(e.to_string());
+                        log.record_closed(closed.clone());
+                        SendError::Closed(closed)
+                    });
+                    next_heartbeat = Instant::now() + heartbeat;
+                    let failed = result.is_err();
+                    let _ = done.send(result);
+                    if failed {
+                        break;
+                    }
+                }
+                Some(Command::Close(done)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame {
+                        code: 1000.into(),
+                        reason: "Guest client disconnect".into(),
+                    }))).await;
+                    let _ = sink.close().await;
+                    log.record_closed(Closed::ByClient);
+                    let _ = done.send(());
+                    break;
+                }
+                None => {
+                    let _ = sink.close().await;
+                    log.record_closed(Closed::ByClient);
+                    break;
+                }
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    debug!(target: WIRE_TARGET, "received {}", text.as_str());
+                    record_frame(&log, text.as_str());
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
+                    match std::str::from_utf8(&bytes) {
+                        Ok(text) => record_frame(&log, text),
+                        Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    debug!(target: WIRE_TARGET, "received close {frame:?}");
+                    log.record_closed(Closed::ByServer {
+                        code: frame.as_ref().map(|f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    });
+                    break;
+                }
+                Some(Ok(_)) => {} // pings are answered by tungstenite itself
+                Some(Err(e)) => {
+                    debug!(target: WIRE_TARGET, "socket error: {e}");
+                    log.record_closed(match e {
+                        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                            Closed::ByServer { code: None, reason: String::new() }
+                        }
+                        tungstenite::Error::Protocol(
+                            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                        ) => Closed::ByServer { code: None, reason: String::new() },
+                        other => Closed::Failed(other.to_string()),
+                    });
+                    break;
+                }
+                None => {
+                    log.record_closed(Closed::ByServer { code: None, reason: String::new() });
+                    break;
+                }
+            },
+            _ = tokio::time::sleep_until(next_heartbeat) => {
+                let echo = ClientRequest::Echo {
+                    token: Some(token.clone()),
+                    message: IncomingMessage::text("ping"),
+                    tracing_id: Some(uuid::Uuid::new_v4().to_string()),
+                };
+                let json = echo.to_json();
+                debug!(target: WIRE_TARGET, "sent heartbeat {json}");
+                if let Err(e) = sink.send(Message::text(json)).await {
+                    log.record_closed(Closed::Failed(e.to_string()));
+                    break;
+                }
+                next_heartbeat = Instant::now() + heartbeat;
+            }
+        }
+    }
+    // Answer whoever is still waiting to send, so no caller hangs.
+    commands.close();
+    let reason = log
+        .snapshot()
+        .closed
+        .unwrap_or_else(|| Closed::Failed("the session task ended".into()));
+    while let Ok(command) = commands.try_recv() {
+        match command {
+            Command::Send(_, done) => {
+                let _ = done.send(Err(SendError::Closed(reason.clone())));
+            }
+            Command::Close(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+fn record_frame(log: &SessionLog, text: &str) {
+    match decode_server_frame(text) {
+        Ok(frame) => match frame.into_event() {
+            ServerEvent::SessionStarted(response) => log.record_session(response),
+            ServerEvent::Message(message) => log.record_message(message),
+            ServerEvent::EchoResponse => {}
+            ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
+            ServerEvent::Unknown { class, .. } => {
+                debug!(target: WIRE_TARGET, "ignoring a frame of unknown class {class}");
+            }
+        },
+        Err(e) => log.record_fault(Fault::Frame(e)),
+    }
+}

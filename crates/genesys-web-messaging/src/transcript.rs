@@ -1,0 +1,92 @@
+//! The transcript: what the guest and the bot said, in conversation order, with times.
+
+use crate::log::Received;
+use jiff::Timestamp;
+use std::fmt;
+use std::sync::Arc;
+
+/// Who said a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    /// The guest (this client), as echoed back by Genesys.
+    Guest,
+    /// The bot or agent.
+    Bot,
+}
+
+/// One line of the transcript.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TranscriptLine {
+    /// Who said it.
+    pub speaker: Speaker,
+    /// What was said (a quick-reply-only message has its options listed here).
+    pub text: String,
+    /// When Genesys created it (`channel.time`).
+    pub time: Timestamp,
+}
+
+/// A conversation's lines, guest and bot, in `channel.time` order.
+///
+/// Guest lines come from Genesys' Inbound echo of each message, as upstream's transcriber does,
+/// so the transcript shows what the deployment actually received.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Transcript {
+    /// The lines.
+    pub lines: Vec<TranscriptLine>,
+}
+
+impl Transcript {
+    /// Builds the transcript from logged messages (already in conversation order).
+    pub fn from_messages(messages: &[Arc<Received>]) -> Transcript {
+        let lines = messages
+            .iter()
+            .filter_map(|r| {
+                let m = &r.message;
+                let speaker = if m.is_reply() {
+                    Speaker::Bot
+                } else if m.is_guest_echo() {
+                    Speaker::Guest
+                } else {
+                    return None;
+                };
+                let mut text = m.text.clone().unwrap_or_default();
+                if text.is_empty() {
+                    // A button click echoes with its label in the button response.
+                    if let Some(b) = m.content.iter().find_map(|c| c.button_response.as_ref()) {
+                        text = b.text.clone();
+                    }
+                }
+                Some(TranscriptLine {
+                    speaker,
+                    text,
+                    time: r.time,
+                })
+            })
+            .collect();
+        Transcript { lines }
+    }
+
+    /// The lines rendered with the given names, e.g. `You`/`Them` as `scripted` prints them.
+    pub fn render(&self, guest: &str, bot: &str) -> Vec<String> {
+        self.lines
+            .iter()
+            .map(|l| {
+                let who = match l.speaker {
+                    Speaker::Guest => guest,
+                    Speaker::Bot => bot,
+                };
+                format!("{who}: {}", l.text)
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Transcript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in self.render("You", "Them") {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
