@@ -1,1 +1,81 @@
-fn main() {}
+//! `web-messaging-tester`: tests Genesys Cloud Web Messenger deployments by acting as a guest.
+//!
+//! This file only wires things up: parse the command line, run the command, map its outcome
+//! to the exit code (0 passed, 1 a scenario failed, 2 invalid input).
+
+mod cli;
+mod input_error;
+mod logging;
+mod progress;
+mod report;
+mod runner;
+mod script;
+mod scripted;
+mod simulate;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// How a command ended.
+pub enum Outcome {
+    /// Everything passed (exit 0).
+    Passed,
+    /// At least one scenario failed (exit 1).
+    Failed,
+    /// The input was invalid; nothing ran (exit 2).
+    Invalid(String),
+}
+
+fn main() -> ExitCode {
+    let args = cli::rewrite_legacy_args(std::env::args());
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints usage errors to stderr (exit 2) and --help/--version to stdout (exit 0).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let colour_allowed = apply_colour_choice(cli.color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Scripted(args) => scripted::run(args, colour_allowed).await,
+            cli::Command::Simulate(args) => simulate::run(args, colour_allowed).await,
+        }
+    });
+    match outcome {
+        Outcome::Passed => ExitCode::SUCCESS,
+        Outcome::Failed => ExitCode::from(1),
+        Outcome::Invalid(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Applies `--color` to every writer; returns whether colour may be used at all.
+fn apply_colour_choice(choice: cli::ColorWhen) -> bool {
+    let no_color = std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty());
+    let choice = match choice {
+        cli::ColorWhen::Always => anstream::ColorChoice::Always,
+        cli::ColorWhen::Never => anstream::ColorChoice::Never,
+        cli::ColorWhen::Auto if no_color => anstream::ColorChoice::Never,
+        cli::ColorWhen::Auto => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
+    console_colours(choice != anstream::ColorChoice::Never);
+    choice != anstream::ColorChoice::Never
+}
+
+fn console_colours(enabled: bool) {
+    // indicatif styles through `console`, which keeps its own switch.
+    console::set_colors_enabled(enabled);
+    console::set_colors_enabled_stderr(enabled);
+}

@@ -1,0 +1,301 @@
+//! The conversation API against the simulator, over real loopback WebSockets.
+
+use genesys_web_messaging::protocol::ServerError;
+use genesys_web_messaging::{
+    Closed, ConnectError, Conversation, ConversationOptions, Expectation, Fault, JsRegex, SayError,
+    SessionConfig, Speaker, WaitFailure,
+};
+use std::time::Duration;
+use web_messaging_simulator::{BotFlow, Simulator};
+
+const GENEROUS: Duration = Duration::from_secs(20);
+
+async fn simulator(flow: &str) -> Simulator {
+    let flow = BotFlow::from_yaml_str(flow, "bot.yml").expect("valid flow");
+    Simulator::start(flow).await.expect("simulator starts")
+}
+
+fn config(sim: &Simulator) -> SessionConfig {
+    SessionConfig::for_endpoint("test-deployment", &sim.url())
+        .custom_attribute("IsAutomatedTest", "true")
+}
+
+fn fast() -> ConversationOptions {
+    ConversationOptions {
+        say_delay: Duration::ZERO,
+        ..ConversationOptions::default()
+    }
+}
+
+async fn started(sim: &Simulator) -> Conversation {
+    let mut conversation = Conversation::connect(config(sim), fast())
+        .await
+        .expect("connects");
+    conversation
+        .wait_for_start(GENEROUS)
+        .await
+        .expect("session starts");
+    conversation
+}
+
+fn texts(received: &[serde_json::Value], action: &str) -> Vec<serde_json::Value> {
+    received
+        .iter()
+        .filter(|f| f["action"] == action)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reply_that_arrives_while_no_step_waits_is_not_lost() {
+    let sim = simulator(
+        "session:\n  welcome: [\"Welcome!\"]\nstates:\n  main:\n    - reply: \"Checking\"\n",
+    )
+    .await;
+    let mut conversation = started(&sim).await;
+    conversation.say("where is my parcel?").await.unwrap();
+    // The welcome arrived before any step waited, even before the say: still seen, in order.
+    conversation
+        .wait_for_reply_containing("welcome", GENEROUS)
+        .await
+        .unwrap();
+    conversation
+        .wait_for_reply_containing("checking", GENEROUS)
+        .await
+        .unwrap();
+    let lines = conversation.transcript().render("You", "Them");
+    assert_eq!(
+        lines,
+        [
+            "Them: Welcome!",
+            "You: where is my parcel?",
+            "Them: Checking"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_next_wait_sees_replies_that_arrived_before_it_started() {
+    let sim =
+        simulator("states:\n  main:\n    - reply: [\"first\", \"second\", \"third\"]\n").await;
+    let mut conversation = started(&sim).await;
+    conversation.say("go").await.unwrap();
+    conversation
+        .wait_for_reply_containing("third", GENEROUS)
+        .await
+        .unwrap();
+    // All three arrived; a fresh wait for anything now times out (nothing after "third").
+    let err = conversation
+        .wait_for_next_reply(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason, WaitFailure::TimedOut);
+    assert!(err.received.is_empty());
+}
+
+#[tokio::test]
+async fn out_of_order_delivery_is_repaired_by_channel_time() {
+    let sim = simulator(
+        "states:\n  main:\n    - reply: [\"hello1\", \"hello2\"]\n      outOfOrder: true\n",
+    )
+    .await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hi").await.unwrap();
+    conversation
+        .wait_for_reply_containing("hello1", GENEROUS)
+        .await
+        .unwrap();
+    conversation
+        .wait_for_reply_containing("hello2", GENEROUS)
+        .await
+        .unwrap();
+    assert_eq!(
+        conversation.transcript().render("You", "Them"),
+        ["You: hi", "Them: hello1", "Them: hello2"]
+    );
+}
+
+#[tokio::test]
+async fn the_guests_own_echo_is_never_a_reply() {
+    let sim =
+        simulator("states:\n  main:\n    - when: { contains: \"never\" }\n      reply: \"x\"\n")
+            .await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hello").await.unwrap();
+    let err = conversation
+        .wait_for_reply_containing("hello", Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason, WaitFailure::TimedOut);
+    assert!(err.received.is_empty());
+    assert_eq!(conversation.transcript().lines[0].speaker, Speaker::Guest);
+}
+
+#[tokio::test]
+async fn a_wait_ends_at_once_when_the_bot_disconnects() {
+    let sim =
+        simulator("states:\n  main:\n    - reply: \"Goodbye\"\n      disconnect: true\n").await;
+    let mut conversation = started(&sim).await;
+    conversation.say("bye").await.unwrap();
+    let err = conversation
+        .wait_for_reply_containing("anything else", GENEROUS)
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason, WaitFailure::BotDisconnected);
+    assert_eq!(err.received, ["Goodbye"]);
+    assert!(conversation.is_disconnected());
+    conversation.wait_for_disconnect(GENEROUS).await.unwrap();
+    assert_eq!(
+        conversation.say("hello?").await,
+        Err(SayError::Disconnected)
+    );
+}
+
+#[tokio::test]
+async fn server_errors_end_the_wait_with_the_code() {
+    let sim =
+        simulator("states:\n  main:\n    - error: { code: 5000, body: \"Request failed.\" }\n")
+            .await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hi").await.unwrap();
+    let err = conversation
+        .wait_for_next_reply(GENEROUS)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.reason,
+        WaitFailure::Server(Fault::Server(ServerError::Coded {
+            code: 5000,
+            message: "Request failed.".into()
+        }))
+    );
+}
+
+#[tokio::test]
+async fn malformed_frames_and_closed_sockets_end_the_wait() {
+    let sim = simulator("states:\n  main:\n    - raw: [\"not json\"]\n").await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hi").await.unwrap();
+    let err = conversation
+        .wait_for_next_reply(GENEROUS)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.reason, WaitFailure::Server(Fault::Frame(_))),
+        "{err:?}"
+    );
+
+    let sim = simulator("states:\n  main:\n    - reply: \"bye\"\n      closeSocket: true\n").await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hi").await.unwrap();
+    conversation
+        .wait_for_reply_containing("bye", GENEROUS)
+        .await
+        .unwrap();
+    let err = conversation
+        .wait_for_next_reply(GENEROUS)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.reason, WaitFailure::Closed(Closed::ByServer { .. })),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_never_starts_fails_the_start_wait() {
+    let sim = simulator("session:\n  respond: false\nstates:\n  main:\n    - reply: x\n").await;
+    let mut conversation = Conversation::connect(config(&sim), fast()).await.unwrap();
+    let err = conversation
+        .wait_for_start(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason, WaitFailure::SessionNotStarted);
+}
+
+#[tokio::test]
+async fn regular_expressions_have_javascript_semantics() {
+    let sim = simulator(
+        "states:\n  main:\n    - reply: \"Order 12345 shipped.\\r\\nArrives Tuesday.\"\n",
+    )
+    .await;
+    let mut conversation = started(&sim).await;
+    conversation.say("status").await.unwrap();
+    let pattern = JsRegex::new(r"^arrives \w+day\.$", "im").unwrap();
+    conversation
+        .wait_for_reply_matching(&pattern, GENEROUS)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pacing_keeps_within_two_messages_per_second() {
+    // The simulator answers a third message within one second with 429; none may come back.
+    let sim = simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
+    let mut conversation = started(&sim).await;
+    for n in 0..5 {
+        conversation.say(&format!("message {n}")).await.unwrap();
+    }
+    let replies = conversation
+        .wait_for_replies_until_silence(Duration::from_millis(300), GENEROUS)
+        .await;
+    assert_eq!(replies.len(), 5);
+    assert!(conversation.session().log().snapshot().faults.is_empty());
+}
+
+#[tokio::test]
+async fn sends_upstreams_frames_with_participant_data() {
+    let sim = simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
+    let mut conversation = started(&sim).await;
+    conversation.say("hello world").await.unwrap();
+    conversation
+        .wait_for_reply(&Expectation::Any, GENEROUS)
+        .await
+        .unwrap();
+    let received = sim.received();
+    let configure = &texts(&received, "configureSession")[0];
+    assert_eq!(configure["deploymentId"], "test-deployment");
+    assert_eq!(configure["token"], conversation.session().token());
+    let message = &texts(&received, "onMessage")[0];
+    assert_eq!(message["message"]["text"], "hello world");
+    assert_eq!(message["message"]["type"], "Text");
+    assert_eq!(
+        message["channel"]["metadata"]["customAttributes"]["IsAutomatedTest"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn idle_sessions_send_echo_heartbeats() {
+    let sim = simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
+    let mut config = config(&sim);
+    config.heartbeat_interval = Duration::from_millis(100);
+    let mut conversation = Conversation::connect(config, fast()).await.unwrap();
+    conversation.wait_for_start(GENEROUS).await.unwrap();
+    // Wait (on the log, not a sleep) long enough for a few idle periods.
+    let replies = conversation
+        .wait_for_replies_until_silence(Duration::from_millis(450), GENEROUS)
+        .await;
+    assert!(replies.is_empty());
+    assert!(texts(&sim.received(), "echo").len() >= 2);
+    // Echo responses are not messages.
+    assert!(conversation.transcript().lines.is_empty());
+}
+
+#[tokio::test]
+async fn refused_upgrades_are_typed_errors() {
+    let sim = simulator(
+        "allowedOrigins: [\"https://allowed.example\"]\nstates:\n  main:\n    - reply: ok\n",
+    )
+    .await;
+    let refused = Conversation::connect(config(&sim), fast())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ConnectError::Refused { status: 403, .. }),
+        "{refused}"
+    );
+    let allowed = config(&sim).origin("https://allowed.example");
+    let mut conversation = Conversation::connect(allowed, fast()).await.unwrap();
+    conversation.wait_for_start(GENEROUS).await.unwrap();
+}

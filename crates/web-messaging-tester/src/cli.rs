@@ -1,0 +1,206 @@
+//! Command-line options. This layer only parses: every rule about merging and validating lives
+//! in the commands themselves.
+
+use crate::script::{parse_delay, parse_timeout};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LEGACY_SPELLINGS: &str = "\
+Upstream's spellings work too: -id <deploymentId> (same as --deployment-id) and -fo (same as --failures-only).
+
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run).";
+
+/// Tests Genesys Cloud Web Messenger deployments (bots and Architect flows) by acting as a
+/// guest: it says what a test-script tells it to and checks what the bot answers.
+#[derive(Debug, Parser)]
+#[command(name = "web-messaging-tester", version, after_help = LEGACY_SPELLINGS)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Test a WM Deployment against a scenario (a YAML test-script).
+    Scripted(ScriptedArgs),
+    /// Serve a simulated Web Messenger deployment driven by a bot-flow file.
+    Simulate(SimulateArgs),
+}
+
+/// Options of `scripted`.
+#[derive(Debug, Args)]
+#[command(after_help = LEGACY_SPELLINGS)]
+pub struct ScriptedArgs {
+    /// Path of the YAML test-script file.
+    #[arg(value_name = "filePath")]
+    pub file: PathBuf,
+    /// Web Messenger Deployment's ID (overrides config.deploymentId).
+    #[arg(long = "deployment-id", visible_alias = "id", value_name = "deploymentId")]
+    pub deployment_id: Option<String>,
+    /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
+    #[arg(short = 'r', long, value_name = "region")]
+    pub region: Option<String>,
+    /// Origin domain used for restricting Web Messenger Deployment.
+    #[arg(short = 'o', long, value_name = "origin")]
+    pub origin: Option<String>,
+    /// WebSocket URL (ws:// or wss://) to use instead of the region's; region is then optional.
+    #[arg(long, value_name = "url", conflicts_with = "simulate")]
+    pub endpoint: Option<String>,
+    /// Run against a simulated deployment driven by this bot-flow file (no network needed).
+    #[arg(long, value_name = "bot.yml")]
+    pub simulate: Option<PathBuf>,
+    /// Maximum scenarios to run in parallel.
+    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
+    pub parallel: usize,
+    /// Only output failures.
+    #[arg(long = "failures-only")]
+    pub failures_only: bool,
+    /// Seconds to wait for a response before failing the test [default: 10].
+    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_delay)]
+    pub say_delay: Option<Duration>,
+    /// Log every frame sent and received, with timestamps, on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// Options of `simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The bot-flow file.
+    #[arg(value_name = "bot.yml")]
+    pub bot: PathBuf,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Log every frame on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+fn parse_parallel(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        Ok(_) => Err("must be greater than 0".into()),
+        Err(_) => Err(format!("'{value}' is not a whole number")),
+    }
+}
+
+/// Options that take a value; the token after one of them is a value, never rewritten.
+const TAKES_VALUE: &[&str] = &[
+    "-id",
+    "--deployment-id",
+    "--id",
+    "-r",
+    "--region",
+    "-o",
+    "--origin",
+    "--endpoint",
+    "--simulate",
+    "-p",
+    "--parallel",
+    "-t",
+    "--timeout",
+    "--say-delay",
+    "--color",
+    "--port",
+    "--host",
+];
+
+/// Rewrites upstream's multi-letter short options (`-id`, `-fo`), which clap cannot declare,
+/// into their long forms. Only exact tokens before `--`, and never a value of an option.
+pub fn rewrite_legacy_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut previous_takes_value = false;
+    let mut after_double_dash = false;
+    for arg in args {
+        let rewritten = if after_double_dash || previous_takes_value {
+            arg.clone()
+        } else if arg == "--" {
+            after_double_dash = true;
+            arg.clone()
+        } else if arg == "-id" {
+            "--deployment-id".to_string()
+        } else if let Some(value) = arg.strip_prefix("-id=") {
+            format!("--deployment-id={value}")
+        } else if arg == "-fo" {
+            "--failures-only".to_string()
+        } else {
+            arg.clone()
+        };
+        previous_takes_value =
+            !after_double_dash && !previous_takes_value && TAKES_VALUE.contains(&arg.as_str());
+        out.push(rewritten);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn rewrites_legacy_short_options_only_where_they_are_options() {
+        assert_eq!(
+            rewrite_legacy_args(args("x scripted -id abc -fo f.yml")),
+            args("x scripted --deployment-id abc --failures-only f.yml")
+        );
+        assert_eq!(
+            rewrite_legacy_args(args("x scripted --origin -id f.yml")),
+            args("x scripted --origin -id f.yml")
+        );
+        assert_eq!(
+            rewrite_legacy_args(args("x scripted -id=abc -- -fo")),
+            args("x scripted --deployment-id=abc -- -fo")
+        );
+    }
+
+    #[test]
+    fn parses_upstream_flags() {
+        let cli = Cli::try_parse_from(rewrite_legacy_args(args(
+            "web-messaging-tester scripted f.yml -id d -r r -o o -p 3 -fo -t 5",
+        )))
+        .unwrap();
+        let Command::Scripted(a) = cli.command else {
+            panic!("not scripted")
+        };
+        assert_eq!(a.deployment_id.as_deref(), Some("d"));
+        assert_eq!(a.parallel, 3);
+        assert!(a.failures_only);
+        assert_eq!(a.timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn refuses_bad_numbers() {
+        for bad in ["-p 0", "-p x", "-t abc", "-t 0", "-t -1"] {
+            let line = format!("web-messaging-tester scripted f.yml {bad}");
+            assert!(Cli::try_parse_from(rewrite_legacy_args(args(&line))).is_err(), "{bad}");
+        }
+    }
+}

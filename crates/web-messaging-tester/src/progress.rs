@@ -1,0 +1,128 @@
+//! What the user sees while scenarios run: a live line per scenario on a terminal, plain
+//! `[STARTED]`/`[SUCCESS]`/`[FAILED]` lines (on stderr) when piped, in CI or without colour.
+
+use crate::runner::{Progress, ScenarioResult};
+use genesys_web_messaging::{SessionLog, Transcript};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Whether this looks like a CI job, with the variables npm's `ci-info` (upstream) honours.
+pub fn is_ci() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if let Ok(ci) = std::env::var("CI") {
+        return ci != "false" && !ci.is_empty();
+    }
+    [
+        "CONTINUOUS_INTEGRATION",
+        "BUILD_NUMBER",
+        "RUN_ID",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "TF_BUILD",
+        "JENKINS_URL",
+        "BUILDKITE",
+        "CIRCLECI",
+        "TEAMCITY_VERSION",
+        "BITBUCKET_BUILD_NUMBER",
+        "CODEBUILD_BUILD_ID",
+    ]
+    .iter()
+    .any(|name| set(name))
+}
+
+/// Whether the live display can be used: both streams are terminals, not CI, colour allowed.
+pub fn live_display_possible(colour_allowed: bool) -> bool {
+    colour_allowed
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+        && !is_ci()
+}
+
+/// Plain lines on stderr, one when a scenario starts and one when it ends.
+pub struct PlainProgress;
+
+impl Progress for PlainProgress {
+    fn started(&self, _index: usize, name: &str, _log: Arc<SessionLog>) {
+        eprintln!("[STARTED] {name}");
+    }
+
+    fn finished(&self, _index: usize, result: &ScenarioResult) {
+        if result.passed() {
+            eprintln!("[SUCCESS] {} (PASS)", result.name);
+        } else {
+            eprintln!("[FAILED] {} (FAIL)", result.name);
+        }
+    }
+}
+
+/// A spinner per running scenario, showing its latest message.
+pub struct LiveProgress {
+    bars: MultiProgress,
+    running: Mutex<Vec<(usize, ProgressBar)>>,
+}
+
+impl LiveProgress {
+    /// A display drawing on stderr.
+    pub fn new() -> Self {
+        LiveProgress {
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Removes every line, before the report is printed.
+    pub fn clear(&self) {
+        let _ = self.bars.clear();
+    }
+}
+
+impl Progress for LiveProgress {
+    fn started(&self, index: usize, name: &str, log: Arc<SessionLog>) {
+        let bar = self.bars.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        let watched = bar.clone();
+        // Follow the log: every new message becomes the line's text, until the bar finishes.
+        tokio::spawn(async move {
+            while !watched.is_finished() {
+                let changed = log.changed();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                let transcript = Transcript::from_messages(&log.snapshot().messages);
+                if let Some(last) = transcript.render("You", "Them").last() {
+                    let first_line = last.lines().next().unwrap_or_default().trim().to_string();
+                    let more = if last.contains('\n') { "..." } else { "" };
+                    watched.set_message(format!("{first_line}{more}"));
+                }
+                if log.snapshot().closed.is_some() {
+                    break;
+                }
+                changed.await;
+            }
+        });
+        if let Ok(mut running) = self.running.lock() {
+            running.push((index, bar));
+        }
+    }
+
+    fn finished(&self, index: usize, result: &ScenarioResult) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        if let Some(at) = running.iter().position(|(i, _)| *i == index) {
+            let (_, bar) = running.remove(at);
+            let verdict = if result.passed() { "PASS" } else { "FAIL" };
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:.bold} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.finish_with_message(format!("({verdict})"));
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Runs scenarios: each in its own guest session, up to `parallel` at once, every one reported
+//! whatever happens to the others.
+
+use crate::script::{Scenario, Step};
+use genesys_web_messaging::{
+    ConnectError, Conversation, ConversationOptions, Expectation, SayError, SessionConfig,
+    SessionLog, Transcript, WaitError,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// Where and how every scenario connects and paces itself.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The session each scenario opens (its token is fresh per scenario).
+    pub session: SessionConfig,
+    /// How long each wait (and the session start) may take.
+    pub timeout: Duration,
+    /// Quiet time before each `say`.
+    pub say_delay: Duration,
+    /// Most scenarios running at once.
+    pub parallel: usize,
+}
+
+/// How one scenario ended.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// The scenario's name.
+    pub name: String,
+    /// `None` when it passed.
+    pub failure: Option<Failure>,
+    /// What was said.
+    pub transcript: Transcript,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl ScenarioResult {
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Why a scenario failed.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// The session could not be opened.
+    Connect(String),
+    /// The session never started, or failed while starting.
+    Start(WaitError),
+    /// A `say` could not be sent.
+    Say(SayError),
+    /// A wait did not get its reply.
+    Wait(WaitError),
+    /// The scenario's task itself failed (a bug: reported, never hidden).
+    Internal(String),
+}
+
+/// Told about scenarios as they start and finish (the live terminal display).
+pub trait Progress: Send + Sync {
+    /// A scenario connected; its log shows every message as it arrives.
+    fn started(&self, index: usize, name: &str, log: Arc<SessionLog>);
+    /// A scenario finished.
+    fn finished(&self, index: usize, result: &ScenarioResult);
+}
+
+/// Runs every scenario and returns their results in file order.
+pub async fn run_scenarios(
+    scenarios: &[Scenario],
+    settings: &RunSettings,
+    progress: Arc<dyn Progress>,
+) -> Vec<ScenarioResult> {
+    let permits = Arc::new(Semaphore::new(settings.parallel.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let scenario = scenario.clone();
+        let settings = settings.clone();
+        let permits = Arc::clone(&permits);
+        let progress = Arc::clone(&progress);
+        tasks.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = permits.acquire_owned().await;
+            let result = run_scenario(index, &scenario, &settings, progress.as_ref()).await;
+            progress.finished(index, &result);
+            (index, result)
+        });
+    }
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            results[index] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .zip(scenarios)
+        .map(|(result, scenario)| {
+            result.unwrap_or_else(|| ScenarioResult {
+                name: scenario.name.clone(),
+                failure: Some(Failure::Internal(
+                    "the scenario's task stopped unexpectedly".into(),
+                )),
+                transcript: Transcript::default(),
+                duration: Duration::ZERO,
+            })
+        })
+        .collect()
+}
+
+async fn run_scenario(
+    index: usize,
+    scenario: &Scenario,
+    settings: &RunSettings,
+    progress: &dyn Progress,
+) -> ScenarioResult {
+    let started = Instant::now();
+    let options = ConversationOptions {
+        say_delay: settings.say_delay,
+        ..ConversationOptions::default()
+    };
+    let finish = |failure, transcript| ScenarioResult {
+        name: scenario.name.clone(),
+        failure,
+        transcript,
+        duration: started.elapsed(),
+    };
+    let mut conversation = match Conversation::connect(settings.session.clone(), options).await {
+        Ok(c) => c,
+        Err(e) => return finish(Some(Failure::Connect(describe_connect(&e))), Transcript::default()),
+    };
+    progress.started(index, &scenario.name, Arc::clone(conversation.session().log()));
+    let failure = run_steps(&mut conversation, scenario, settings).await.err();
+    let transcript = conversation.transcript();
+    conversation.close().await;
+    finish(failure, transcript)
+}
+
+async fn run_steps(
+    conversation: &mut Conversation,
+    scenario: &Scenario,
+    settings: &RunSettings,
+) -> Result<(), Failure> {
+    conversation
+        .wait_for_start(settings.timeout)
+        .await
+        .map_err(Failure::Start)?;
+    for step in &scenario.steps {
+        match step {
+            Step::Say(text) => conversation.say(text).await.map_err(Failure::Say)?,
+            Step::WaitForReplyContaining(text) => {
+                conversation
+                    .wait_for_reply(&Expectation::containing(text.clone()), settings.timeout)
+                    .await
+                    .map_err(Failure::Wait)?;
+            }
+            Step::WaitForReplyMatching(regex) => {
+                conversation
+                    .wait_for_reply(&Expectation::Matching(regex.clone()), settings.timeout)
+                    .await
+                    .map_err(Failure::Wait)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe_connect(e: &ConnectError) -> String {
+    format!("Could not open a session: {e}")
+}

@@ -1,0 +1,129 @@
+//! The CLI's integration tests, as data: each folder under `tests/cases/` holds the files of one
+//! case (test-script, bot flow), `cmd` (the arguments, run from that folder), and what must
+//! come out: `expected.stdout`, `expected.exit`, and optionally `expected.stderr`.
+//!
+//! Every case runs the built binary, against the simulator over real loopback WebSockets where
+//! the case has a bot flow. Ports are random, so `127.0.0.1:<port>` is compared as
+//! `127.0.0.1:PORT`. `BLESS=1 cargo test --test cases` rewrites the expected files from the
+//! actual output (review the diff before committing); `CASE=name` runs one case.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Outcome {
+    stdout: String,
+    stderr: String,
+    exit: i32,
+}
+
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (head, tail) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(head);
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        out.push_str(if digits > 0 { "PORT" } else { "" });
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn run_case(dir: &Path) -> Outcome {
+    let cmd = std::fs::read_to_string(dir.join("cmd")).expect("every case has a cmd file");
+    let args: Vec<&str> = cmd.split_whitespace().collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .args(&args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("DEBUG")
+        .output()
+        .expect("the binary runs");
+    Outcome {
+        stdout: normalise(&String::from_utf8_lossy(&output.stdout)),
+        stderr: normalise(&String::from_utf8_lossy(&output.stderr)),
+        exit: output.status.code().unwrap_or(-1),
+    }
+}
+
+fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
+    let actual = run_case(dir);
+    let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+    if bless {
+        std::fs::write(dir.join("expected.stdout"), &actual.stdout).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("expected.exit"), format!("{}\n", actual.exit))
+            .map_err(|e| e.to_string())?;
+        if dir.join("expected.stderr").exists() {
+            std::fs::write(dir.join("expected.stderr"), &actual.stderr)
+                .map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
+    let mut problems = Vec::new();
+    let exit: i32 = read("expected.exit")
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| format!("{name}: missing expected.exit"))?;
+    if exit != actual.exit {
+        problems.push(format!("exit code {} (expected {exit})", actual.exit));
+    }
+    if read("expected.stdout").as_deref() != Some(actual.stdout.as_str()) {
+        problems.push(format!(
+            "stdout differs.\n--- expected\n{}\n--- actual\n{}",
+            read("expected.stdout").unwrap_or_default(),
+            actual.stdout
+        ));
+    }
+    if let Some(expected) = read("expected.stderr") {
+        if expected != actual.stderr {
+            problems.push(format!(
+                "stderr differs.\n--- expected\n{expected}\n--- actual\n{}",
+                actual.stderr
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "case {name}: {}\n--- stderr\n{}",
+            problems.join("\n"),
+            actual.stderr
+        ))
+    }
+}
+
+#[test]
+fn cases() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let only = std::env::var("CASE").ok();
+    let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/cases exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .filter(|p| only.as_deref().is_none_or(|o| p.ends_with(o)))
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no cases found");
+    // Cases are independent processes on their own ports: run them side by side.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|dir| scope.spawn(move || check_case(dir, bless)))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| match h.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(problem)) => Some(problem),
+                Err(_) => Some("a case panicked".to_string()),
+            })
+            .collect()
+    });
+    println!("{} cases run", dirs.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
