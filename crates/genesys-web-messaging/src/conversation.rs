@@ -11,10 +11,11 @@
 
 use crate::expect::Expectation;
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
+use crate::protocol::ServerError;
 use crate::protocol::SessionResponse;
 use crate::session::{ConnectError, GuestSession, SendError, SessionConfig};
 use crate::transcript::Transcript;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +168,8 @@ pub struct Conversation {
     faults_reported: usize,
     recent_sends: VecDeque<Instant>,
     started_at: Instant,
+    /// Texts sent, by tracing id: a message refused with 429 is sent again after `retryAfter`.
+    sent_texts: HashMap<String, String>,
 }
 
 impl fmt::Debug for Conversation {
@@ -206,6 +209,7 @@ impl Conversation {
             faults_reported: 0,
             recent_sends: VecDeque::new(),
             started_at: Instant::now(),
+            sent_texts: HashMap::new(),
         }
     }
 
@@ -267,9 +271,39 @@ impl Conversation {
         self.check_can_send()?;
         self.pace().await;
         self.check_can_send()?;
-        self.session.send_text(text).await?;
+        let tracing_id = self.session.send_text(text).await?;
         self.recent_sends.push_back(Instant::now());
+        self.sent_texts.insert(tracing_id, text.to_string());
         Ok(())
+    }
+
+    /// If `failure` is Genesys refusing one of our messages with 429, waits `retryAfter`,
+    /// sends the message again and returns true: the wait then goes on.
+    async fn resend_if_rate_limited(&mut self, failure: &WaitFailure) -> bool {
+        let WaitFailure::Server(Fault::Server(ServerError::TooManyRequests {
+            retry_after_seconds,
+            tracing_id: Some(tracing_id),
+            ..
+        })) = failure
+        else {
+            return false;
+        };
+        let Some(text) = self.sent_texts.remove(tracing_id) else {
+            return false;
+        };
+        self.faults_reported += 1;
+        tracing::debug!(target: crate::WIRE_TARGET, "rate-limited: resending after {retry_after_seconds} s");
+        tokio::time::sleep(Duration::from_secs(*retry_after_seconds)).await;
+        // The retry keeps to the same pacing rules as the first attempt.
+        self.pace().await;
+        match self.session.send_text(&text).await {
+            Ok(new_id) => {
+                self.recent_sends.push_back(Instant::now());
+                self.sent_texts.insert(new_id, text);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     fn check_can_send(&self) -> Result<(), SayError> {
@@ -354,35 +388,41 @@ impl Conversation {
     ) -> Result<Reply, WaitError> {
         let deadline = Instant::now() + timeout;
         let cursor = self.cursor;
-        let faults_reported = self.faults_reported;
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
-        let outcome = self
-            .wait_until(deadline, |snap| {
-                for received in after(snap, cursor) {
-                    let message = &received.message;
-                    if message.is_reply()
-                        && expectation.is_met_by(message.text.as_deref().unwrap_or_default())
-                    {
-                        return Check::Done(Ok(Arc::clone(received)));
-                    }
-                    if message.is_disconnect() {
-                        let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
-                        if Instant::now() >= seen + grace || snap.closed.is_some() {
-                            return Check::Done(Err(WaitFailure::BotDisconnected));
+        let outcome = loop {
+            let faults_reported = self.faults_reported;
+            let outcome = self
+                .wait_until(deadline, |snap| {
+                    for received in after(snap, cursor) {
+                        let message = &received.message;
+                        if message.is_reply()
+                            && expectation.is_met_by(message.text.as_deref().unwrap_or_default())
+                        {
+                            return Check::Done(Ok(Arc::clone(received)));
                         }
-                        return Check::Pending(Some(seen + grace));
+                        if message.is_disconnect() {
+                            let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
+                            if Instant::now() >= seen + grace || snap.closed.is_some() {
+                                return Check::Done(Err(WaitFailure::BotDisconnected));
+                            }
+                            return Check::Pending(Some(seen + grace));
+                        }
                     }
-                }
-                if let Some(fault) = snap.faults.get(faults_reported) {
-                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
-                }
-                if let Some(closed) = &snap.closed {
-                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
-                }
-                Check::Pending(None)
-            })
-            .await;
+                    if let Some(fault) = snap.faults.get(faults_reported) {
+                        return Check::Done(Err(WaitFailure::Server(fault.clone())));
+                    }
+                    if let Some(closed) = &snap.closed {
+                        return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                    }
+                    Check::Pending(None)
+                })
+                .await;
+            match &outcome {
+                Some(Err(failure)) if self.resend_if_rate_limited(failure).await => continue,
+                _ => break outcome,
+            }
+        };
         match outcome {
             Some(Ok(reply)) => {
                 self.cursor = Some(reply.key());

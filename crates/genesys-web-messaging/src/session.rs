@@ -150,7 +150,7 @@ pub enum SendError {
 }
 
 enum Command {
-    Send(ClientRequest, oneshot::Sender<Result<(), SendError>>),
+    Send(Box<ClientRequest>, oneshot::Sender<Result<(), SendError>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -223,7 +223,11 @@ impl GuestSession {
     /// Sends any request as it is.
     pub async fn send(&self, request: ClientRequest) -> Result<(), SendError> {
         let (done, result) = oneshot::channel();
-        if self.commands.send(Command::Send(request, done)).is_err() {
+        if self
+            .commands
+            .send(Command::Send(Box::new(request), done))
+            .is_err()
+        {
             return Err(self.closed_error());
         }
         result.await.unwrap_or_else(|_| Err(self.closed_error()))

@@ -299,3 +299,33 @@ async fn refused_upgrades_are_typed_errors() {
     let mut conversation = Conversation::connect(allowed, fast()).await.unwrap();
     conversation.wait_for_start(GENEROUS).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_rate_limited_message_is_sent_again_after_retry_after() {
+    // Pacing turned off on purpose: the simulator refuses the third message within a second
+    // with 429 (retryAfter 1 s); the conversation waits and sends it again.
+    let sim = simulator("states:\n  main:\n    - reply: \"got it\"\n").await;
+    let options = ConversationOptions {
+        say_delay: Duration::ZERO,
+        max_messages_per_second: 100,
+        ..ConversationOptions::default()
+    };
+    let mut conversation = Conversation::connect(config(&sim), options).await.unwrap();
+    conversation.wait_for_start(GENEROUS).await.unwrap();
+    for n in 0..3 {
+        conversation.say(&format!("message {n}")).await.unwrap();
+    }
+    for _ in 0..3 {
+        conversation.wait_for_next_reply(GENEROUS).await.unwrap();
+    }
+    let sent = texts(&sim.received(), "onMessage");
+    assert_eq!(sent.len(), 4, "three messages and one resend");
+    let echoed: Vec<String> = conversation
+        .transcript()
+        .lines
+        .iter()
+        .filter(|l| l.speaker == Speaker::Guest)
+        .map(|l| l.text.clone())
+        .collect();
+    assert_eq!(echoed, ["message 0", "message 1", "message 2"]);
+}

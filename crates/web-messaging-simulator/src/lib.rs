@@ -1,1 +1,63 @@
-//! placeholder
+//! A simulated Genesys Cloud Web Messenger deployment, for offline tests, demos and load tests.
+//!
+//! The simulator speaks the guest WebSocket protocol (`configureSession`, `onMessage`, `echo`,
+//! `closeSession`) with the frame types of [`genesys_web_messaging::protocol`], and answers as a
+//! [`BotFlow`] file says: a small state machine of `when` → `reply` rules, plus faults on demand
+//! (errors, garbage frames, out-of-order delivery, disconnects, closed sockets). The bot-flow
+//! format is described in this crate's README.
+//!
+//! # Example
+//!
+//! Start a simulator, talk to it with a plain WebSocket client, and look at what it received:
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use tokio_tungstenite::tungstenite::Message;
+//! use web_messaging_simulator::{BotFlow, Simulator};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let flow = BotFlow::from_yaml_str(
+//!     "states:\n  main:\n    - when: { contains: hello }\n      reply: Hi there!\n",
+//!     "bot.yml",
+//! )?;
+//! let simulator = Simulator::start(flow).await?;
+//!
+//! let url = format!("{}?deploymentId=my-deployment", simulator.url());
+//! let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+//! ws.send(Message::text(
+//!     r#"{"action":"configureSession","deploymentId":"my-deployment","token":"t1"}"#,
+//! ))
+//! .await?;
+//! ws.send(Message::text(
+//!     r#"{"action":"onMessage","token":"t1","message":{"type":"Text","text":"Hello bot"}}"#,
+//! ))
+//! .await?;
+//!
+//! // SessionResponse, the echo of the guest's message, then the bot's reply.
+//! let mut texts = Vec::new();
+//! while texts.len() < 3 {
+//!     if let Some(Message::Text(text)) = ws.next().await.transpose()? {
+//!         texts.push(serde_json::from_str::<serde_json::Value>(text.as_str())?);
+//!     }
+//! }
+//! assert_eq!(texts[0]["class"], "SessionResponse");
+//! assert_eq!(texts[1]["body"]["direction"], "Inbound");
+//! assert_eq!(texts[2]["body"]["text"], "Hi there!");
+//!
+//! let received = simulator.received();
+//! assert_eq!(received[0]["action"], "configureSession");
+//! assert_eq!(received[1]["message"]["text"], "Hello bot");
+//! simulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod connection;
+mod flow;
+mod server;
+
+pub use flow::{BotFlow, FlowError};
+pub use server::Simulator;

@@ -52,7 +52,11 @@ pub struct ScriptedArgs {
     #[arg(value_name = "filePath")]
     pub file: PathBuf,
     /// Web Messenger Deployment's ID (overrides config.deploymentId).
-    #[arg(long = "deployment-id", visible_alias = "id", value_name = "deploymentId")]
+    #[arg(
+        long = "deployment-id",
+        visible_alias = "id",
+        value_name = "deploymentId"
+    )]
     pub deployment_id: Option<String>,
     /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
     #[arg(short = 'r', long, value_name = "region")]
@@ -200,7 +204,10 @@ mod tests {
     fn refuses_bad_numbers() {
         for bad in ["-p 0", "-p x", "-t abc", "-t 0", "-t -1"] {
             let line = format!("web-messaging-tester scripted f.yml {bad}");
-            assert!(Cli::try_parse_from(rewrite_legacy_args(args(&line))).is_err(), "{bad}");
+            assert!(
+                Cli::try_parse_from(rewrite_legacy_args(args(&line))).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -12,7 +12,9 @@ pub fn init(verbose: bool, colour_allowed: bool) {
     } else if let Ok(rust_log) = std::env::var("RUST_LOG") {
         Some(rust_log)
     } else {
-        std::env::var("DEBUG").ok().map(|debug| translate_npm_debug(&debug))
+        std::env::var("DEBUG")
+            .ok()
+            .map(|debug| translate_npm_debug(&debug))
     };
     let Some(directives) = directives else {
         return;

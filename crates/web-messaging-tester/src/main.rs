@@ -4,7 +4,6 @@
 //! to the exit code (0 passed, 1 a scenario failed, 2 invalid input).
 
 mod cli;
-mod input_error;
 mod logging;
 mod progress;
 mod report;
@@ -37,7 +36,10 @@ fn main() -> ExitCode {
         }
     };
     let colour_allowed = apply_colour_choice(cli.color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -34,10 +34,7 @@ pub fn is_ci() -> bool {
 
 /// Whether the live display can be used: both streams are terminals, not CI, colour allowed.
 pub fn live_display_possible(colour_allowed: bool) -> bool {
-    colour_allowed
-        && std::io::stdout().is_terminal()
-        && std::io::stderr().is_terminal()
-        && !is_ci()
+    colour_allowed && std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !is_ci()
 }
 
 /// Plain lines on stderr, one when a scenario starts and one when it ends.
@@ -50,9 +47,17 @@ impl Progress for PlainProgress {
 
     fn finished(&self, _index: usize, result: &ScenarioResult) {
         if result.passed() {
-            eprintln!("[SUCCESS] {} (PASS)", result.name);
+            eprintln!(
+                "[SUCCESS] {} (PASS) in {:.1} s",
+                result.name,
+                result.duration.as_secs_f64()
+            );
         } else {
-            eprintln!("[FAILED] {} (FAIL)", result.name);
+            eprintln!(
+                "[FAILED] {} (FAIL) in {:.1} s",
+                result.name,
+                result.duration.as_secs_f64()
+            );
         }
     }
 }

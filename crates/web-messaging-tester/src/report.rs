@@ -4,7 +4,7 @@
 
 use crate::runner::{Failure, ScenarioResult};
 use anstyle::{AnsiColor, Style};
-use genesys_web_messaging::{Closed, SayError, WaitError, WaitFailure};
+use genesys_web_messaging::{Fault, SayError, WaitError, WaitFailure};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -29,7 +29,11 @@ pub fn render(results: &[ScenarioResult], failures_only: bool, timeout: Duration
     let lines: Vec<String> = passed
         .iter()
         .map(|r| format!("{PASS}PASS{PASS:#} - {}", r.name))
-        .chain(failed.iter().map(|r| format!("{FAIL}FAIL{FAIL:#} - {}", r.name)))
+        .chain(
+            failed
+                .iter()
+                .map(|r| format!("{FAIL}FAIL{FAIL:#} - {}", r.name)),
+        )
         .collect();
     out.push_str(&lines.join("\n"));
     out.push('\n');
@@ -103,20 +107,26 @@ fn describe_wait(e: &WaitError) -> String {
                 )
             }
         }
-        WaitFailure::Server(fault) => with_received(
-            format!("{fault}, whilst waiting a message containing:\n {expected}"),
-            &e.received,
-        ),
-        WaitFailure::Closed(closed) => {
-            let what = match closed {
-                Closed::ByClient => "The session was closed".to_string(),
-                other => format!("Genesys closed the connection: {other}"),
+        WaitFailure::Server(fault) => {
+            let what = match fault {
+                Fault::Server(_) => "Genesys reported an error",
+                Fault::Frame(_) => "Genesys sent a frame that could not be read",
             };
             with_received(
-                format!("{what}, whilst waiting a message containing:\n {expected}"),
+                format!(
+                    "{what} whilst waiting a message containing:\n {expected}\n{}",
+                    capitalise(&fault.to_string())
+                ),
                 &e.received,
             )
         }
+        WaitFailure::Closed(closed) => with_received(
+            format!(
+                "The connection closed whilst waiting a message containing:\n {expected}\n{}",
+                capitalise(&closed.to_string())
+            ),
+            &e.received,
+        ),
         WaitFailure::SessionNotStarted => "The session did not start".to_string(),
     };
     if !e.late.is_empty() {
@@ -137,8 +147,20 @@ fn with_received(head: String, received: &[String]) -> String {
     }
 }
 
+/// ` - item` lines; a multi-line item's further lines are indented under its first.
 fn list(items: &[String]) -> String {
-    items.iter().map(|t| format!("\n - {t}")).collect()
+    items
+        .iter()
+        .map(|t| format!("\n - {}", t.replace('\n', "\n   ")))
+        .collect()
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A duration as humanize-duration writes it: `1 second`, `10 seconds`, `1 minute, 30 seconds`,
@@ -146,7 +168,7 @@ fn list(items: &[String]) -> String {
 pub fn humanize(duration: Duration) -> String {
     let millis = duration.as_millis();
     let unit = |n: u128, name: &str| format!("{n} {name}{}", if n == 1 { "" } else { "s" });
-    if millis % 1000 != 0 {
+    if !millis.is_multiple_of(1000) {
         let seconds = duration.as_secs_f64();
         return format!("{} seconds", trim_float(seconds));
     }

@@ -79,11 +79,12 @@ pub async fn run_scenarios(
     for (index, scenario) in scenarios.iter().enumerate() {
         let scenario = scenario.clone();
         let settings = settings.clone();
-        let permits = Arc::clone(&permits);
         let progress = Arc::clone(&progress);
+        // Taking the permit before spawning starts scenarios in file order (with `parallel` 1,
+        // strictly one after the other, as upstream). The semaphore is never closed.
+        let permit = Arc::clone(&permits).acquire_owned().await;
         tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits.acquire_owned().await;
+            let _permit = permit;
             let result = run_scenario(index, &scenario, &settings, progress.as_ref()).await;
             progress.finished(index, &result);
             (index, result)
@@ -130,9 +131,18 @@ async fn run_scenario(
     };
     let mut conversation = match Conversation::connect(settings.session.clone(), options).await {
         Ok(c) => c,
-        Err(e) => return finish(Some(Failure::Connect(describe_connect(&e))), Transcript::default()),
+        Err(e) => {
+            return finish(
+                Some(Failure::Connect(describe_connect(&e))),
+                Transcript::default(),
+            );
+        }
     };
-    progress.started(index, &scenario.name, Arc::clone(conversation.session().log()));
+    progress.started(
+        index,
+        &scenario.name,
+        Arc::clone(conversation.session().log()),
+    );
     let failure = run_steps(&mut conversation, scenario, settings).await.err();
     let transcript = conversation.transcript();
     conversation.close().await;

@@ -1,19 +1,17 @@
 //! Test-scripts: upstream's YAML format (`config` + `scenarios`), loaded with positions so every
 //! mistake is reported with its file, line, column and key before anything connects.
 
-use crate::input_error::InputError;
 use genesys_web_messaging::JsRegex;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
+use web_messaging_input::{InputError, drop_spanned_steps, from_yaml, read_file};
 
 /// A loaded, validated test-script.
 #[derive(Debug, Clone)]
 pub struct TestScript {
-    /// Where it was read from.
-    pub path: PathBuf,
     /// The `config` section.
     pub config: FileConfig,
     /// The scenarios, in file order.
@@ -88,22 +86,21 @@ enum RawStep {
 impl TestScript {
     /// Reads and validates a test-script.
     pub fn load(path: &Path) -> Result<TestScript, InputError> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
-            InputError::new(path, format!("cannot read the test-script: {}", io_reason(&e)))
-        })?;
+        let source = read_file(path, "test-script")?;
         Self::parse(path, &source)
     }
 
     /// Validates a test-script's text.
     pub fn parse(path: &Path, source: &str) -> Result<TestScript, InputError> {
-        let raw: RawScript = crate::input_error::from_yaml(path, source)?;
+        let file = path.display().to_string();
+        let raw: RawScript = from_yaml(&file, source, drop_spanned_steps)?;
         let config = match raw.config {
-            Some(c) => convert_config(path, c.value)?,
+            Some(c) => convert_config(&file, c.value)?,
             None => FileConfig::default(),
         };
         if raw.scenarios.value.is_empty() {
             return Err(InputError::at(
-                path,
+                &file,
                 &raw.scenarios.referenced,
                 "scenarios",
                 "must have at least 1 scenario",
@@ -113,26 +110,22 @@ impl TestScript {
         for (name, steps) in raw.scenarios.value {
             let mut converted = Vec::new();
             for (index, step) in steps.value.into_iter().enumerate() {
-                converted.push(convert_step(path, &name, index, step.value)?);
+                converted.push(convert_step(&file, &name, index, step.value)?);
             }
             scenarios.push(Scenario {
                 name,
                 steps: converted,
             });
         }
-        Ok(TestScript {
-            path: path.to_path_buf(),
-            config,
-            scenarios,
-        })
+        Ok(TestScript { config, scenarios })
     }
 }
 
-fn convert_config(path: &Path, raw: RawConfig) -> Result<FileConfig, InputError> {
+fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> {
     let text = |field: Option<Spanned<String>>, key: &str| -> Result<Option<String>, InputError> {
         match field {
             Some(s) if s.value.trim().is_empty() => Err(InputError::at(
-                path,
+                &file,
                 &s.referenced,
                 &format!("config.{key}"),
                 "is not allowed to be empty",
@@ -142,17 +135,19 @@ fn convert_config(path: &Path, raw: RawConfig) -> Result<FileConfig, InputError>
         }
     };
     let timeout = match raw.timeout {
-        Some(s) => Some(parse_timeout(&s.value).map_err(|reason| {
-            InputError::at(path, &s.referenced, "config.timeout", &reason)
-        })?),
+        Some(s) => Some(
+            parse_timeout(&s.value)
+                .map_err(|reason| InputError::at(file, &s.referenced, "config.timeout", &reason))?,
+        ),
         None => None,
     };
-    let say_delay = match raw.say_delay {
-        Some(s) => Some(parse_delay(&s.value).map_err(|reason| {
-            InputError::at(path, &s.referenced, "config.sayDelay", &reason)
-        })?),
-        None => None,
-    };
+    let say_delay =
+        match raw.say_delay {
+            Some(s) => Some(parse_delay(&s.value).map_err(|reason| {
+                InputError::at(file, &s.referenced, "config.sayDelay", &reason)
+            })?),
+            None => None,
+        };
     Ok(FileConfig {
         deployment_id: text(raw.deployment_id, "deploymentId")?,
         region: text(raw.region, "region")?,
@@ -164,7 +159,7 @@ fn convert_config(path: &Path, raw: RawConfig) -> Result<FileConfig, InputError>
 }
 
 fn convert_step(
-    path: &Path,
+    file: &str,
     scenario: &str,
     index: usize,
     raw: RawStep,
@@ -177,7 +172,7 @@ fn convert_step(
     let key_path = format!("scenarios.{scenario}[{index}].{key}");
     if value.value.is_empty() {
         return Err(InputError::at(
-            path,
+            file,
             &value.referenced,
             &key_path,
             "is not allowed to be empty",
@@ -189,7 +184,7 @@ fn convert_step(
         RawStep::WaitForReplyMatching(v) => {
             let regex = JsRegex::new(&v.value, "im").map_err(|e| {
                 InputError::at(
-                    path,
+                    file,
                     &v.referenced,
                     &key_path,
                     &format!("is not a valid regular expression: {e}"),
@@ -224,15 +219,6 @@ pub fn parse_delay(value: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{value}' is not a duration like 2s or 500ms ({e})"))
 }
 
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
-        _ => e.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,17 +243,51 @@ mod tests {
     #[test]
     fn reports_position_and_key() {
         let cases = [
-            ("scenarios:\n  a:\n    - sayy: hi\n", 3, 7, "scenarios.a[0].sayy"),
-            ("scenarios:\n  a:\n    - say: ''\n", 3, 12, "scenarios.a[0].say"),
-            ("scenarios:\n  a:\n    - waitForReplyMatching: '('\n", 3, 29, "scenarios.a[0].waitForReplyMatching"),
-            ("config:\n  foo: 1\nscenarios:\n  a: []\n", 2, 3, "config.foo"),
+            (
+                "scenarios:\n  a:\n    - sayy: hi\n",
+                3,
+                7,
+                "scenarios.a[0].sayy",
+            ),
+            (
+                "scenarios:\n  a:\n    - say: ''\n",
+                3,
+                12,
+                "scenarios.a[0].say",
+            ),
+            (
+                "scenarios:\n  a:\n    - waitForReplyMatching: '('\n",
+                3,
+                29,
+                "scenarios.a[0].waitForReplyMatching",
+            ),
+            (
+                "config:\n  foo: 1\nscenarios:\n  a: []\n",
+                2,
+                3,
+                "config.foo",
+            ),
             ("scenarios: {}\n", 1, 12, "scenarios"),
-            ("scenarios:\n  a:\n    - say:\n", 3, 10, "scenarios.a[0].say"),
-            ("config:\n  timeout: abc\nscenarios:\n  a: []\n", 2, 12, "config.timeout"),
+            (
+                "scenarios:\n  a:\n    - say:\n",
+                3,
+                10,
+                "scenarios.a[0].say",
+            ),
+            (
+                "config:\n  timeout: abc\nscenarios:\n  a: []\n",
+                2,
+                12,
+                "config.timeout",
+            ),
         ];
         for (src, line, column, key) in cases {
             let e = parse(src).unwrap_err();
-            assert_eq!((e.line, e.column, e.key.as_deref()), (Some(line), Some(column), Some(key)), "{src}: {e}");
+            assert_eq!(
+                (e.line, e.column, e.key.as_deref()),
+                (Some(line), Some(column), Some(key)),
+                "{src}: {e}"
+            );
         }
     }
 

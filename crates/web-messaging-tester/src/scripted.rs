@@ -2,7 +2,6 @@
 
 use crate::Outcome;
 use crate::cli::ScriptedArgs;
-use crate::input_error::InputError;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
 use crate::runner::{Progress, RunSettings, run_scenarios};
@@ -11,6 +10,7 @@ use genesys_web_messaging::SessionConfig;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
+use web_messaging_input::InputError;
 use web_messaging_simulator::{BotFlow, Simulator};
 
 /// Default seconds each wait may take, as upstream.
@@ -56,12 +56,18 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         session = session.origin(origin.clone());
     }
     session = session.custom_attribute("IsAutomatedTest", "true");
-    let timeout = args.timeout.or(script.config.timeout).unwrap_or(DEFAULT_TIMEOUT);
-    let say_delay = args.say_delay.or(script.config.say_delay).unwrap_or(if simulator.is_some() {
-        Duration::ZERO
-    } else {
-        DEFAULT_SAY_DELAY
-    });
+    let timeout = args
+        .timeout
+        .or(script.config.timeout)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let say_delay = args
+        .say_delay
+        .or(script.config.say_delay)
+        .unwrap_or(if simulator.is_some() {
+            Duration::ZERO
+        } else {
+            DEFAULT_SAY_DELAY
+        });
     let settings = RunSettings {
         session,
         timeout,
@@ -69,7 +75,8 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         parallel: args.parallel,
     };
 
-    let live = (!args.verbose && live_display_possible(colour_allowed)).then(|| Arc::new(LiveProgress::new()));
+    let live = (!args.verbose && live_display_possible(colour_allowed))
+        .then(|| Arc::new(LiveProgress::new()));
     let progress: Arc<dyn Progress> = match &live {
         Some(live) => Arc::clone(live) as Arc<dyn Progress>,
         None => Arc::new(PlainProgress),
@@ -100,7 +107,11 @@ struct Target {
 }
 
 /// Command-line values beat file values, one setting at a time.
-fn merge_target(args: &ScriptedArgs, script: &TestScript, simulated: bool) -> Result<Target, InputError> {
+fn merge_target(
+    args: &ScriptedArgs,
+    script: &TestScript,
+    simulated: bool,
+) -> Result<Target, InputError> {
     let config = &script.config;
     let pick = |cli: &Option<String>, file: &Option<String>| cli.clone().or_else(|| file.clone());
     let deployment_id = pick(&args.deployment_id, &config.deployment_id);
@@ -117,15 +128,22 @@ fn merge_target(args: &ScriptedArgs, script: &TestScript, simulated: bool) -> Re
             ));
         }
     };
-    for (key, value) in [("deploymentId", Some(&deployment_id)), ("region", region.as_ref()), ("origin", origin.as_ref())] {
+    for (key, value) in [
+        ("deploymentId", Some(&deployment_id)),
+        ("region", region.as_ref()),
+        ("origin", origin.as_ref()),
+    ] {
         if value.is_some_and(|v| v.trim().is_empty()) {
             return Err(InputError::setting(key, "is not allowed to be empty"));
         }
     }
-    if let Some(url) = &endpoint {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(InputError::setting("endpoint", format!("must be a ws:// or wss:// URL, not '{url}'")));
-        }
+    if let Some(url) = &endpoint
+        && !(url.starts_with("ws://") || url.starts_with("wss://"))
+    {
+        return Err(InputError::setting(
+            "endpoint",
+            format!("must be a ws:// or wss:// URL, not '{url}'"),
+        ));
     }
     if !simulated && endpoint.is_none() && region.is_none() {
         return Err(InputError::setting(
@@ -133,5 +151,10 @@ fn merge_target(args: &ScriptedArgs, script: &TestScript, simulated: bool) -> Re
             "is required: set config.region in the test-script or pass --region (or give --endpoint, or --simulate)",
         ));
     }
-    Ok(Target { deployment_id, region, endpoint, origin })
+    Ok(Target {
+        deployment_id,
+        region,
+        endpoint,
+        origin,
+    })
 }

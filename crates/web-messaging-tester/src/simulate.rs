@@ -15,7 +15,9 @@ pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
     };
     let simulator = match Simulator::start_on(flow, SocketAddr::new(args.host, args.port)).await {
         Ok(simulator) => simulator,
-        Err(e) => return Outcome::Invalid(format!("cannot listen on {}:{}: {e}", args.host, args.port)),
+        Err(e) => {
+            return Outcome::Invalid(format!("cannot listen on {}:{}: {e}", args.host, args.port));
+        }
     };
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", simulator.url());

@@ -50,7 +50,11 @@ fn run_case(dir: &Path) -> Outcome {
 
 fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     let actual = run_case(dir);
-    let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let name = dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
     if bless {
         std::fs::write(dir.join("expected.stdout"), &actual.stdout).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("expected.exit"), format!("{}\n", actual.exit))
@@ -76,13 +80,13 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
             actual.stdout
         ));
     }
-    if let Some(expected) = read("expected.stderr") {
-        if expected != actual.stderr {
-            problems.push(format!(
-                "stderr differs.\n--- expected\n{expected}\n--- actual\n{}",
-                actual.stderr
-            ));
-        }
+    if let Some(expected) = read("expected.stderr")
+        && expected != actual.stderr
+    {
+        problems.push(format!(
+            "stderr differs.\n--- expected\n{expected}\n--- actual\n{}",
+            actual.stderr
+        ));
     }
     if problems.is_empty() {
         Ok(())

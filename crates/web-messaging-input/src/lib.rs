@@ -1,0 +1,262 @@
+//! Loading the YAML files users write (test-scripts, bot flows).
+//!
+//! One rule for every file format: a mistake is refused before anything runs, with the file,
+//! the line and column, the key path (`scenarios.Accept Survey[1].say`) and what is wrong, in
+//! one shape: `file.yml:4:7: "scenarios.Typo[1].sayy" is not allowed: unknown key ...`.
+//!
+//! Formats deserialise into typed structs, wrapping values they check afterwards in
+//! [`serde_saphyr::Spanned`] to keep their position.
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{Location, MessageFormatter};
+use std::fmt;
+
+pub use serde_path_to_error::{Path as KeyPath, Segment};
+
+/// A mistake in the user's input, found before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The file, when the mistake is in one.
+    pub file: Option<String>,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column (in characters), when known.
+    pub column: Option<usize>,
+    /// The key path, e.g. `states.ask[0].goto`, when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl InputError {
+    /// A mistake about a whole file (unreadable, empty...).
+    pub fn in_file(file: &str, message: impl Into<String>) -> Self {
+        InputError {
+            file: Some(file.to_string()),
+            line: None,
+            column: None,
+            key: None,
+            message: message.into(),
+        }
+    }
+
+    /// A mistake in the value at `location`, under `key`.
+    pub fn at(file: &str, location: &Location, key: &str, message: impl Into<String>) -> Self {
+        let known = location.line() > 0;
+        InputError {
+            file: Some(file.to_string()),
+            line: known.then_some(location.line() as usize),
+            column: known.then_some(location.column() as usize),
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// A mistake in a setting that comes from no file position (a flag, a merged value).
+    pub fn setting(key: &str, message: impl Into<String>) -> Self {
+        InputError {
+            file: None,
+            line: None,
+            column: None,
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}")?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+                if let Some(column) = self.column {
+                    write!(f, ":{column}")?;
+                }
+            }
+            write!(f, ": ")?;
+        }
+        match &self.key {
+            // Reads as a sentence: `"config.region" is not allowed to be empty`.
+            Some(key) if starts_a_sentence(&self.message) => {
+                write!(f, "\"{key}\" {}", self.message)
+            }
+            Some(key) => write!(f, "\"{key}\": {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn starts_a_sentence(message: &str) -> bool {
+    ["is ", "must ", "has ", "does "]
+        .iter()
+        .any(|start| message.starts_with(start))
+}
+
+/// Reads a file's text, or says why it cannot be read.
+pub fn read_file(path: &std::path::Path, what: &str) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        InputError::in_file(
+            &path.display().to_string(),
+            format!("cannot read the {what}: {reason}"),
+        )
+    })
+}
+
+/// Deserialises YAML into `T`. Any error names its position and key path; `key_path` renders
+/// serde's path in the file's own terms (see [`drop_spanned_steps`]).
+pub fn from_yaml<T: DeserializeOwned>(
+    file: &str,
+    source: &str,
+    key_path: impl FnOnce(&KeyPath) -> String,
+) -> Result<T, InputError> {
+    if source.trim().is_empty() {
+        return Err(InputError::in_file(
+            file,
+            "must contain YAML: the file is empty",
+        ));
+    }
+    let options = serde_saphyr::options! { with_snippet: false };
+    let mut path = None;
+    let result = serde_saphyr::with_deserializer_from_str_with_options(source, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = Some(key_path(e.path()));
+            e.into_inner()
+        })
+    });
+    result.map_err(|e| {
+        let e = e.without_snippet();
+        let location = e.location().filter(|l| l.line() > 0);
+        let text: String = serde_saphyr::UserMessageFormatter
+            .format_message(e)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let (key, message) = reword(path.unwrap_or_default(), &text);
+        InputError {
+            file: Some(file.to_string()),
+            line: location.map(|l| l.line() as usize),
+            column: location.map(|l| l.column() as usize),
+            key: (!key.is_empty()).then_some(key),
+            message,
+        }
+    })
+}
+
+/// serde's words, in the words of someone writing a YAML file.
+fn reword(key: String, text: &str) -> (String, String) {
+    let join = |key: &str, child: &str| {
+        if key.is_empty() {
+            child.to_string()
+        } else {
+            format!("{key}.{child}")
+        }
+    };
+    let quoted = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    if let Some(field) = quoted("missing field `") {
+        return (join(&key, &field), "is required".into());
+    }
+    for prefix in ["unknown variant `", "unknown field `"] {
+        if let Some(name) = quoted(prefix) {
+            let detail = text.replacen(&prefix[..prefix.len() - 1], "unknown key ", 1);
+            let key = if key.ends_with(&name) {
+                key
+            } else {
+                join(&key, &name)
+            };
+            return (key, format!("is not allowed: {detail}"));
+        }
+    }
+    let message = match text {
+        "invalid u64" | "invalid i64" => "must be a whole number".to_string(),
+        "invalid boolean" => "must be true or false".to_string(),
+        "expected string scalar" => "must be a text".to_string(),
+        other => other.to_string(),
+    };
+    (key, message)
+}
+
+/// The default key renderer: serde's path without the `value` steps that
+/// [`serde_saphyr::Spanned`] wrappers add. (A map key literally named `value` directly under
+/// a spanned value is dropped too; formats with such keys pass their own renderer.)
+pub fn drop_spanned_steps(path: &KeyPath) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } if key != "value" => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        name: serde_saphyr::Spanned<String>,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    enum Item {
+        Say(String),
+    }
+
+    fn err(src: &str) -> InputError {
+        from_yaml::<Doc>("f.yml", src, drop_spanned_steps).unwrap_err()
+    }
+
+    #[test]
+    fn names_position_and_key() {
+        let e = err("name: x\nitems:\n  - sayy: hi\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(5)));
+        assert_eq!(e.key.as_deref(), Some("items[0].sayy"));
+        assert_eq!(
+            e.to_string(),
+            "f.yml:3:5: \"items[0].sayy\" is not allowed: unknown key `sayy`, expected one of say"
+        );
+        let e = err("items: []\n");
+        assert_eq!(e.to_string(), "f.yml:1:1: \"name\" is required");
+        let e = err("name: [1]\nitems: []\n");
+        assert_eq!(e.key.as_deref(), Some("name"));
+        assert_eq!(e.message, "must be a text");
+        let e = err("name: x\nextra: 1\nitems: []\n");
+        assert_eq!(e.key.as_deref(), Some("extra"));
+    }
+
+    #[test]
+    fn empty_and_unparseable_files() {
+        assert_eq!(
+            err("  \n").to_string(),
+            "f.yml: must contain YAML: the file is empty"
+        );
+        let e = err("name: [\n");
+        assert!(e.line.is_some(), "{e}");
+    }
+}

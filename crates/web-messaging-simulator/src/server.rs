@@ -1,0 +1,286 @@
+//! The listening socket, the accept loop, and the upgrade checks.
+
+use crate::connection;
+use crate::flow::BotFlow;
+use serde_json::Value;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{StatusCode, header};
+
+/// Pending connections the kernel queues before `accept` (see rust-stack.md, trap T11).
+const BACKLOG: u32 = 4096;
+/// How long `shutdown` lets open connections finish their close handshake.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub(crate) flow: BotFlow,
+    received: Mutex<Vec<Value>>,
+}
+
+impl Shared {
+    pub(crate) fn new(flow: BotFlow) -> Shared {
+        Shared {
+            flow,
+            received: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records one frame a guest sent, in arrival order.
+    pub(crate) fn record(&self, frame: Value) {
+        self.received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(frame);
+    }
+}
+
+/// A running simulated Web Messenger deployment.
+///
+/// It serves the guest WebSocket protocol at [`Simulator::url`] and answers as its
+/// [`BotFlow`] says. Every connection is served by its own task. Dropping the simulator stops
+/// it; [`Simulator::shutdown`] also waits for the connections to close.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Starts serving `flow` on `127.0.0.1` with a free port chosen by the system.
+    pub async fn start(flow: BotFlow) -> std::io::Result<Simulator> {
+        Simulator::start_on(flow, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Starts serving `flow` on `addr` (port 0 picks a free port).
+    pub async fn start_on(flow: BotFlow, addr: SocketAddr) -> std::io::Result<Simulator> {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(BACKLOG)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(flow));
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
+        tracing::debug!(target: "web_messaging_simulator", %addr, "simulator listening");
+        Ok(Simulator {
+            addr,
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The WebSocket URL guests connect to, `ws://HOST:PORT/v1`. Clients append
+    /// `?deploymentId=...`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/v1", self.addr)
+    }
+
+    /// The address the simulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every frame guests sent so far, over all connections, in arrival order. Text frames
+    /// that are JSON are parsed; anything else is kept as a [`Value::String`].
+    pub fn received(&self) -> Vec<Value> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops accepting, closes every open connection (close code 1001) and waits for them
+    /// to finish, for up to five seconds.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            // Aborting drops the JoinSet, which aborts every connection task.
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    let for_connections = stop.clone();
+    loop {
+        tokio::select! {
+            // Also ends when the Simulator is gone (the sender dropped).
+            () = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    connections.spawn(connection::serve(
+                        stream,
+                        peer,
+                        Arc::clone(&shared),
+                        for_connections.clone(),
+                    ));
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(target: "web_messaging_simulator", "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, drained).await;
+    connections.abort_all();
+}
+
+/// Resolves once the simulator stops (or is dropped). The `Ref` that `wait_for` returns is
+/// released here, never held across an `.await` of the caller.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// The upgrade checks: path `/v1`, the deployment ID and the Origin header.
+#[expect(
+    clippy::result_large_err,
+    reason = "the shape of tungstenite's handshake callback"
+)]
+pub(crate) fn check_upgrade(
+    flow: &BotFlow,
+    request: &Request,
+    response: Response,
+) -> Result<Response, ErrorResponse> {
+    let path = request.uri().path();
+    if path != "/v1" && path != "/v1/" {
+        return Err(refusal(StatusCode::NOT_FOUND, "Not Found"));
+    }
+    if let Some(expected) = &flow.deployment_id {
+        let given = request
+            .uri()
+            .query()
+            .and_then(|q| query_value(q, "deploymentId"));
+        if given.as_deref() != Some(expected.as_str()) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "Access denied: unknown deploymentId",
+            ));
+        }
+    }
+    if let Some(allowed) = &flow.allowed_origins {
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(|o| o.trim().trim_end_matches('/'));
+        let ok = origin.is_some_and(|origin| {
+            allowed
+                .iter()
+                .any(|a| a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
+        });
+        if !ok {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "Access denied: origin not allowed for this deployment",
+            ));
+        }
+    }
+    Ok(response)
+}
+
+fn refusal(status: StatusCode, body: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(body.to_string()));
+    *response.status_mut() = status;
+    response
+}
+
+/// The decoded value of `name` in a query string.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key) == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_values() {
+        assert_eq!(
+            query_value("deploymentId=abc&application=x", "deploymentId").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            query_value("application=a%20b&deploymentId=a%2Db", "deploymentId").as_deref(),
+            Some("a-b")
+        );
+        assert_eq!(query_value("x=1", "deploymentId"), None);
+        assert_eq!(
+            query_value("deploymentId", "deploymentId").as_deref(),
+            Some("")
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("a+b"), "a b");
+    }
+}

@@ -1,0 +1,85 @@
+//! `web-messaging-tester simulate` serves a deployment another process can talk to.
+
+use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_the_survey_bot_to_another_process() {
+    let bot = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/survey/bot.yml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .args(["simulate", bot])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let server = Server(child);
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("reader joins")
+    .expect("the URL is printed");
+    let url = url.trim();
+    assert!(
+        url.starts_with("ws://127.0.0.1:") && url.ends_with("/v1"),
+        "{url}"
+    );
+
+    let options = ConversationOptions {
+        say_delay: Duration::ZERO,
+        ..ConversationOptions::default()
+    };
+    let config = SessionConfig::for_endpoint("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", url);
+    let mut conversation = Conversation::connect(config, options)
+        .await
+        .expect("connects");
+    let timeout = Duration::from_secs(20);
+    conversation.wait_for_start(timeout).await.expect("starts");
+    conversation.say("hi").await.expect("says hi");
+    conversation
+        .wait_for_reply_containing("Can we ask you some questions", timeout)
+        .await
+        .expect("the survey question");
+    conversation.say("No").await.expect("says no");
+    conversation
+        .wait_for_reply_containing("Maybe next time", timeout)
+        .await
+        .expect("goodbye");
+    conversation
+        .wait_for_disconnect(timeout)
+        .await
+        .expect("the bot disconnects");
+    conversation.close().await;
+    drop(server);
+}
+
+#[test]
+fn an_invalid_bot_flow_is_refused_before_serving() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bot = dir.path().join("bot.yml");
+    std::fs::write(&bot, "states:\n  main:\n    - goto: nowhere\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .args(["simulate", bot.to_str().expect("utf-8 path")])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bot.yml:3:") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
+}
