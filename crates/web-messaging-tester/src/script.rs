@@ -125,7 +125,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
     let text = |field: Option<Spanned<String>>, key: &str| -> Result<Option<String>, InputError> {
         match field {
             Some(s) if s.value.trim().is_empty() => Err(InputError::at(
-                &file,
+                file,
                 &s.referenced,
                 &format!("config.{key}"),
                 "is not allowed to be empty",
@@ -187,7 +187,7 @@ fn convert_step(
                     file,
                     &v.referenced,
                     &key_path,
-                    &format!("is not a valid regular expression: {e}"),
+                    format!("is not a valid regular expression: {e}"),
                 )
             })?;
             Step::WaitForReplyMatching(regex)
