@@ -22,6 +22,11 @@ impl JsRegex {
         })
     }
 
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Whether the pattern matches anywhere in `text` (JavaScript's `RegExp.test`).
     pub fn is_match(&self, text: &str) -> bool {
         self.regex.find(text).is_some()

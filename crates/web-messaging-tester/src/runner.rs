@@ -27,6 +27,10 @@ pub struct RunSettings {
 
 /// How one scenario ended.
 #[derive(Debug, Clone)]
+#[expect(
+    dead_code,
+    reason = "timings and ids are read by the CI reports (issue 5)"
+)]
 pub struct ScenarioResult {
     /// The scenario's name.
     pub name: String,
@@ -36,6 +40,27 @@ pub struct ScenarioResult {
     pub transcript: Transcript,
     /// How long it took.
     pub duration: Duration,
+    /// When it started (wall clock).
+    pub started_at: jiff::Timestamp,
+    /// What each step did, in order; steps after a failure are not run and not listed.
+    pub steps: Vec<StepRecord>,
+    /// The id of the first message of the session (to find its Genesys conversation).
+    pub first_message_id: Option<String>,
+}
+
+/// One step as it ran.
+#[derive(Debug, Clone)]
+#[expect(dead_code, reason = "read by the CI reports (issue 5)")]
+pub struct StepRecord {
+    /// The step as written, e.g. `say: hi` or `waitForReplyContaining: Hello`.
+    pub description: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// How long the step took.
+    pub duration: Duration,
+    /// For a wait that got its reply: the bot's response time, from the guest's last `say`
+    /// (or the session start) to the arrival of the reply.
+    pub response_time: Option<Duration>,
 }
 
 impl ScenarioResult {
@@ -107,6 +132,9 @@ pub async fn run_scenarios(
                 )),
                 transcript: Transcript::default(),
                 duration: Duration::ZERO,
+                started_at: jiff::Timestamp::now(),
+                steps: Vec::new(),
+                first_message_id: None,
             })
         })
         .collect()
@@ -119,61 +147,78 @@ async fn run_scenario(
     progress: &dyn Progress,
 ) -> ScenarioResult {
     let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
     let options = ConversationOptions {
         say_delay: settings.say_delay,
         ..ConversationOptions::default()
     };
-    let finish = |failure, transcript| ScenarioResult {
+    let mut result = ScenarioResult {
         name: scenario.name.clone(),
-        failure,
-        transcript,
-        duration: started.elapsed(),
+        failure: None,
+        transcript: Transcript::default(),
+        duration: Duration::ZERO,
+        started_at,
+        steps: Vec::new(),
+        first_message_id: None,
     };
-    let mut conversation = match Conversation::connect(settings.session.clone(), options).await {
-        Ok(c) => c,
-        Err(e) => {
-            return finish(
-                Some(Failure::Connect(describe_connect(&e))),
-                Transcript::default(),
+    match Conversation::connect(settings.session.clone(), options).await {
+        Ok(mut conversation) => {
+            progress.started(
+                index,
+                &scenario.name,
+                Arc::clone(conversation.session().log()),
             );
+            result.failure = run_steps(&mut conversation, scenario, settings, &mut result.steps)
+                .await
+                .err();
+            result.transcript = conversation.transcript();
+            result.first_message_id = conversation.first_message_id();
+            conversation.close().await;
         }
-    };
-    progress.started(
-        index,
-        &scenario.name,
-        Arc::clone(conversation.session().log()),
-    );
-    let failure = run_steps(&mut conversation, scenario, settings).await.err();
-    let transcript = conversation.transcript();
-    conversation.close().await;
-    finish(failure, transcript)
+        Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),
+    }
+    result.duration = started.elapsed();
+    result
 }
 
 async fn run_steps(
     conversation: &mut Conversation,
     scenario: &Scenario,
     settings: &RunSettings,
+    records: &mut Vec<StepRecord>,
 ) -> Result<(), Failure> {
     conversation
         .wait_for_start(settings.timeout)
         .await
         .map_err(Failure::Start)?;
+    // Response times count from the guest's last message (or the session start).
+    let mut spoke_at = Instant::now();
     for step in &scenario.steps {
-        match step {
-            Step::Say(text) => conversation.say(text).await.map_err(Failure::Say)?,
-            Step::WaitForReplyContaining(text) => {
-                conversation
-                    .wait_for_reply(&Expectation::containing(text.clone()), settings.timeout)
-                    .await
-                    .map_err(Failure::Wait)?;
+        let step_started = Instant::now();
+        let outcome = match step {
+            Step::Say(text) => {
+                let sent = conversation.say(text).await.map_err(Failure::Say);
+                spoke_at = Instant::now();
+                sent.map(|()| None)
             }
-            Step::WaitForReplyMatching(regex) => {
-                conversation
-                    .wait_for_reply(&Expectation::Matching(regex.clone()), settings.timeout)
-                    .await
-                    .map_err(Failure::Wait)?;
-            }
-        }
+            Step::WaitForReplyContaining(text) => conversation
+                .wait_for_reply(&Expectation::containing(text.clone()), settings.timeout)
+                .await
+                .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
+                .map_err(Failure::Wait),
+            Step::WaitForReplyMatching(regex) => conversation
+                .wait_for_reply(&Expectation::Matching(regex.clone()), settings.timeout)
+                .await
+                .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
+                .map_err(Failure::Wait),
+        };
+        records.push(StepRecord {
+            description: step.to_string(),
+            passed: outcome.is_ok(),
+            duration: step_started.elapsed(),
+            response_time: outcome.as_ref().ok().copied().flatten(),
+        });
+        outcome?;
     }
     Ok(())
 }

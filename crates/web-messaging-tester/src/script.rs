@@ -55,6 +55,18 @@ pub enum Step {
     WaitForReplyMatching(JsRegex),
 }
 
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Say(text) => write!(f, "say: {text}"),
+            Step::WaitForReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
+            Step::WaitForReplyMatching(regex) => {
+                write!(f, "waitForReplyMatching: {}", regex.source())
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScript {
