@@ -213,6 +213,9 @@ mod tests {
             failure: None,
             transcript: Transcript::default(),
             duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            steps: Vec::new(),
+            first_message_id: None,
         }];
         let text = render(&results, false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();
