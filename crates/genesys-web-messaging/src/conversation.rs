@@ -11,8 +11,8 @@
 
 use crate::expect::Expectation;
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
-use crate::protocol::ServerError;
 use crate::protocol::SessionResponse;
+use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
 use crate::session::{ConnectError, GuestSession, SendError, SessionConfig};
 use crate::transcript::Transcript;
 use std::collections::{HashMap, VecDeque};
@@ -139,6 +139,42 @@ pub enum SayError {
     /// The socket is gone.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// No bot message offers a quick reply or button with this label.
+    #[error("No quick reply or button labelled '{label}' was offered{}", if offered.is_empty() { String::new() } else { format!(" (offered: {})", offered.join(", ")) })]
+    NoSuchOption {
+        /// The label asked for.
+        label: String,
+        /// Every label the bot did offer, latest message first.
+        offered: Vec<String>,
+    },
+    /// The option exists but cannot be clicked.
+    #[error("'{label}' cannot be clicked: {reason}")]
+    NotClickable {
+        /// The option's label.
+        label: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The guest's answer to a quick reply (`Text`) or card postback (`Structured`), as Genesys'
+/// own clients send it.
+fn button_response(text: &str, payload: &str, kind: &str, message_type: &str) -> IncomingMessage {
+    IncomingMessage {
+        kind: message_type.to_string(),
+        // A postback carries its label as text; a quick reply only in the button response.
+        text: (message_type == "Structured").then(|| text.to_string()),
+        content: vec![Content {
+            content_type: "ButtonResponse".into(),
+            button_response: Some(ButtonResponse {
+                text: text.to_string(),
+                payload: payload.to_string(),
+                kind: kind.to_string(),
+            }),
+            ..Content::default()
+        }],
+        ..IncomingMessage::default()
+    }
 }
 
 /// A guest's conversation with the bot of a deployment.
@@ -168,8 +204,8 @@ pub struct Conversation {
     faults_reported: usize,
     recent_sends: VecDeque<Instant>,
     started_at: Instant,
-    /// Texts sent, by tracing id: a message refused with 429 is sent again after `retryAfter`.
-    sent_texts: HashMap<String, String>,
+    /// Messages sent, by tracing id: one refused with 429 is sent again after `retryAfter`.
+    sent: HashMap<String, IncomingMessage>,
 }
 
 impl fmt::Debug for Conversation {
@@ -209,7 +245,7 @@ impl Conversation {
             faults_reported: 0,
             recent_sends: VecDeque::new(),
             started_at: Instant::now(),
-            sent_texts: HashMap::new(),
+            sent: HashMap::new(),
         }
     }
 
@@ -268,12 +304,50 @@ impl Conversation {
         if text.is_empty() {
             return Err(SayError::EmptyText);
         }
+        self.send_paced(IncomingMessage::text(text)).await
+    }
+
+    /// Clicks the quick reply or card button labelled `label` (ignoring case), as offered by
+    /// the latest bot message offering it: sends the button response Genesys expects.
+    pub async fn click(&mut self, label: &str) -> Result<(), SayError> {
+        let message = self.button_response_for(label)?;
+        self.send_paced(message).await
+    }
+
+    fn button_response_for(&self, label: &str) -> Result<IncomingMessage, SayError> {
+        let snap = self.log().snapshot();
+        let same = |text: &str| text.to_lowercase() == label.to_lowercase();
+        let mut offered = Vec::new();
+        for received in snap.messages.iter().rev().filter(|r| r.message.is_reply()) {
+            let message = &received.message;
+            if let Some(q) = message.quick_replies().find(|q| same(&q.text)) {
+                return Ok(button_response(&q.text, &q.payload, "QuickReply", "Text"));
+            }
+            if let Some(b) = message.buttons().find(|b| same(&b.text)) {
+                return match &b.payload {
+                    Some(payload) => Ok(button_response(&b.text, payload, "Button", "Structured")),
+                    None => Err(SayError::NotClickable {
+                        label: b.text.clone(),
+                        reason: "it is a link, not a postback button".into(),
+                    }),
+                };
+            }
+            offered.extend(message.quick_replies().map(|q| q.text.clone()));
+            offered.extend(message.buttons().map(|b| b.text.clone()));
+        }
+        Err(SayError::NoSuchOption {
+            label: label.to_string(),
+            offered,
+        })
+    }
+
+    async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
         self.check_can_send()?;
         self.pace().await;
         self.check_can_send()?;
-        let tracing_id = self.session.send_text(text).await?;
+        let tracing_id = self.session.send_message(message.clone()).await?;
         self.recent_sends.push_back(Instant::now());
-        self.sent_texts.insert(tracing_id, text.to_string());
+        self.sent.insert(tracing_id, message);
         Ok(())
     }
 
@@ -288,7 +362,7 @@ impl Conversation {
         else {
             return false;
         };
-        let Some(text) = self.sent_texts.remove(tracing_id) else {
+        let Some(message) = self.sent.remove(tracing_id) else {
             return false;
         };
         self.faults_reported += 1;
@@ -296,10 +370,10 @@ impl Conversation {
         tokio::time::sleep(Duration::from_secs(*retry_after_seconds)).await;
         // The retry keeps to the same pacing rules as the first attempt.
         self.pace().await;
-        match self.session.send_text(&text).await {
+        match self.session.send_message(message.clone()).await {
             Ok(new_id) => {
                 self.recent_sends.push_back(Instant::now());
-                self.sent_texts.insert(new_id, text);
+                self.sent.insert(new_id, message);
                 true
             }
             Err(_) => false,
@@ -358,6 +432,17 @@ impl Conversation {
         self.wait_for_reply(&Expectation::Any, timeout).await
     }
 
+    /// Waits for a reply offering at least these quick replies (labels ignoring case).
+    pub async fn wait_for_quick_replies(
+        &mut self,
+        labels: &[&str],
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        let labels = labels.iter().map(|l| l.to_string()).collect();
+        self.wait_for_reply(&Expectation::QuickReplies(labels), timeout)
+            .await
+    }
+
     /// Waits for a reply containing `text`, ignoring case.
     pub async fn wait_for_reply_containing(
         &mut self,
@@ -396,9 +481,7 @@ impl Conversation {
                 .wait_until(deadline, |snap| {
                     for received in after(snap, cursor) {
                         let message = &received.message;
-                        if message.is_reply()
-                            && expectation.is_met_by(message.text.as_deref().unwrap_or_default())
-                        {
+                        if message.is_reply() && expectation.is_met_by_message(message) {
                             return Check::Done(Ok(Arc::clone(received)));
                         }
                         if message.is_disconnect() {

@@ -1,5 +1,6 @@
 //! What a step waits for in a reply.
 
+use crate::protocol::StructuredMessage;
 use std::fmt;
 
 /// A regular expression with ECMAScript (JavaScript `RegExp`) syntax and semantics, as
@@ -81,6 +82,10 @@ pub enum Expectation {
     },
     /// A reply matching this regular expression.
     Matching(JsRegex),
+    /// A reply offering at least these quick replies (labels compared ignoring case).
+    QuickReplies(Vec<String>),
+    /// A reply whose cards or carousel offer at least these buttons (labels ignoring case).
+    Buttons(Vec<String>),
 }
 
 impl Expectation {
@@ -92,9 +97,30 @@ impl Expectation {
         }
     }
 
-    /// Whether `reply` satisfies this expectation.
+    /// Whether a bot message satisfies this expectation.
+    pub fn is_met_by_message(&self, message: &StructuredMessage) -> bool {
+        let offers = |labels: &[String], offered: Vec<&str>| {
+            labels
+                .iter()
+                .all(|l| offered.iter().any(|o| o.to_lowercase() == l.to_lowercase()))
+        };
+        match self {
+            Expectation::QuickReplies(labels) => offers(
+                labels,
+                message.quick_replies().map(|q| q.text.as_str()).collect(),
+            ),
+            Expectation::Buttons(labels) => {
+                offers(labels, message.buttons().map(|b| b.text.as_str()).collect())
+            }
+            _ => self.is_met_by(message.text.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// Whether a reply's text satisfies this expectation (option expectations need the whole
+    /// message: see [`Expectation::is_met_by_message`]).
     pub fn is_met_by(&self, reply: &str) -> bool {
         match self {
+            Expectation::QuickReplies(_) | Expectation::Buttons(_) => false,
             Expectation::Any => true,
             Expectation::Containing {
                 text,
@@ -111,6 +137,8 @@ impl Expectation {
             Expectation::Any => "any reply".to_string(),
             Expectation::Containing { text, .. } => text.clone(),
             Expectation::Matching(regex) => regex.to_js_string(),
+            Expectation::QuickReplies(labels) => format!("quick replies: {}", labels.join(", ")),
+            Expectation::Buttons(labels) => format!("buttons: {}", labels.join(", ")),
         }
     }
 }

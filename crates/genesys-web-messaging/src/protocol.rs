@@ -279,7 +279,7 @@ pub enum ServerError {
     /// A `class: "string"` error (400, 403, 4006 session expired, 4007 session not found,
     /// 4011 message too long, 4013 custom attributes too large, 5000, ...), or any frame whose
     /// code was not 200.
-    #[error("Genesys responded with error {code}: {message}")]
+    #[error("Genesys responded with error {code}{}: {message}", describe_code(*code).map(|m| format!(" ({m})")).unwrap_or_default())]
     Coded {
         /// The error code.
         code: i64,
@@ -309,6 +309,23 @@ pub enum ServerError {
         /// The reason given, if any.
         reason: Option<String>,
     },
+}
+
+/// What Genesys' documented error codes mean.
+pub fn describe_code(code: i64) -> Option<&'static str> {
+    Some(match code {
+        400 => "bad request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        4000 => "feature unavailable",
+        4006 => "the guest session has expired",
+        4007 => "the guest session was not found",
+        4011 => "message too long",
+        4013 => "custom attributes too large",
+        4029 => "message rate too high",
+        5000 => "unexpected error",
+        _ => return None,
+    })
 }
 
 impl ServerError {
@@ -425,6 +442,24 @@ impl StructuredMessage {
     /// The quick replies offered by this message.
     pub fn quick_replies(&self) -> impl Iterator<Item = &QuickReply> {
         self.content.iter().filter_map(|c| c.quick_reply.as_ref())
+    }
+
+    /// The buttons of this message's cards and carousels.
+    pub fn buttons(&self) -> impl Iterator<Item = &CardAction> {
+        self.content.iter().flat_map(|c| {
+            let single = c.card.iter();
+            let many = c.carousel.iter().flat_map(|carousel| carousel.cards.iter());
+            single.chain(many).flat_map(|card| card.actions.iter())
+        })
+    }
+
+    /// The cards of this message, whether sent alone or in a carousel.
+    pub fn cards(&self) -> impl Iterator<Item = &Card> {
+        self.content.iter().flat_map(|c| {
+            c.card
+                .iter()
+                .chain(c.carousel.iter().flat_map(|carousel| carousel.cards.iter()))
+        })
     }
 }
 

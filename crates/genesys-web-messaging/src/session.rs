@@ -236,6 +236,12 @@ impl GuestSession {
     /// Sends a text message with the session's participant data. Returns the tracing id the
     /// server will copy onto the echo.
     pub async fn send_text(&self, text: &str) -> Result<String, SendError> {
+        self.send_message(IncomingMessage::text(text)).await
+    }
+
+    /// Sends any guest message (text, button response, event) with the session's participant
+    /// data. Returns the tracing id the server will copy onto the echo.
+    pub async fn send_message(&self, message: IncomingMessage) -> Result<String, SendError> {
         let tracing_id = uuid::Uuid::new_v4().to_string();
         let channel = (!self.custom_attributes.is_empty()).then(|| IncomingChannel {
             metadata: ChannelMetadata {
@@ -244,7 +250,7 @@ impl GuestSession {
         });
         self.send(ClientRequest::OnMessage {
             token: self.token.clone(),
-            message: IncomingMessage::text(text),
+            message,
             channel,
             tracing_id: Some(tracing_id.clone()),
         })

@@ -20,8 +20,10 @@ pub enum Speaker {
 pub struct TranscriptLine {
     /// Who said it.
     pub speaker: Speaker,
-    /// What was said (a quick-reply-only message has its options listed here).
+    /// What was said (for a card-only message, the cards' titles).
     pub text: String,
+    /// Quick replies and buttons the bot offered with it.
+    pub options: Vec<String>,
     /// When Genesys created it (`channel.time`).
     pub time: Timestamp,
 }
@@ -55,11 +57,20 @@ impl Transcript {
                     // A button click echoes with its label in the button response.
                     if let Some(b) = m.content.iter().find_map(|c| c.button_response.as_ref()) {
                         text = b.text.clone();
+                    } else {
+                        let titles: Vec<&str> = m.cards().map(|c| c.title.as_str()).collect();
+                        text = titles.join(" | ");
                     }
                 }
+                let options = m
+                    .quick_replies()
+                    .map(|q| q.text.clone())
+                    .chain(m.buttons().map(|b| b.text.clone()))
+                    .collect();
                 Some(TranscriptLine {
                     speaker,
                     text,
+                    options,
                     time: r.time,
                 })
             })
@@ -76,7 +87,8 @@ impl Transcript {
                     Speaker::Guest => guest,
                     Speaker::Bot => bot,
                 };
-                format!("{who}: {}", l.text)
+                let options: String = l.options.iter().map(|o| format!(" [{o}]")).collect();
+                format!("{who}: {}{options}", l.text)
             })
             .collect()
     }

@@ -66,6 +66,7 @@ pub fn describe_failure(failure: &Failure, timeout: Duration) -> String {
         Failure::Say(e) => e.to_string(),
         Failure::Start(e) => describe_start(e, timeout),
         Failure::Wait(e) => describe_wait(e),
+        Failure::NoDisconnect(e) => describe_no_disconnect(e),
     }
 }
 
@@ -137,6 +138,25 @@ fn describe_wait(e: &WaitError) -> String {
         );
     }
     text
+}
+
+fn describe_no_disconnect(e: &WaitError) -> String {
+    let head = match &e.reason {
+        WaitFailure::TimedOut => format!(
+            "Expected the bot to disconnect within {}",
+            humanize(e.timeout)
+        ),
+        WaitFailure::Server(fault) => format!(
+            "Genesys reported an error whilst waiting for the bot to disconnect\n{}",
+            capitalise(&fault.to_string())
+        ),
+        WaitFailure::Closed(closed) => format!(
+            "The connection closed whilst waiting for the bot to disconnect\n{}",
+            capitalise(&closed.to_string())
+        ),
+        other => format!("Expected the bot to disconnect ({other:?})"),
+    };
+    with_received(head, &e.received)
 }
 
 fn with_received(head: String, received: &[String]) -> String {

@@ -1,7 +1,7 @@
 //! Runs scenarios: each in its own guest session, up to `parallel` at once, every one reported
 //! whatever happens to the others.
 
-use crate::script::{Scenario, Step};
+use crate::script::{Scenario, Step, WaitFor};
 use genesys_web_messaging::{
     ConnectError, Conversation, ConversationOptions, Expectation, SayError, SessionConfig,
     SessionLog, Transcript, WaitError,
@@ -81,6 +81,8 @@ pub enum Failure {
     Say(SayError),
     /// A wait did not get its reply.
     Wait(WaitError),
+    /// `waitForDisconnect` did not see the bot leave.
+    NoDisconnect(WaitError),
     /// The scenario's task itself failed (a bug: reported, never hidden).
     Internal(String),
 }
@@ -201,26 +203,51 @@ async fn run_steps(
                 spoke_at = Instant::now();
                 sent.map(|()| None)
             }
-            Step::WaitForReplyContaining(text) => conversation
-                .wait_for_reply(&Expectation::containing(text.clone()), settings.timeout)
-                .await
-                .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
-                .map_err(Failure::Wait),
-            Step::WaitForReplyMatching(regex) => conversation
-                .wait_for_reply(&Expectation::Matching(regex.clone()), settings.timeout)
-                .await
-                .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
-                .map_err(Failure::Wait),
+            Step::Click(label) => {
+                let sent = conversation.click(label).await.map_err(Failure::Say);
+                spoke_at = Instant::now();
+                sent.map(|()| None)
+            }
+            Step::Wait { what, timeout } => {
+                let timeout = timeout.unwrap_or(settings.timeout);
+                let expectation = match what {
+                    WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
+                    WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
+                    WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
+                    WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
+                    WaitFor::Disconnect => {
+                        let waited = conversation.wait_for_disconnect(timeout).await;
+                        records.push(record(step, step_started, waited.is_ok(), None));
+                        waited.map_err(Failure::NoDisconnect)?;
+                        continue;
+                    }
+                };
+                conversation
+                    .wait_for_reply(&expectation, timeout)
+                    .await
+                    .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
+                    .map_err(Failure::Wait)
+            }
         };
-        records.push(StepRecord {
-            description: step.to_string(),
-            passed: outcome.is_ok(),
-            duration: step_started.elapsed(),
-            response_time: outcome.as_ref().ok().copied().flatten(),
-        });
+        let response_time = outcome.as_ref().ok().copied().flatten();
+        records.push(record(step, step_started, outcome.is_ok(), response_time));
         outcome?;
     }
     Ok(())
+}
+
+fn record(
+    step: &Step,
+    started: Instant,
+    passed: bool,
+    response_time: Option<Duration>,
+) -> StepRecord {
+    StepRecord {
+        description: step.to_string(),
+        passed,
+        duration: started.elapsed(),
+        response_time,
+    }
 }
 
 fn describe_connect(e: &ConnectError) -> String {

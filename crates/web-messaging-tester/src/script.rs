@@ -49,20 +49,48 @@ pub struct Scenario {
 pub enum Step {
     /// `say: text`.
     Say(String),
+    /// `click: label`: answer a quick reply or card button.
+    Click(String),
+    /// A wait, with its own time limit when the step sets `timeout`.
+    Wait {
+        /// What to wait for.
+        what: WaitFor,
+        /// The step's `timeout`, overriding the run's.
+        timeout: Option<Duration>,
+    },
+}
+
+/// What a wait step waits for.
+#[derive(Debug, Clone)]
+pub enum WaitFor {
     /// `waitForReplyContaining: text` (case-insensitive).
-    WaitForReplyContaining(String),
+    ReplyContaining(String),
     /// `waitForReplyMatching: pattern` (JavaScript syntax, flags `im`).
-    WaitForReplyMatching(JsRegex),
+    ReplyMatching(JsRegex),
+    /// `waitForQuickReplies: [labels]`: a reply offering at least these quick replies.
+    QuickReplies(Vec<String>),
+    /// `waitForButtons: [labels]`: a reply whose cards offer at least these buttons.
+    Buttons(Vec<String>),
+    /// `waitForDisconnect: true`: the bot ends the conversation.
+    Disconnect,
 }
 
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Step::Say(text) => write!(f, "say: {text}"),
-            Step::WaitForReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
-            Step::WaitForReplyMatching(regex) => {
-                write!(f, "waitForReplyMatching: {}", regex.source())
-            }
+            Step::Click(label) => write!(f, "click: {label}"),
+            Step::Wait { what, .. } => match what {
+                WaitFor::ReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
+                WaitFor::ReplyMatching(regex) => {
+                    write!(f, "waitForReplyMatching: {}", regex.source())
+                }
+                WaitFor::QuickReplies(labels) => {
+                    write!(f, "waitForQuickReplies: [{}]", labels.join(", "))
+                }
+                WaitFor::Buttons(labels) => write!(f, "waitForButtons: [{}]", labels.join(", ")),
+                WaitFor::Disconnect => write!(f, "waitForDisconnect"),
+            },
         }
     }
 }
@@ -86,14 +114,33 @@ struct RawConfig {
     say_delay: Option<Spanned<String>>,
 }
 
-// Externally tagged: one key per step, typed `String` values so `Yes` and `0755` stay text.
+/// A step is a mapping with exactly one action key (plus `timeout` beside a wait). Values are
+/// typed `String`s, so `say: Yes` and `say: 0755` stay text.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum RawStep {
-    Say(Spanned<String>),
-    WaitForReplyContaining(Spanned<String>),
-    WaitForReplyMatching(Spanned<String>),
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawStep {
+    #[serde(default, deserialize_with = "present")]
+    say: Option<Spanned<Option<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    wait_for_reply_containing: Option<Spanned<Option<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    wait_for_reply_matching: Option<Spanned<Option<String>>>,
+    wait_for_quick_replies: Option<Spanned<Vec<String>>>,
+    wait_for_buttons: Option<Spanned<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    click: Option<Spanned<Option<String>>>,
+    wait_for_disconnect: Option<Spanned<bool>>,
+    timeout: Option<Spanned<String>>,
 }
+
+/// A key that is present counts even with a null value (`say:`), so it can be refused by name.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect";
 
 impl TestScript {
     /// Reads and validates a test-script.
@@ -122,7 +169,7 @@ impl TestScript {
         for (name, steps) in raw.scenarios.value {
             let mut converted = Vec::new();
             for (index, step) in steps.value.into_iter().enumerate() {
-                converted.push(convert_step(&file, &name, index, step.value)?);
+                converted.push(convert_step(&file, &name, index, step)?);
             }
             scenarios.push(Scenario {
                 name,
@@ -174,51 +221,155 @@ fn convert_step(
     file: &str,
     scenario: &str,
     index: usize,
-    raw: RawStep,
+    raw: Spanned<RawStep>,
 ) -> Result<Step, InputError> {
-    let (key, value) = match &raw {
-        RawStep::Say(v) => ("say", v),
-        RawStep::WaitForReplyContaining(v) => ("waitForReplyContaining", v),
-        RawStep::WaitForReplyMatching(v) => ("waitForReplyMatching", v),
+    let step_key = format!("scenarios.{scenario}[{index}]");
+    let at = |location: &serde_saphyr::Location, key: &str, message: String| {
+        let key = if key.is_empty() {
+            step_key.clone()
+        } else {
+            format!("{step_key}.{key}")
+        };
+        InputError::at(file, location, &key, message)
     };
-    let key_path = format!("scenarios.{scenario}[{index}].{key}");
-    if value.value.is_empty() {
-        return Err(InputError::at(
-            file,
+    let text = |value: Spanned<Option<String>>, key: &str| match value.value {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(at(
             &value.referenced,
-            &key_path,
-            "is not allowed to be empty",
-        ));
-    }
-    Ok(match raw {
-        RawStep::Say(v) => Step::Say(v.value),
-        RawStep::WaitForReplyContaining(v) => Step::WaitForReplyContaining(v.value),
-        RawStep::WaitForReplyMatching(v) => {
-            let regex = JsRegex::new(&v.value, "im").map_err(|e| {
-                InputError::at(
-                    file,
-                    &v.referenced,
-                    &key_path,
-                    format!("is not a valid regular expression: {e}"),
-                )
-            })?;
-            Step::WaitForReplyMatching(regex)
+            key,
+            "is not allowed to be empty".into(),
+        )),
+    };
+    let labels = |value: Spanned<Vec<String>>, key: &str| {
+        if value.value.is_empty() || value.value.iter().any(String::is_empty) {
+            Err(at(
+                &value.referenced,
+                key,
+                "must list at least one label, none of them empty".into(),
+            ))
+        } else {
+            Ok(value.value)
         }
-    })
+    };
+    let location = raw.referenced;
+    let raw = raw.value;
+    let present: Vec<&str> = [
+        ("say", raw.say.is_some()),
+        (
+            "waitForReplyContaining",
+            raw.wait_for_reply_containing.is_some(),
+        ),
+        (
+            "waitForReplyMatching",
+            raw.wait_for_reply_matching.is_some(),
+        ),
+        ("waitForQuickReplies", raw.wait_for_quick_replies.is_some()),
+        ("waitForButtons", raw.wait_for_buttons.is_some()),
+        ("click", raw.click.is_some()),
+        ("waitForDisconnect", raw.wait_for_disconnect.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect();
+    match present.len() {
+        1 => {}
+        0 => return Err(at(&location, "", format!("must have one of {ACTIONS}"))),
+        _ => {
+            return Err(at(
+                &location,
+                "",
+                format!(
+                    "must have only one of {ACTIONS} (found {})",
+                    present.join(" and ")
+                ),
+            ));
+        }
+    }
+    let timeout = match raw.timeout {
+        Some(t) => {
+            Some(parse_timeout(&t.value).map_err(|reason| at(&t.referenced, "timeout", reason))?)
+        }
+        None => None,
+    };
+    let wait = |what| Ok(Step::Wait { what, timeout });
+    if let Some(v) = raw.say {
+        return no_timeout(timeout, &location, &at, "say").and(Ok(Step::Say(text(v, "say")?)));
+    }
+    if let Some(v) = raw.click {
+        return no_timeout(timeout, &location, &at, "click")
+            .and(Ok(Step::Click(text(v, "click")?)));
+    }
+    if let Some(v) = raw.wait_for_reply_containing {
+        return wait(WaitFor::ReplyContaining(text(v, "waitForReplyContaining")?));
+    }
+    if let Some(v) = raw.wait_for_reply_matching {
+        let referenced = v.referenced;
+        let pattern = text(v, "waitForReplyMatching")?;
+        let regex = JsRegex::new(&pattern, "im").map_err(|e| {
+            at(
+                &referenced,
+                "waitForReplyMatching",
+                format!("is not a valid regular expression: {e}"),
+            )
+        })?;
+        return wait(WaitFor::ReplyMatching(regex));
+    }
+    if let Some(v) = raw.wait_for_quick_replies {
+        return wait(WaitFor::QuickReplies(labels(v, "waitForQuickReplies")?));
+    }
+    if let Some(v) = raw.wait_for_buttons {
+        return wait(WaitFor::Buttons(labels(v, "waitForButtons")?));
+    }
+    match raw.wait_for_disconnect {
+        Some(v) if v.value => wait(WaitFor::Disconnect),
+        Some(v) => Err(at(
+            &v.referenced,
+            "waitForDisconnect",
+            "must be true".into(),
+        )),
+        None => unreachable!("exactly one action key is present"),
+    }
 }
 
-/// Parses a timeout in seconds, as upstream's `--timeout` (`10`, `2.5`); must be above zero.
+/// `timeout` only makes sense beside a wait.
+fn no_timeout(
+    timeout: Option<Duration>,
+    location: &serde_saphyr::Location,
+    at: &impl Fn(&serde_saphyr::Location, &str, String) -> InputError,
+    action: &str,
+) -> Result<(), InputError> {
+    match timeout {
+        Some(_) => Err(at(
+            location,
+            "timeout",
+            format!("is not allowed beside {action}: only wait steps take a timeout"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Parses a time limit: seconds as upstream's `--timeout` (`10`, `2.5`), or a duration (`2s`,
+/// `500ms`, `1m`). Must be above zero and at most a day.
 pub fn parse_timeout(value: &str) -> Result<Duration, String> {
-    let seconds: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{value}' is not a number of seconds"))?;
-    if !(seconds > 0.0 && seconds.is_finite() && seconds <= 86_400.0) {
+    let trimmed = value.trim();
+    let duration = match trimmed.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
+            Duration::from_secs_f64(seconds)
+        }
+        Ok(_) => {
+            return Err(format!(
+                "'{value}' must be greater than 0 seconds and at most a day"
+            ));
+        }
+        Err(_) => humantime::parse_duration(trimmed)
+            .map_err(|_| format!("'{value}' is not a number of seconds or a duration like 2s"))?,
+    };
+    if duration.is_zero() || duration > Duration::from_secs(86_400) {
         return Err(format!(
-            "'{value}' must be a number of seconds greater than 0 (at most 86400)"
+            "'{value}' must be greater than 0 seconds and at most a day"
         ));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 /// Parses a delay such as `2s`, `500ms` or `0`.
@@ -300,6 +451,83 @@ mod tests {
                 (Some(line), Some(column), Some(key)),
                 "{src}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn new_steps_and_per_step_timeouts() {
+        let script = parse(
+            "scenarios:\n  a:\n    - waitForQuickReplies: [Yes, No]\n      timeout: 2s\n    - click: Yes\n    - waitForButtons: [Book now]\n    - waitForReplyContaining: ok\n      timeout: 1.5\n    - waitForDisconnect: true\n",
+        )
+        .unwrap();
+        let steps = &script.scenarios[0].steps;
+        assert!(
+            matches!(&steps[0], Step::Wait { what: WaitFor::QuickReplies(l), timeout: Some(t) } if l == &["Yes", "No"] && *t == Duration::from_secs(2))
+        );
+        assert!(matches!(&steps[1], Step::Click(l) if l == "Yes"));
+        assert!(matches!(
+            &steps[2],
+            Step::Wait {
+                what: WaitFor::Buttons(_),
+                timeout: None
+            }
+        ));
+        assert!(
+            matches!(&steps[3], Step::Wait { timeout: Some(t), .. } if *t == Duration::from_millis(1500))
+        );
+        assert!(matches!(
+            &steps[4],
+            Step::Wait {
+                what: WaitFor::Disconnect,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn step_shape_errors_name_the_step() {
+        let cases = [
+            (
+                "scenarios:\n  a:\n    - say: hi\n      waitForReplyContaining: x\n",
+                "scenarios.a[0]",
+                "must have only one of",
+            ),
+            (
+                "scenarios:\n  a:\n    - timeout: 2s\n",
+                "scenarios.a[0]",
+                "must have one of",
+            ),
+            (
+                "scenarios:\n  a:\n    - say: hi\n      timeout: 2s\n",
+                "scenarios.a[0].timeout",
+                "is not allowed beside say",
+            ),
+            (
+                "scenarios:\n  a:\n    - waitForDisconnect: false\n",
+                "scenarios.a[0].waitForDisconnect",
+                "must be true",
+            ),
+            (
+                "scenarios:\n  a:\n    - waitForQuickReplies: []\n",
+                "scenarios.a[0].waitForQuickReplies",
+                "at least one label",
+            ),
+            (
+                "scenarios:\n  a:\n    - click: ''\n",
+                "scenarios.a[0].click",
+                "empty",
+            ),
+            (
+                "scenarios:\n  a:\n    - waitForReplyContaining: x\n      timeout: 0\n",
+                "scenarios.a[0].timeout",
+                "greater than 0",
+            ),
+        ];
+        for (src, key, fragment) in cases {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{e}");
+            assert!(e.message.contains(fragment), "{e}");
+            assert!(e.line.is_some() && e.column.is_some(), "{e}");
         }
     }
 
