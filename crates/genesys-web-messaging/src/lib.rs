@@ -38,5 +38,7 @@ pub use conversation::{
 };
 pub use expect::{Expectation, JsRegex};
 pub use log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
-pub use session::{ConnectError, GuestSession, SendError, SessionConfig, WIRE_TARGET};
+pub use session::{
+    ConnectError, GuestSession, SendError, SessionConfig, WIRE_TARGET, load_pem_certificates,
+};
 pub use transcript::{Speaker, Transcript, TranscriptLine};

@@ -100,6 +100,28 @@ impl SessionConfig {
         self.extra_root_certificates.push(der);
         self
     }
+
+    /// Trusts every certificate in a PEM file for `wss://` (see [`load_pem_certificates`]).
+    pub fn trust_pem_file(mut self, path: &std::path::Path) -> Result<Self, String> {
+        self.extra_root_certificates
+            .extend(load_pem_certificates(path)?);
+        Ok(self)
+    }
+}
+
+/// Reads the certificates of a PEM file: a simulator's exported certificate, or a corporate
+/// proxy's CA, to trust for `wss://`.
+pub fn load_pem_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certificates)
 }
 
 /// Why a session could not be opened.

@@ -82,6 +82,9 @@ pub struct ScriptedArgs {
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
     #[arg(long = "say-delay", value_name = "duration", value_parser = parse_delay)]
     pub say_delay: Option<Duration>,
+    /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
+    #[arg(long = "ca-cert", value_name = "pem")]
+    pub ca_cert: Option<PathBuf>,
     /// Log every frame sent and received, with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -128,6 +131,7 @@ const TAKES_VALUE: &[&str] = &[
     "-t",
     "--timeout",
     "--say-delay",
+    "--ca-cert",
     "--color",
     "--port",
     "--host",

@@ -6,7 +6,7 @@ use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
 use crate::runner::{Progress, RunSettings, run_scenarios};
 use crate::script::TestScript;
-use genesys_web_messaging::SessionConfig;
+use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,13 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         Ok(target) => target,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
+    let extra_roots = match &args.ca_cert {
+        Some(pem) => match load_pem_certificates(pem) {
+            Ok(certificates) => certificates,
+            Err(e) => return Outcome::Invalid(format!("--ca-cert: {e}")),
+        },
+        None => Vec::new(),
+    };
     // Started only once all input is known to be valid: bad input opens nothing.
     let simulator = match flow {
         Some(flow) => match Simulator::start(flow).await {
@@ -56,6 +63,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         session = session.origin(origin.clone());
     }
     session = session.custom_attribute("IsAutomatedTest", "true");
+    session.extra_root_certificates = extra_roots;
     let timeout = args
         .timeout
         .or(script.config.timeout)
