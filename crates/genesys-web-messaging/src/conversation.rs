@@ -270,11 +270,8 @@ impl Conversation {
                 if let Some(session) = &snap.session {
                     return Check::Done(Ok(session.clone()));
                 }
-                if let Some(fault) = snap.faults.get(faults_reported) {
-                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
-                }
-                if let Some(closed) = &snap.closed {
-                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                if let Some(failure) = ended(snap, faults_reported) {
+                    return Check::Done(Err(failure));
                 }
                 Check::Pending(None)
             })
@@ -492,11 +489,8 @@ impl Conversation {
                             return Check::Pending(Some(seen + grace));
                         }
                     }
-                    if let Some(fault) = snap.faults.get(faults_reported) {
-                        return Check::Done(Err(WaitFailure::Server(fault.clone())));
-                    }
-                    if let Some(closed) = &snap.closed {
-                        return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                    if let Some(failure) = ended(snap, faults_reported) {
+                        return Check::Done(Err(failure));
                     }
                     Check::Pending(None)
                 })
@@ -576,11 +570,8 @@ impl Conversation {
                 if snap.messages.iter().any(|m| m.message.is_disconnect()) {
                     return Check::Done(Ok(()));
                 }
-                if let Some(fault) = snap.faults.get(faults_reported) {
-                    return Check::Done(Err(WaitFailure::Server(fault.clone())));
-                }
-                if let Some(closed) = &snap.closed {
-                    return Check::Done(Err(WaitFailure::Closed(closed.clone())));
+                if let Some(failure) = ended(snap, faults_reported) {
+                    return Check::Done(Err(failure));
                 }
                 Check::Pending(None)
             })
@@ -677,6 +668,15 @@ impl Conversation {
             }
         }
     }
+}
+
+/// A new server error or malformed frame (after the first `faults_reported`), or the socket's
+/// end: what makes any wait stop at once.
+fn ended(snap: &Snapshot, faults_reported: usize) -> Option<WaitFailure> {
+    if let Some(fault) = snap.faults.get(faults_reported) {
+        return Some(WaitFailure::Server(fault.clone()));
+    }
+    snap.closed.clone().map(WaitFailure::Closed)
 }
 
 /// The messages after the cursor, in conversation order.
