@@ -1,20 +1,19 @@
-//! The bot-flow file: what the simulated bot answers.
+//! The bot-flow file: what the simulated bot answers, and which faults the deployment injects.
 //!
-//! The YAML is read in two passes. Serde turns it into the `Raw*` types below, which keep the
-//! source position of every value a later check may complain about; `compile` then
-//! checks what serde cannot (state names, regular expressions, empty texts) and builds the
-//! compact form the connections run. Every error carries the file, line, column and key.
-//!
-//! Scalars that must stay text (`reply: Yes`, `contains: 0755`) are never routed through an
-//! untyped value: typed fields are read as strings directly, and the two "text or list" shapes
-//! have their own visitors that recover a plain scalar's source text when the YAML parser has
-//! already read it as a boolean or number.
+//! The YAML is read in two passes. Serde turns it into the `Raw*` types of [`raw`], which keep
+//! the source position of every value a later check may complain about; `compile` then checks
+//! what serde cannot (state names and reachability, regular expressions, capture names, empty
+//! texts, probabilities) and builds the compact form the connections run. Every error carries
+//! the file, line, column and key.
 
-use indexmap::IndexMap;
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+mod raw;
+
+use crate::template::{Template, group_names};
+use raw::{
+    RawCard, RawFlow, RawItem, RawLabel, RawReplies, RawReplyMap, RawRule, RawWhen, at, source_text,
+};
 use serde_saphyr::{Location, Spanned};
-use std::fmt;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,9 +25,21 @@ use std::time::Duration;
 pub struct BotFlow {
     pub(crate) deployment_id: Option<String>,
     pub(crate) allowed_origins: Option<Vec<String>>,
+    pub(crate) seed: Option<u64>,
+    pub(crate) limits: Limits,
     pub(crate) session: SessionSettings,
+    pub(crate) faults: Faults,
     pub(crate) start: usize,
     pub(crate) states: Vec<State>,
+}
+
+/// What the deployment refuses.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Longest guest text, in characters (longer: 4011).
+    pub(crate) max_message_length: usize,
+    /// Largest custom-attributes map, as serialised JSON, in bytes (larger: 4013).
+    pub(crate) max_custom_attributes_bytes: usize,
 }
 
 /// How the deployment answers `configureSession`.
@@ -36,8 +47,31 @@ pub struct BotFlow {
 pub(crate) struct SessionSettings {
     /// `false`: the deployment goes silent once asked to configure a session.
     pub(crate) respond: bool,
-    /// Bot messages sent right after the SessionResponse of a new session.
+    /// How long the SessionResponse takes.
+    pub(crate) respond_after: Duration,
+    /// Inactivity after which the session expires.
+    pub(crate) ttl: Option<Duration>,
+    /// The welcome waits for the guest's Presence Join (or first message).
+    pub(crate) autostart: bool,
+    /// Bot messages that open a new conversation.
     pub(crate) welcome: Vec<Reply>,
+}
+
+/// Faults the whole deployment injects, drawn from the seeded random generator.
+#[derive(Debug, Clone)]
+pub(crate) struct Faults {
+    /// Probability that two adjacent bot replies of one answer are written swapped.
+    pub(crate) out_of_order: f64,
+    /// Extra delay of every frame the bot sends, drawn from `min..=max`.
+    pub(crate) latency: Option<(Duration, Duration)>,
+    /// Guest messages this soon after the bot's last message are echoed but not answered.
+    pub(crate) ignore_input_within: Option<Duration>,
+    /// The TCP connection is dropped after this many guest messages.
+    pub(crate) drop_after_messages: Option<u64>,
+    /// Probability that a guest message is refused with `error`.
+    pub(crate) error_rate: f64,
+    /// The refusal `error_rate` sends.
+    pub(crate) error: ErrorReply,
 }
 
 /// One named state of the bot.
@@ -50,40 +84,137 @@ pub(crate) struct State {
 /// One `when` → actions rule.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
-    pub(crate) when: Matcher,
+    pub(crate) when: Condition,
     pub(crate) replies: Vec<Reply>,
     pub(crate) goto: Option<usize>,
     pub(crate) disconnect: bool,
     pub(crate) error: Option<ErrorReply>,
     pub(crate) raw: Vec<String>,
     pub(crate) close_socket: bool,
+    pub(crate) drop_socket: bool,
     pub(crate) out_of_order: bool,
 }
 
-/// Which guest messages a rule answers.
-#[derive(Debug, Clone)]
-pub(crate) enum Matcher {
-    Any,
+/// Which guest messages a rule answers: every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Condition {
     /// Lower-cased needle.
-    Contains(String),
+    pub(crate) contains: Option<String>,
+    pub(crate) matches: Option<regress::Regex>,
+    pub(crate) payload: Option<String>,
+    pub(crate) attribute: Option<AttributeCondition>,
+}
+
+/// A condition on one of the guest's custom attributes.
+#[derive(Debug, Clone)]
+pub(crate) struct AttributeCondition {
+    pub(crate) name: String,
+    pub(crate) test: AttributeTest,
+}
+
+/// What the attribute's value must be.
+#[derive(Debug, Clone)]
+pub(crate) enum AttributeTest {
+    Present,
+    Equals(String),
     Matches(regress::Regex),
 }
 
-impl Matcher {
-    pub(crate) fn matches(&self, text: &str) -> bool {
-        match self {
-            Matcher::Any => true,
-            Matcher::Contains(needle) => text.to_lowercase().contains(needle.as_str()),
-            Matcher::Matches(regex) => regex.find(text).is_some(),
+/// What the guest said, as the rules see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GuestInput<'a> {
+    /// The text, or the label of the button clicked.
+    pub(crate) text: &'a str,
+    /// The payload of the button clicked.
+    pub(crate) payload: Option<&'a str>,
+    /// The session's custom attributes.
+    pub(crate) attributes: &'a BTreeMap<String, String>,
+}
+
+impl Condition {
+    /// The values captured by named groups when every condition holds; `None` otherwise.
+    pub(crate) fn check(&self, input: GuestInput<'_>) -> Option<Vec<(String, String)>> {
+        if let Some(needle) = &self.contains
+            && !input.text.to_lowercase().contains(needle.as_str())
+        {
+            return None;
         }
+        if let Some(payload) = &self.payload
+            && input.payload != Some(payload.as_str())
+        {
+            return None;
+        }
+        if let Some(condition) = &self.attribute {
+            let value = input.attributes.get(&condition.name)?;
+            let ok = match &condition.test {
+                AttributeTest::Present => true,
+                AttributeTest::Equals(expected) => value == expected,
+                AttributeTest::Matches(regex) => regex.find(value).is_some(),
+            };
+            if !ok {
+                return None;
+            }
+        }
+        let mut captured = Vec::new();
+        if let Some(regex) = &self.matches {
+            let found = regex.find(input.text)?;
+            for (name, range) in found.named_groups() {
+                if let Some(range) = range {
+                    captured.push((name.to_string(), input.text[range].to_string()));
+                }
+            }
+        }
+        Some(captured)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn matches_text(&self, text: &str) -> bool {
+        let attributes = BTreeMap::new();
+        self.check(GuestInput {
+            text,
+            payload: None,
+            attributes: &attributes,
+        })
+        .is_some()
     }
 }
 
 /// One bot message and the delay before it.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
-    pub(crate) text: String,
+    pub(crate) text: Option<Template>,
+    pub(crate) quick_replies: Vec<QuickReplyTemplate>,
+    pub(crate) card: Option<CardTemplate>,
+    pub(crate) carousel: Vec<CardTemplate>,
     pub(crate) delay: Duration,
+    /// Up to this much more delay, drawn at random.
+    pub(crate) jitter: Duration,
+    /// An Outbound Typing On event precedes the message.
+    pub(crate) typing: bool,
+}
+
+/// A quick reply offered by the bot.
+#[derive(Debug, Clone)]
+pub(crate) struct QuickReplyTemplate {
+    pub(crate) text: Template,
+    pub(crate) payload: Template,
+}
+
+/// A card of a reply.
+#[derive(Debug, Clone)]
+pub(crate) struct CardTemplate {
+    pub(crate) title: Template,
+    pub(crate) description: Option<Template>,
+    pub(crate) image: Option<Template>,
+    pub(crate) actions: Vec<CardActionTemplate>,
+}
+
+/// A button of a card: a postback (payload) or a link (url).
+#[derive(Debug, Clone)]
+pub(crate) struct CardActionTemplate {
+    pub(crate) text: Template,
+    pub(crate) payload: Option<Template>,
+    pub(crate) url: Option<Template>,
 }
 
 /// A `class: "string"` error response.
@@ -97,10 +228,15 @@ pub(crate) struct ErrorReply {
 /// The same type, and the same message shape, as every other input file of the project.
 pub type FlowError = web_messaging_input::InputError;
 
+/// Default `limits.maxMessageLength`.
+const DEFAULT_MAX_MESSAGE_LENGTH: usize = 4096;
+/// Default `limits.maxCustomAttributesBytes`, as Genesys documents it.
+const DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 2048;
+
 impl BotFlow {
     /// Parses and validates a bot flow from YAML text. `file_name` is only used in errors.
     pub fn from_yaml_str(source: &str, file_name: &str) -> Result<BotFlow, FlowError> {
-        let raw = parse(source, file_name)?;
+        let raw = raw::parse(source, file_name)?;
         compile(raw, source, file_name)
     }
 
@@ -116,232 +252,33 @@ impl BotFlow {
     pub fn deployment_id(&self) -> Option<&str> {
         self.deployment_id.as_deref()
     }
-}
 
-// ---------------------------------------------------------------------------------------------
-// Pass 1: serde.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawFlow {
-    #[serde(default)]
-    deployment_id: Option<String>,
-    #[serde(default)]
-    allowed_origins: Option<Vec<String>>,
-    #[serde(default)]
-    reply_delay_ms: Option<u64>,
-    #[serde(default)]
-    session: Option<RawSession>,
-    #[serde(default)]
-    start: Option<Spanned<String>>,
-    states: Spanned<IndexMap<String, Vec<RawRule>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawSession {
-    #[serde(default)]
-    respond: Option<bool>,
-    #[serde(default)]
-    welcome: Option<Spanned<RawReplies>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawRule {
-    #[serde(default)]
-    when: Option<RawWhen>,
-    #[serde(default)]
-    reply: Option<Spanned<RawReplies>>,
-    #[serde(default)]
-    goto: Option<Spanned<String>>,
-    #[serde(default)]
-    disconnect: bool,
-    #[serde(default)]
-    error: Option<RawError>,
-    #[serde(default)]
-    raw: Vec<String>,
-    #[serde(default)]
-    close_socket: bool,
-    #[serde(default)]
-    out_of_order: bool,
-}
-
-/// `when: any`, `when: { contains: .. }` or `when: { matches: .. }` (externally tagged, so
-/// the strings are read as typed strings).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum RawWhen {
-    Any,
-    Contains(String),
-    Matches(Spanned<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawError {
-    code: i64,
-    #[serde(default = "default_error_body")]
-    body: String,
-}
-
-fn default_error_body() -> String {
-    "Request failed.".to_string()
-}
-
-/// `{ text: .., delayMs: .. }`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawReplyMap {
-    text: Spanned<String>,
-    #[serde(default)]
-    delay_ms: Option<u64>,
-}
-
-/// One reply as written: a string, a scalar YAML typed as something else, or a map.
-enum RawItem {
-    /// A string scalar (quoted, block, or plain text that is not a bool/number/null).
-    Text(String),
-    /// A plain scalar the parser read as a boolean or number: its source text is the reply.
-    Plain,
-    /// `~`, `null` or nothing.
-    Null,
-    Map(RawReplyMap),
-}
-
-/// `reply:` / `welcome:` as written: one item, or a list of items.
-enum RawReplies {
-    One(RawItem),
-    Many(Vec<Spanned<RawItem>>),
-}
-
-/// The scalar and map cases shared by [`RawItem`] and [`RawReplies`].
-macro_rules! scalar_and_map_visits {
-    ($wrap:expr) => {
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Text(v.to_string())))
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Text(v)))
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Plain))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Null))
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok($wrap(RawItem::Null))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            let map = RawReplyMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
-            Ok($wrap(RawItem::Map(map)))
-        }
-    };
-}
-
-impl<'de> Deserialize<'de> for RawItem {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ItemVisitor;
-        impl<'de> Visitor<'de> for ItemVisitor {
-            type Value = RawItem;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a reply text or a map with `text` and `delayMs`")
-            }
-            scalar_and_map_visits!(|item| item);
-        }
-        deserializer.deserialize_any(ItemVisitor)
+    /// The flow's `seed`, if it sets one.
+    pub fn seed(&self) -> Option<u64> {
+        self.seed
     }
-}
-
-impl<'de> Deserialize<'de> for RawReplies {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RepliesVisitor;
-        impl<'de> Visitor<'de> for RepliesVisitor {
-            type Value = RawReplies;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a reply text, a map with `text` and `delayMs`, or a list of these")
-            }
-            scalar_and_map_visits!(RawReplies::One);
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Spanned<RawItem>>()? {
-                    items.push(item);
-                }
-                Ok(RawReplies::Many(items))
-            }
-        }
-        deserializer.deserialize_any(RepliesVisitor)
-    }
-}
-
-/// Fields whose value is wrapped in [`Spanned`], which adds a `value` step to serde paths.
-const SPANNED_FIELDS: &[&str] = &[
-    "start", "states", "reply", "welcome", "goto", "matches", "text",
-];
-
-fn parse(source: &str, file: &str) -> Result<RawFlow, FlowError> {
-    web_messaging_input::from_yaml(file, source, clean_path)
-}
-
-/// Renders a serde path in the file's own terms: `states.ask[0].reply[1]`, without the
-/// `value` steps that [`Spanned`] wrappers add.
-fn clean_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    // Whether the step before was a spanned field (or an item of a spanned list), so that a
-    // `value` step now comes from the wrapper rather than from the file.
-    let mut expect_value = false;
-    let mut last_key: Option<&str> = None;
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => {
-                out.push_str(&format!("[{index}]"));
-                expect_value = matches!(last_key, Some("reply" | "welcome"));
-                last_key = None;
-            }
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                if expect_value && key == "value" {
-                    expect_value = false;
-                    continue;
-                }
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-                expect_value = SPANNED_FIELDS.contains(&key.as_str());
-                last_key = Some(key.as_str());
-            }
-            Segment::Unknown => {}
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
 // Pass 2: checks serde cannot make, and the compact form.
 
-fn at(file: &str, location: &Location, key: String, message: String) -> FlowError {
-    FlowError::at(file, location, &key, message)
+/// What every compile step needs to know.
+struct Context<'a> {
+    source: &'a str,
+    file: &'a str,
+    /// Every group name a `matches` pattern defines.
+    captures: HashSet<String>,
+}
+
+/// The delay, jitter and typing a reply has unless it says otherwise.
+#[derive(Clone, Copy)]
+struct ReplyDefaults {
+    delay: Duration,
+    jitter: Duration,
+    typing: bool,
 }
 
 fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError> {
-    let default_delay = Duration::from_millis(raw.reply_delay_ms.unwrap_or(0));
     let states_location = raw.states.referenced;
     let states_map = raw.states.value;
     if states_map.is_empty() {
@@ -355,6 +292,7 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
     let names: Vec<String> = states_map.keys().cloned().collect();
     let known = names.join(", ");
     let find = |name: &str| names.iter().position(|n| n == name);
+    let missing = |name: &str| format!("there is no state named `{name}` (states: {known})");
 
     let start = match &raw.start {
         None => 0,
@@ -363,108 +301,330 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
                 file,
                 &start.referenced,
                 "start".into(),
-                format!(
-                    "there is no state named `{}` (states: {known})",
-                    start.value
-                ),
+                missing(&start.value),
             )
         })?,
     };
 
+    let captures = states_map
+        .values()
+        .flat_map(|rules| rules.value.iter())
+        .filter_map(|rule| match &rule.when {
+            Some(RawWhen::Map(map)) => map.matches.as_ref(),
+            _ => None,
+        })
+        .flat_map(|pattern| group_names(&pattern.value))
+        .collect();
+    let cx = Context {
+        source,
+        file,
+        captures,
+    };
+    let defaults = ReplyDefaults {
+        delay: Duration::from_millis(raw.reply_delay_ms.unwrap_or(0)),
+        jitter: Duration::from_millis(raw.reply_jitter_ms.unwrap_or(0)),
+        typing: false,
+    };
+
     let mut states = Vec::with_capacity(states_map.len());
+    let mut rule_lists = Vec::with_capacity(states_map.len());
     for (name, raw_rules) in states_map {
-        let mut rules = Vec::with_capacity(raw_rules.len());
-        for (index, rule) in raw_rules.into_iter().enumerate() {
+        let mut rules = Vec::with_capacity(raw_rules.value.len());
+        for (index, rule) in raw_rules.value.into_iter().enumerate() {
             let key = format!("states.{name}[{index}]");
-            let when = match rule.when {
-                None | Some(RawWhen::Any) => Matcher::Any,
-                Some(RawWhen::Contains(needle)) => Matcher::Contains(needle.to_lowercase()),
-                Some(RawWhen::Matches(pattern)) => {
-                    match regress::Regex::with_flags(&pattern.value, "i") {
-                        Ok(regex) => Matcher::Matches(regex),
-                        Err(e) => {
-                            return Err(at(
-                                file,
-                                &pattern.referenced,
-                                format!("{key}.when.matches"),
-                                format!("invalid regular expression `{}`: {e}", pattern.value),
-                            ));
-                        }
-                    }
-                }
-            };
-            let replies = match &rule.reply {
-                None => Vec::new(),
-                Some(reply) => {
-                    compile_replies(reply, source, file, &format!("{key}.reply"), default_delay)?
-                }
-            };
-            let goto = match &rule.goto {
-                None => None,
-                Some(goto) => Some(find(&goto.value).ok_or_else(|| {
-                    at(
-                        file,
-                        &goto.referenced,
-                        format!("{key}.goto"),
-                        format!("there is no state named `{}` (states: {known})", goto.value),
-                    )
-                })?),
-            };
-            rules.push(Rule {
-                when,
-                replies,
-                goto,
-                disconnect: rule.disconnect,
-                error: rule.error.map(|e| ErrorReply {
-                    code: e.code,
-                    body: e.body,
-                }),
-                raw: rule.raw,
-                close_socket: rule.close_socket,
-                out_of_order: rule.out_of_order,
-            });
+            rules.push(compile_rule(rule, &key, &cx, defaults, &find, &missing)?);
         }
+        rule_lists.push(raw_rules.referenced);
         states.push(State { name, rules });
     }
+    check_reachable(&states, start, &rule_lists, file)?;
 
-    let (respond, welcome) = match raw.session {
-        None => (true, Vec::new()),
+    let session = match raw.session {
+        None => SessionSettings {
+            respond: true,
+            respond_after: Duration::ZERO,
+            ttl: None,
+            autostart: false,
+            welcome: Vec::new(),
+        },
         Some(session) => {
             let welcome = match &session.welcome {
                 None => Vec::new(),
                 // Welcome messages go out right after the SessionResponse: no default delay.
-                Some(welcome) => {
-                    compile_replies(welcome, source, file, "session.welcome", Duration::ZERO)?
-                }
+                Some(welcome) => compile_replies(
+                    welcome,
+                    &cx,
+                    "session.welcome",
+                    ReplyDefaults {
+                        delay: Duration::ZERO,
+                        ..defaults
+                    },
+                )?,
             };
-            (session.respond.unwrap_or(true), welcome)
+            let ttl = match session.ttl_seconds {
+                None => None,
+                Some(ttl) => Some(Duration::from_secs(positive(
+                    ttl,
+                    file,
+                    "session.ttlSeconds",
+                )?)),
+            };
+            SessionSettings {
+                respond: session.respond.unwrap_or(true),
+                respond_after: Duration::from_millis(session.respond_after_ms.unwrap_or(0)),
+                ttl,
+                autostart: session.autostart.unwrap_or(false),
+                welcome,
+            }
+        }
+    };
+
+    let limits = match raw.limits {
+        None => Limits {
+            max_message_length: DEFAULT_MAX_MESSAGE_LENGTH,
+            max_custom_attributes_bytes: DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
+        },
+        Some(limits) => Limits {
+            max_message_length: match limits.max_message_length {
+                None => DEFAULT_MAX_MESSAGE_LENGTH,
+                Some(n) => to_usize(positive(n, file, "limits.maxMessageLength")?),
+            },
+            max_custom_attributes_bytes: match limits.max_custom_attributes_bytes {
+                None => DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
+                Some(n) => to_usize(n.value),
+            },
+        },
+    };
+
+    let faults = match raw.faults {
+        None => Faults {
+            out_of_order: 0.0,
+            latency: None,
+            ignore_input_within: None,
+            drop_after_messages: None,
+            error_rate: 0.0,
+            error: default_fault_error(),
+        },
+        Some(faults) => {
+            let latency = match faults.latency_ms {
+                None => None,
+                Some(range) if range.value.min > range.value.max => {
+                    return Err(at(
+                        file,
+                        &range.referenced,
+                        "faults.latencyMs".into(),
+                        format!(
+                            "must have `min` ≤ `max` (got min {} and max {})",
+                            range.value.min, range.value.max
+                        ),
+                    ));
+                }
+                Some(range) => Some((
+                    Duration::from_millis(range.value.min),
+                    Duration::from_millis(range.value.max),
+                )),
+            };
+            let drop_after_messages = match faults.drop_after_messages {
+                None => None,
+                Some(n) => Some(positive(n, file, "faults.dropAfterMessages")?),
+            };
+            Faults {
+                out_of_order: probability(faults.out_of_order, file, "faults.outOfOrder")?,
+                latency,
+                ignore_input_within: faults.ignore_input_within_ms.map(Duration::from_millis),
+                drop_after_messages,
+                error_rate: probability(faults.error_rate, file, "faults.errorRate")?,
+                error: faults
+                    .error
+                    .map_or_else(default_fault_error, |e| ErrorReply {
+                        code: e.code,
+                        body: e.body,
+                    }),
+            }
         }
     };
 
     Ok(BotFlow {
         deployment_id: raw.deployment_id,
         allowed_origins: raw.allowed_origins,
-        session: SessionSettings { respond, welcome },
+        seed: raw.seed,
+        limits,
+        session,
+        faults,
         start,
         states,
     })
 }
 
+fn default_fault_error() -> ErrorReply {
+    ErrorReply {
+        code: 5000,
+        body: "Request failed.".into(),
+    }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn positive(n: Spanned<u64>, file: &str, key: &str) -> Result<u64, FlowError> {
+    if n.value == 0 {
+        return Err(at(
+            file,
+            &n.referenced,
+            key.into(),
+            "must be at least 1".into(),
+        ));
+    }
+    Ok(n.value)
+}
+
+fn probability(p: Option<Spanned<f64>>, file: &str, key: &str) -> Result<f64, FlowError> {
+    match p {
+        None => Ok(0.0),
+        Some(p) if (0.0..=1.0).contains(&p.value) => Ok(p.value),
+        Some(p) => Err(at(
+            file,
+            &p.referenced,
+            key.into(),
+            format!("must be a probability from 0 to 1 (got {})", p.value),
+        )),
+    }
+}
+
+fn compile_rule(
+    rule: RawRule,
+    key: &str,
+    cx: &Context<'_>,
+    defaults: ReplyDefaults,
+    find: &dyn Fn(&str) -> Option<usize>,
+    missing: &dyn Fn(&str) -> String,
+) -> Result<Rule, FlowError> {
+    let file = cx.file;
+    let regex = |pattern: &Spanned<String>, key: String| {
+        regress::Regex::with_flags(&pattern.value, "i").map_err(|e| {
+            at(
+                file,
+                &pattern.referenced,
+                key,
+                format!("invalid regular expression `{}`: {e}", pattern.value),
+            )
+        })
+    };
+    let when = match rule.when {
+        None | Some(RawWhen::Any) => Condition::default(),
+        Some(RawWhen::Map(map)) => {
+            let map = *map;
+            Condition {
+                contains: map.contains.map(|needle| needle.to_lowercase()),
+                matches: match &map.matches {
+                    None => None,
+                    Some(pattern) => Some(regex(pattern, format!("{key}.when.matches"))?),
+                },
+                payload: map.payload,
+                attribute: match map.attribute {
+                    None => None,
+                    Some(attribute) => Some(AttributeCondition {
+                        name: attribute.name,
+                        test: match (attribute.equals, &attribute.matches) {
+                            (None, None) => AttributeTest::Present,
+                            (Some(value), None) => AttributeTest::Equals(value),
+                            (None, Some(pattern)) => AttributeTest::Matches(regex(
+                                pattern,
+                                format!("{key}.when.attribute.matches"),
+                            )?),
+                            (Some(_), Some(pattern)) => {
+                                return Err(at(
+                                    file,
+                                    &pattern.referenced,
+                                    format!("{key}.when.attribute"),
+                                    "has both `equals` and `matches`: give one of them".into(),
+                                ));
+                            }
+                        },
+                    }),
+                },
+            }
+        }
+    };
+    let defaults = ReplyDefaults {
+        typing: rule.typing.unwrap_or(defaults.typing),
+        ..defaults
+    };
+    let replies = match &rule.reply {
+        None => Vec::new(),
+        Some(reply) => compile_replies(reply, cx, &format!("{key}.reply"), defaults)?,
+    };
+    let goto = match &rule.goto {
+        None => None,
+        Some(goto) => Some(find(&goto.value).ok_or_else(|| {
+            at(
+                file,
+                &goto.referenced,
+                format!("{key}.goto"),
+                missing(&goto.value),
+            )
+        })?),
+    };
+    Ok(Rule {
+        when,
+        replies,
+        goto,
+        disconnect: rule.disconnect,
+        error: rule.error.map(|e| ErrorReply {
+            code: e.code,
+            body: e.body,
+        }),
+        raw: rule.raw,
+        close_socket: rule.close_socket,
+        drop_socket: rule.drop_socket,
+        out_of_order: rule.out_of_order,
+    })
+}
+
+/// Every state must be reachable from `start` through `goto`s.
+fn check_reachable(
+    states: &[State],
+    start: usize,
+    locations: &[Location],
+    file: &str,
+) -> Result<(), FlowError> {
+    let mut reached = vec![false; states.len()];
+    let mut todo = vec![start];
+    while let Some(index) = todo.pop() {
+        if std::mem::replace(&mut reached[index], true) {
+            continue;
+        }
+        todo.extend(states[index].rules.iter().filter_map(|rule| rule.goto));
+    }
+    match reached.iter().position(|r| !r) {
+        None => Ok(()),
+        Some(index) => Err(at(
+            file,
+            &locations[index],
+            format!("states.{}", states[index].name),
+            format!(
+                "is unreachable: no `goto` from the start state `{}` leads to it (remove it, \
+                 or add a `goto: {}` to a rule)",
+                states[start].name, states[index].name
+            ),
+        )),
+    }
+}
+
 fn compile_replies(
     replies: &Spanned<RawReplies>,
-    source: &str,
-    file: &str,
+    cx: &Context<'_>,
     key: &str,
-    default_delay: Duration,
+    defaults: ReplyDefaults,
 ) -> Result<Vec<Reply>, FlowError> {
     match &replies.value {
         RawReplies::One(item) => Ok(vec![compile_item(
             item,
             &replies.referenced,
-            source,
-            file,
+            cx,
             key.to_string(),
-            default_delay,
+            defaults,
         )?]),
         RawReplies::Many(items) => items
             .iter()
@@ -473,10 +633,9 @@ fn compile_replies(
                 compile_item(
                     &item.value,
                     &item.referenced,
-                    source,
-                    file,
+                    cx,
                     format!("{key}[{i}]"),
-                    default_delay,
+                    defaults,
                 )
             })
             .collect(),
@@ -486,307 +645,208 @@ fn compile_replies(
 fn compile_item(
     item: &RawItem,
     location: &Location,
-    source: &str,
-    file: &str,
+    cx: &Context<'_>,
     key: String,
-    default_delay: Duration,
+    defaults: ReplyDefaults,
 ) -> Result<Reply, FlowError> {
-    let (text, delay, text_location) = match item {
-        RawItem::Text(text) => (text.clone(), default_delay, *location),
-        RawItem::Plain => (source_text(source, location), default_delay, *location),
-        RawItem::Null => (String::new(), default_delay, *location),
-        RawItem::Map(map) => (
-            map.text.value.clone(),
-            map.delay_ms.map_or(default_delay, Duration::from_millis),
-            map.text.referenced,
-        ),
+    let empty = |key: String, location: &Location| {
+        Err(at(cx.file, location, key, "the reply text is empty".into()))
     };
-    if text.is_empty() {
-        let key = match item {
-            RawItem::Map(_) => format!("{key}.text"),
-            _ => key,
-        };
+    let text_only = |text: String| -> Result<Reply, FlowError> {
+        if text.is_empty() {
+            return empty(key.clone(), location);
+        }
+        Ok(Reply {
+            text: Some(template(&text, location, &key, cx)?),
+            quick_replies: Vec::new(),
+            card: None,
+            carousel: Vec::new(),
+            delay: defaults.delay,
+            jitter: defaults.jitter,
+            typing: defaults.typing,
+        })
+    };
+    match item {
+        RawItem::Text(text) => text_only(text.clone()),
+        RawItem::Plain => text_only(source_text(cx.source, location)),
+        RawItem::Null => empty(key, location),
+        RawItem::Map(map) => compile_reply_map(map, location, cx, &key, defaults),
+    }
+}
+
+fn compile_reply_map(
+    map: &RawReplyMap,
+    location: &Location,
+    cx: &Context<'_>,
+    key: &str,
+    defaults: ReplyDefaults,
+) -> Result<Reply, FlowError> {
+    let text = match &map.text {
+        None => None,
+        Some(text) if text.value.is_empty() => {
+            return Err(at(
+                cx.file,
+                &text.referenced,
+                format!("{key}.text"),
+                "the reply text is empty".into(),
+            ));
+        }
+        Some(text) => Some(template(
+            &text.value,
+            &text.referenced,
+            &format!("{key}.text"),
+            cx,
+        )?),
+    };
+    if text.is_none() && map.card.is_none() && map.carousel.is_none() {
         return Err(at(
-            file,
-            &text_location,
-            key,
-            "the reply text is empty".into(),
+            cx.file,
+            location,
+            key.to_string(),
+            "needs a `text`, a `card` or a `carousel`".into(),
         ));
     }
-    Ok(Reply { text, delay })
+    let mut quick_replies = Vec::new();
+    for (i, label) in map.quick_replies.iter().flatten().enumerate() {
+        let key = format!("{key}.quickReplies[{i}]");
+        let (text, payload) = match &label.value {
+            RawLabel::Text(text) => (text.clone(), None),
+            RawLabel::Plain => (source_text(cx.source, &label.referenced), None),
+            RawLabel::Null => (String::new(), None),
+            RawLabel::Map(map) => (map.text.clone(), map.payload.clone()),
+        };
+        if text.is_empty() {
+            return Err(at(
+                cx.file,
+                &label.referenced,
+                key,
+                "the quick reply's label is empty".into(),
+            ));
+        }
+        let payload = payload.unwrap_or_else(|| text.clone());
+        quick_replies.push(QuickReplyTemplate {
+            text: template(&text, &label.referenced, &key, cx)?,
+            payload: template(&payload, &label.referenced, &key, cx)?,
+        });
+    }
+    let card = match &map.card {
+        None => None,
+        Some(card) => Some(compile_card(card, cx, &format!("{key}.card"))?),
+    };
+    let mut carousel = Vec::new();
+    if let Some(cards) = &map.carousel {
+        if cards.is_empty() {
+            return Err(at(
+                cx.file,
+                location,
+                format!("{key}.carousel"),
+                "is empty: a carousel needs at least one card".into(),
+            ));
+        }
+        for (i, card) in cards.iter().enumerate() {
+            carousel.push(compile_card(card, cx, &format!("{key}.carousel[{i}]"))?);
+        }
+    }
+    Ok(Reply {
+        text,
+        quick_replies,
+        card,
+        carousel,
+        delay: map.delay_ms.map_or(defaults.delay, Duration::from_millis),
+        jitter: map.jitter_ms.map_or(defaults.jitter, Duration::from_millis),
+        typing: map.typing.unwrap_or(defaults.typing),
+    })
 }
 
-/// The source text of a plain scalar (one the parser typed as a boolean or number).
-fn source_text(source: &str, location: &Location) -> String {
-    let span = location.span();
-    match (span.byte_offset(), span.byte_len()) {
-        (Some(offset), Some(len)) => {
-            let start = usize::try_from(offset).unwrap_or(usize::MAX);
-            let end = start.saturating_add(usize::try_from(len).unwrap_or(0));
-            source
-                .get(start..end)
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        }
-        _ => String::new(),
+fn compile_card(
+    card: &Spanned<RawCard>,
+    cx: &Context<'_>,
+    key: &str,
+) -> Result<CardTemplate, FlowError> {
+    let location = &card.referenced;
+    let raw = &card.value;
+    if raw.title.is_empty() {
+        return Err(at(
+            cx.file,
+            location,
+            format!("{key}.title"),
+            "is empty: a card needs a title".into(),
+        ));
     }
+    let optional = |text: &Option<String>, field: &str| -> Result<Option<Template>, FlowError> {
+        text.as_ref()
+            .map(|t| template(t, location, &format!("{key}.{field}"), cx))
+            .transpose()
+    };
+    let mut actions = Vec::new();
+    for (i, action) in raw.actions.iter().enumerate() {
+        let key = format!("{key}.actions[{i}]");
+        let a = &action.value;
+        let problem = if a.text.is_empty() {
+            Some("has an empty `text`: a button needs a label")
+        } else {
+            match (&a.payload, &a.url) {
+                (Some(_), Some(_)) => Some("has both `payload` and `url`: give one of them"),
+                (None, None) => {
+                    Some("needs a `payload` (a postback button) or a `url` (a link button)")
+                }
+                _ => None,
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(at(cx.file, &action.referenced, key, problem.into()));
+        }
+        let field = |text: &Option<String>| {
+            text.as_ref()
+                .map(|t| template(t, &action.referenced, &key, cx))
+                .transpose()
+        };
+        actions.push(CardActionTemplate {
+            text: template(&a.text, &action.referenced, &key, cx)?,
+            payload: field(&a.payload)?,
+            url: field(&a.url)?,
+        });
+    }
+    Ok(CardTemplate {
+        title: template(&raw.title, location, &format!("{key}.title"), cx)?,
+        description: optional(&raw.description, "description")?,
+        image: optional(&raw.image, "image")?,
+        actions,
+    })
 }
+
+/// Parses a text's placeholders; each must name a group some `matches` pattern captures.
+fn template(
+    text: &str,
+    location: &Location,
+    key: &str,
+    cx: &Context<'_>,
+) -> Result<Template, FlowError> {
+    let parsed = Template::parse(text);
+    if let Some(name) = parsed.captures().find(|name| !cx.captures.contains(*name)) {
+        let defined = if cx.captures.is_empty() {
+            "no `matches` pattern has a named group".to_string()
+        } else {
+            let mut names: Vec<&str> = cx.captures.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            format!("captured names: {}", names.join(", "))
+        };
+        return Err(at(
+            cx.file,
+            location,
+            key.to_string(),
+            format!(
+                "uses `{{{name}}}`, but no `when.matches` pattern captures a group named `{name}` \
+                 ({defined}; capture it with `(?<{name}>...)`, or write `{{{{{name}}}}}` for \
+                 literal braces)"
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The captured values of a session, by name.
+pub(crate) type Captures = HashMap<String, String>;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flow(yaml: &str) -> BotFlow {
-        BotFlow::from_yaml_str(yaml, "bot.yml").unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn error(yaml: &str) -> FlowError {
-        match BotFlow::from_yaml_str(yaml, "bot.yml") {
-            Ok(_) => panic!("expected an error for:\n{yaml}"),
-            Err(e) => e,
-        }
-    }
-
-    fn texts(rule: &Rule) -> Vec<&str> {
-        rule.replies.iter().map(|r| r.text.as_str()).collect()
-    }
-
-    #[test]
-    fn reads_every_key() {
-        let f = flow(
-            "deploymentId: abc\n\
-             allowedOrigins: [https://example.com]\n\
-             replyDelayMs: 25\n\
-             session:\n  respond: true\n  welcome: [\"Hello!\", { text: Later, delayMs: 5 }]\n\
-             start: second\n\
-             states:\n\
-             \x20 first:\n\
-             \x20   - when: { contains: HI }\n\
-             \x20     reply: \"one\"\n\
-             \x20     goto: second\n\
-             \x20 second:\n\
-             \x20   - when: { matches: \"^yes$\" }\n\
-             \x20     reply: [\"a\", { text: \"b\", delayMs: 7 }]\n\
-             \x20     disconnect: true\n\
-             \x20     error: { code: 5000, body: \"Request failed.\" }\n\
-             \x20     raw: [\"garbage\"]\n\
-             \x20     closeSocket: true\n\
-             \x20     outOfOrder: true\n\
-             \x20   - when: any\n\
-             \x20   - reply: fallback\n",
-        );
-        assert_eq!(f.deployment_id(), Some("abc"));
-        assert_eq!(
-            f.allowed_origins.as_deref(),
-            Some(&["https://example.com".to_string()][..])
-        );
-        assert_eq!(f.start, 1);
-        assert_eq!(f.states[0].name, "first");
-        assert!(f.session.respond);
-        assert_eq!(f.session.welcome[0].text, "Hello!");
-        assert_eq!(f.session.welcome[0].delay, Duration::ZERO);
-        assert_eq!(f.session.welcome[1].delay, Duration::from_millis(5));
-        let first = &f.states[0].rules[0];
-        assert!(first.when.matches("oh hi there"));
-        assert!(!first.when.matches("hello"));
-        assert_eq!(first.goto, Some(1));
-        assert_eq!(first.replies[0].delay, Duration::from_millis(25));
-        let second = &f.states[1].rules[0];
-        assert!(second.when.matches("YES"));
-        assert!(!second.when.matches("yes please"));
-        assert_eq!(texts(second), ["a", "b"]);
-        assert_eq!(second.replies[0].delay, Duration::from_millis(25));
-        assert_eq!(second.replies[1].delay, Duration::from_millis(7));
-        assert!(second.disconnect && second.close_socket && second.out_of_order);
-        let error = second.error.as_ref().unwrap();
-        assert_eq!((error.code, error.body.as_str()), (5000, "Request failed."));
-        assert_eq!(second.raw, ["garbage"]);
-        assert!(matches!(f.states[1].rules[1].when, Matcher::Any));
-        assert!(f.states[1].rules[1].replies.is_empty());
-        assert!(matches!(f.states[1].rules[2].when, Matcher::Any));
-    }
-
-    #[test]
-    fn defaults() {
-        let f = flow("states:\n  only:\n    - reply: x\n");
-        assert_eq!(f.deployment_id(), None);
-        assert!(f.allowed_origins.is_none());
-        assert!(f.session.respond);
-        assert!(f.session.welcome.is_empty());
-        assert_eq!(f.start, 0);
-        assert_eq!(f.states[0].rules[0].replies[0].delay, Duration::ZERO);
-        let silent = flow("session:\n  respond: false\nstates:\n  only: []\n");
-        assert!(!silent.session.respond);
-    }
-
-    #[test]
-    fn yaml_1_1_scalars_stay_text() {
-        let f = flow(
-            "states:\n  s:\n    - when: { contains: 0755 }\n      reply: Yes\n      raw: [No, 0x1F]\n\
-             \x20   - when: { matches: 010 }\n      reply: [Yes, off, 0755, 1.50, 1e3, ~x, { text: On }]\n\
-             \x20   - reply: 1_000\n",
-        );
-        let rules = &f.states[0].rules;
-        assert!(matches!(&rules[0].when, Matcher::Contains(n) if n == "0755"));
-        assert_eq!(texts(&rules[0]), ["Yes"]);
-        assert_eq!(rules[0].raw, ["No", "0x1F"]);
-        assert!(rules[1].when.matches("010"));
-        assert_eq!(
-            texts(&rules[1]),
-            ["Yes", "off", "0755", "1.50", "1e3", "~x", "On"]
-        );
-        assert_eq!(texts(&rules[2]), ["1_000"]);
-    }
-
-    #[test]
-    fn multi_line_and_quoted_replies_keep_their_meaning() {
-        let f = flow(
-            "states:\n  s:\n    - reply: \"a\\r\\nb\"\n    - reply: |\n        block\n        text\n    - reply: 'it''s'\n",
-        );
-        let rules = &f.states[0].rules;
-        assert_eq!(texts(&rules[0]), ["a\r\nb"]);
-        assert_eq!(texts(&rules[1]), ["block\ntext\n"]);
-        assert_eq!(texts(&rules[2]), ["it's"]);
-    }
-
-    fn assert_error(e: &FlowError, line: usize, column: usize, key: &str, fragment: &str) {
-        assert_eq!(e.file.as_deref(), Some("bot.yml"));
-        assert_eq!((e.line, e.column), (Some(line), Some(column)), "{e}");
-        assert_eq!(e.key.as_deref(), Some(key), "{e}");
-        assert!(e.message.contains(fragment), "{e}");
-        assert!(
-            e.to_string()
-                .starts_with(&format!("bot.yml:{line}:{column}: \"{key}\"")),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn unknown_key() {
-        let e = error("states:\n  a:\n    - replly: x\n");
-        assert_error(&e, 3, 7, "states.a[0].replly", "unknown key `replly`");
-        let e = error("stats: {}\nstates:\n  a: []\n");
-        assert_error(&e, 1, 1, "stats", "unknown key `stats`");
-        let e = error("states:\n  a:\n    - reply: { text: x, delay: 3 }\n");
-        assert_error(&e, 3, 25, "states.a[0].reply.delay", "unknown key `delay`");
-        let e = error("states:\n  a:\n    - when: { contain: x }\n");
-        assert_error(
-            &e,
-            3,
-            15,
-            "states.a[0].when.contain",
-            "unknown key `contain`",
-        );
-        // A state may be called `value` (the word Spanned adds to serde paths).
-        let e = error("states:\n  value:\n    - rply: x\n");
-        assert_error(&e, 3, 7, "states.value[0].rply", "unknown key `rply`");
-        let e = error("session:\n  welcom: [hi]\nstates:\n  a: []\n");
-        assert_error(&e, 2, 3, "session.welcom", "unknown key `welcom`");
-    }
-
-    #[test]
-    fn wrong_type() {
-        let e = error("replyDelayMs: soon\nstates:\n  a: []\n");
-        assert_error(&e, 1, 15, "replyDelayMs", "must be a whole number");
-        let e = error("states:\n  a:\n    - goto: [b]\n");
-        assert_error(&e, 3, 13, "states.a[0].goto", "must be a text");
-        let e = error("states:\n  a:\n    - reply: [[x]]\n");
-        assert_error(&e, 3, 15, "states.a[0].reply[0]", "reply text");
-        let e = error("states:\n  a:\n    - error: { code: oops }\n");
-        assert_error(
-            &e,
-            3,
-            22,
-            "states.a[0].error.code",
-            "must be a whole number",
-        );
-    }
-
-    #[test]
-    fn goto_to_a_missing_state() {
-        let e = error(
-            "states:\n  a:\n    - when: { contains: hi }\n      reply: Hello\n      goto: nowhere\n",
-        );
-        assert_error(
-            &e,
-            5,
-            13,
-            "states.a[0].goto",
-            "there is no state named `nowhere` (states: a)",
-        );
-    }
-
-    #[test]
-    fn start_naming_a_missing_state() {
-        let e = error("start: b\nstates:\n  a: []\n");
-        assert_error(&e, 1, 8, "start", "there is no state named `b` (states: a)");
-    }
-
-    #[test]
-    fn invalid_regex() {
-        let e = error("states:\n  a:\n    - when: { matches: \"(unclosed\" }\n");
-        assert_error(
-            &e,
-            3,
-            24,
-            "states.a[0].when.matches",
-            "invalid regular expression `(unclosed`",
-        );
-    }
-
-    #[test]
-    fn empty_states() {
-        let e = error("states: {}\n");
-        assert_error(&e, 1, 9, "states", "is empty");
-        let e = error("replyDelayMs: 1\n");
-        assert_eq!(e.key.as_deref(), Some("states"));
-        assert_eq!(e.message, "is required");
-        let e = error("\n");
-        assert!(e.message.contains("the file is empty"), "{e}");
-    }
-
-    #[test]
-    fn empty_reply_text() {
-        let e = error("states:\n  a:\n    - reply: \"\"\n");
-        assert_error(&e, 3, 14, "states.a[0].reply", "reply text is empty");
-        let e = error("states:\n  a:\n    - reply: [ok, '']\n");
-        assert_error(&e, 3, 19, "states.a[0].reply[1]", "reply text is empty");
-        let e = error(
-            "states:\n  a:\n    - reply:\n        - ok\n        - { text: '', delayMs: 1 }\n",
-        );
-        assert_error(
-            &e,
-            5,
-            19,
-            "states.a[0].reply[1].text",
-            "reply text is empty",
-        );
-        let e = error("session:\n  welcome: [~]\nstates:\n  a: []\n");
-        assert_error(&e, 2, 13, "session.welcome[0]", "reply text is empty");
-    }
-
-    #[test]
-    fn syntax_errors_have_positions() {
-        let e = error("states:\n  a: [\n");
-        assert_eq!(e.line, Some(2), "{e}");
-        assert!(e.column.is_some(), "{e}");
-    }
-
-    #[test]
-    fn duplicate_states_are_refused() {
-        let e = error("states:\n  a: []\n  a: []\n");
-        assert_eq!(e.line, Some(3), "{e}");
-    }
-
-    #[test]
-    fn unreadable_file_has_no_position() {
-        let e = BotFlow::from_file(Path::new("/definitely/not/here.yml")).unwrap_err();
-        assert_eq!(e.file.as_deref(), Some("/definitely/not/here.yml"));
-        assert_eq!((e.line, e.column, e.key.as_deref()), (None, None, None));
-        assert!(
-            e.to_string()
-                .starts_with("/definitely/not/here.yml: cannot read the bot flow:")
-        );
-    }
-}
+mod tests;

@@ -1,10 +1,15 @@
 //! A simulated Genesys Cloud Web Messenger deployment, for offline tests, demos and load tests.
 //!
 //! The simulator speaks the guest WebSocket protocol (`configureSession`, `onMessage`, `echo`,
-//! `closeSession`) with the frame types of [`genesys_web_messaging::protocol`], and answers as a
-//! [`BotFlow`] file says: a small state machine of `when` → `reply` rules, plus faults on demand
-//! (errors, garbage frames, out-of-order delivery, disconnects, closed sockets). The bot-flow
-//! format is described in this crate's README.
+//! `closeSession`) with the frame types of [`genesys_web_messaging::protocol`], over `ws://` or
+//! `wss://` (a self-signed certificate made at start-up, see [`SimulatorBuilder::tls`]), and
+//! answers as a [`BotFlow`] file says: a small state machine of `when` → `reply` rules whose
+//! replies may be texts, quick replies, cards or carousels, and whose conditions may test the
+//! guest's text, button payloads and custom attributes. Guest sessions are shared by every
+//! socket (reconnects resume, `closeSession` kicks other sockets, sessions expire), limits
+//! are enforced (4011, 4013, 429), and faults come on demand, reproducibly from a seed:
+//! errors, garbage frames, out-of-order delivery, latency, ignored input, dropped sockets,
+//! slow or silent `configureSession`. The bot-flow format is described in this crate's README.
 //!
 //! # Example
 //!
@@ -58,6 +63,8 @@
 mod connection;
 mod flow;
 mod server;
+mod session;
+mod template;
 
 pub use flow::{BotFlow, FlowError};
-pub use server::Simulator;
+pub use server::{Simulator, SimulatorBuilder};

@@ -1,14 +1,18 @@
-//! The listening socket, the accept loop, and the upgrade checks.
+//! The listening socket, the accept loop, TLS, and the upgrade checks.
 
 use crate::connection;
 use crate::flow::BotFlow;
+use crate::session::Sessions;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{StatusCode, header};
 
@@ -20,14 +24,22 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub(crate) flow: BotFlow,
+    /// The seed of every socket's random generators.
+    pub(crate) seed: u64,
+    /// The guest sessions, by token.
+    pub(crate) sessions: Sessions,
     received: Mutex<Vec<Value>>,
+    connections: AtomicU64,
 }
 
 impl Shared {
-    pub(crate) fn new(flow: BotFlow) -> Shared {
+    pub(crate) fn new(flow: BotFlow, seed: u64) -> Shared {
         Shared {
             flow,
+            seed,
+            sessions: Sessions::default(),
             received: Mutex::new(Vec::new()),
+            connections: AtomicU64::new(0),
         }
     }
 
@@ -38,16 +50,30 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
             .push(frame);
     }
+
+    /// The number of the next connection: 0, 1, 2... in accept order.
+    pub(crate) fn next_connection_id(&self) -> u64 {
+        self.connections.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The self-signed certificate of a `wss://` simulator.
+struct Identity {
+    pem: String,
+    der: CertificateDer<'static>,
 }
 
 /// A running simulated Web Messenger deployment.
 ///
 /// It serves the guest WebSocket protocol at [`Simulator::url`] and answers as its
-/// [`BotFlow`] says. Every connection is served by its own task. Dropping the simulator stops
-/// it; [`Simulator::shutdown`] also waits for the connections to close.
+/// [`BotFlow`] says. Every connection is served by its own task; guest sessions are shared by
+/// every connection, so a guest that reconnects with the same token resumes its conversation.
+/// Dropping the simulator stops it; [`Simulator::shutdown`] also waits for the connections to
+/// close.
 pub struct Simulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    identity: Option<Identity>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -56,48 +82,173 @@ impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Simulator")
             .field("addr", &self.addr)
+            .field("tls", &self.identity.is_some())
+            .field("seed", &self.shared.seed)
             .finish_non_exhaustive()
     }
 }
 
-impl Simulator {
-    /// Starts serving `flow` on `127.0.0.1` with a free port chosen by the system.
-    pub async fn start(flow: BotFlow) -> std::io::Result<Simulator> {
-        Simulator::start_on(flow, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+/// Options for starting a [`Simulator`]: where to listen, `wss://`, the seed.
+///
+/// ```no_run
+/// # use web_messaging_simulator::{BotFlow, Simulator};
+/// # async fn example(flow: BotFlow) -> std::io::Result<()> {
+/// let simulator = Simulator::builder(flow).tls(true).seed(7).start().await?;
+/// assert!(simulator.url().starts_with("wss://127.0.0.1:"));
+/// let pem = simulator.certificate_pem().expect("a wss simulator has a certificate");
+/// # let _ = pem;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct SimulatorBuilder {
+    flow: BotFlow,
+    addr: SocketAddr,
+    tls: bool,
+    seed: Option<u64>,
+}
+
+impl SimulatorBuilder {
+    /// Listens on `addr` instead of `127.0.0.1` with a free port (port 0 picks a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
     }
 
-    /// Starts serving `flow` on `addr` (port 0 picks a free port).
-    pub async fn start_on(flow: BotFlow, addr: SocketAddr) -> std::io::Result<Simulator> {
-        let socket = if addr.is_ipv4() {
+    /// Serves `wss://` with a self-signed certificate generated at start-up, valid for
+    /// `localhost`, `127.0.0.1`, `::1` and the address listened on. Clients trust
+    /// [`Simulator::certificate_pem`] (or [`Simulator::certificate_der`]).
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.tls = enabled;
+        self
+    }
+
+    /// Seeds the random choices (jitter, faults) instead of the flow's `seed`.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Starts serving. Fails when the address cannot be listened on, or the certificate
+    /// cannot be made.
+    pub async fn start(self) -> std::io::Result<Simulator> {
+        let socket = if self.addr.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
         socket.set_reuseaddr(true)?;
-        socket.bind(addr)?;
+        socket.bind(self.addr)?;
         let listener = socket.listen(BACKLOG)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(flow));
+        let (identity, acceptor) = if self.tls {
+            let (identity, acceptor) = self_signed(addr.ip())?;
+            (Some(identity), Some(acceptor))
+        } else {
+            (None, None)
+        };
+        let seed = self
+            .seed
+            .or(self.flow.seed)
+            .unwrap_or_else(rand::random::<u64>);
+        let shared = Arc::new(Shared::new(self.flow, seed));
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
-        tracing::debug!(target: "web_messaging_simulator", %addr, "simulator listening");
+        let task = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&shared),
+            stop_rx,
+            acceptor,
+        ));
+        tracing::debug!(target: "web_messaging_simulator", %addr, seed, tls = self.tls, "simulator listening");
         Ok(Simulator {
             addr,
             shared,
+            identity,
             stop,
             task: Some(task),
         })
     }
+}
 
-    /// The WebSocket URL guests connect to, `ws://HOST:PORT/v1`. Clients append
-    /// `?deploymentId=...`.
+/// A certificate for the usual loopback names (and `ip`), and the TLS acceptor serving it.
+fn self_signed(ip: IpAddr) -> std::io::Result<(Identity, TlsAcceptor)> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    if !ip.is_unspecified() && !names.contains(&ip.to_string()) {
+        names.push(ip.to_string());
+    }
+    let certified = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
+    let der = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    // An explicit provider: no process-wide default is needed (rust-stack.md, trap T1).
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .map_err(std::io::Error::other)?;
+    let identity = Identity {
+        pem: certified.cert.pem(),
+        der,
+    };
+    Ok((identity, TlsAcceptor::from(Arc::new(config))))
+}
+
+impl Simulator {
+    /// Starts serving `flow` on `127.0.0.1` with a free port chosen by the system.
+    pub async fn start(flow: BotFlow) -> std::io::Result<Simulator> {
+        Simulator::builder(flow).start().await
+    }
+
+    /// Starts serving `flow` on `addr` (port 0 picks a free port).
+    pub async fn start_on(flow: BotFlow, addr: SocketAddr) -> std::io::Result<Simulator> {
+        Simulator::builder(flow).bind(addr).start().await
+    }
+
+    /// Options beyond [`Simulator::start`]: `wss://`, the address, the seed.
+    pub fn builder(flow: BotFlow) -> SimulatorBuilder {
+        SimulatorBuilder {
+            flow,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: false,
+            seed: None,
+        }
+    }
+
+    /// The WebSocket URL guests connect to, `ws://HOST:PORT/v1` (or `wss://` with TLS).
+    /// Clients append `?deploymentId=...`.
     pub fn url(&self) -> String {
-        format!("ws://{}/v1", self.addr)
+        let scheme = if self.identity.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}/v1", self.addr)
     }
 
     /// The address the simulator listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The self-signed certificate of a `wss://` simulator, as PEM; `None` for `ws://`.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.identity.as_ref().map(|i| i.pem.as_str())
+    }
+
+    /// The self-signed certificate of a `wss://` simulator, as DER (what
+    /// `genesys_web_messaging::SessionConfig::trust_certificate` takes); `None` for `ws://`.
+    pub fn certificate_der(&self) -> Option<CertificateDer<'static>> {
+        self.identity.as_ref().map(|i| i.der.clone())
+    }
+
+    /// The seed of the random choices: the builder's, else the flow's, else one drawn at
+    /// start-up. Put it in the flow (`seed:`) to replay a run's jitter and faults.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
     }
 
     /// Every frame guests sent so far, over all connections, in arrival order. Text frames
@@ -130,7 +281,12 @@ impl Drop for Simulator {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut connections = JoinSet::new();
     let for_connections = stop.clone();
     loop {
@@ -145,6 +301,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                         peer,
                         Arc::clone(&shared),
                         for_connections.clone(),
+                        tls.clone(),
                     ));
                 }
                 Err(e) => {

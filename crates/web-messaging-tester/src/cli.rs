@@ -105,6 +105,16 @@ pub struct SimulateArgs {
     /// Log every frame on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Serve wss:// with a self-signed certificate made at start-up (for localhost and
+    /// 127.0.0.1); clients trust it with --ca-cert.
+    #[arg(long)]
+    pub tls: bool,
+    /// Write the self-signed certificate (PEM) to this file before printing the URL.
+    #[arg(long = "export-cert", value_name = "cert.pem", requires = "tls")]
+    pub export_cert: Option<PathBuf>,
+    /// Seed of the random choices (reply jitter, faults), instead of the bot flow's `seed`.
+    #[arg(long, value_name = "number")]
+    pub seed: Option<u64>,
 }
 
 fn parse_parallel(value: &str) -> Result<usize, String> {
@@ -132,6 +142,8 @@ const TAKES_VALUE: &[&str] = &[
     "--timeout",
     "--say-delay",
     "--ca-cert",
+    "--export-cert",
+    "--seed",
     "--color",
     "--port",
     "--host",

@@ -6,27 +6,50 @@ use std::io::Write;
 use std::net::SocketAddr;
 use web_messaging_simulator::{BotFlow, Simulator};
 
-/// Runs `simulate`: prints the WebSocket URL on stdout, serves until Ctrl-C.
+/// Runs `simulate`: writes the certificate (with `--tls --export-cert`), prints the WebSocket
+/// URL on stdout, serves until Ctrl-C.
 pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
     let flow = match BotFlow::from_file(&args.bot) {
         Ok(flow) => flow,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
-    let simulator = match Simulator::start_on(flow, SocketAddr::new(args.host, args.port)).await {
+    let mut builder = Simulator::builder(flow)
+        .bind(SocketAddr::new(args.host, args.port))
+        .tls(args.tls);
+    if let Some(seed) = args.seed {
+        builder = builder.seed(seed);
+    }
+    let simulator = match builder.start().await {
         Ok(simulator) => simulator,
         Err(e) => {
             return Outcome::Invalid(format!("cannot listen on {}:{}: {e}", args.host, args.port));
         }
     };
+    if let (Some(path), Some(pem)) = (&args.export_cert, simulator.certificate_pem())
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        return Outcome::Invalid(format!(
+            "cannot write the certificate to {}: {e}",
+            path.display()
+        ));
+    }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", simulator.url());
     let _ = stdout.flush();
     eprintln!(
-        "Simulated Web Messenger deployment serving {} at {} (Ctrl-C to stop)",
+        "Simulated Web Messenger deployment serving {} at {} (seed {}; Ctrl-C to stop)",
         args.bot.display(),
-        simulator.url()
+        simulator.url(),
+        simulator.seed()
     );
+    if let Some(path) = &args.export_cert {
+        eprintln!(
+            "Its self-signed certificate is in {}: clients trust it with --ca-cert {}",
+            path.display(),
+            path.display()
+        );
+    }
     let _ = tokio::signal::ctrl_c().await;
     simulator.shutdown().await;
     Outcome::Passed

@@ -1,0 +1,86 @@
+//! Unit tests of one connection, driven with synthetic times.
+
+use super::*;
+use crate::flow::BotFlow;
+
+fn connection(yaml: &str) -> Connection {
+    let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
+    Connection::new(Arc::new(Shared::new(flow, 0)))
+}
+
+fn frames(out: Vec<Out>) -> Vec<Value> {
+    out.into_iter()
+        .map(|o| match o {
+            Out::Frame(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            Out::Close(_) => Value::String("<close>".into()),
+            Out::Drop => Value::String("<drop>".into()),
+        })
+        .collect()
+}
+
+#[test]
+fn clock_is_iso_8601_with_milliseconds_and_strictly_increasing() {
+    let mut clock = Clock::default();
+    let times: Vec<String> = (0..50).map(|_| clock.next()).collect();
+    for pair in times.windows(2) {
+        assert!(pair[0] < pair[1], "{pair:?}");
+    }
+    let t = &times[0];
+    assert_eq!(t.len(), "2024-01-01T10:00:00.000Z".len(), "{t}");
+    assert!(t.ends_with('Z') && t.as_bytes()[19] == b'.', "{t}");
+    assert!(t.parse::<jiff::Timestamp>().is_ok(), "{t}");
+}
+
+#[test]
+fn replies_wait_for_their_cumulative_delays() {
+    let mut c = connection(
+        "states:\n  s:\n    - reply: [a, { text: b, delayMs: 100 }]\n      disconnect: true\n",
+    );
+    let t0 = Instant::now();
+    let configure = r#"{"action":"configureSession","deploymentId":"d","token":"t"}"#;
+    assert_eq!(c.handle_text(configure, t0).len(), 1);
+    let out = frames(c.handle_text(
+        r#"{"action":"onMessage","token":"t","message":{"type":"Text","text":"hi"}}"#,
+        t0,
+    ));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["body"]["direction"], "Inbound");
+    let first = frames(c.run_due(t0));
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["body"]["text"], "a");
+    assert!(c.run_due(t0 + Duration::from_millis(99)).is_empty());
+    let rest = frames(c.run_due(t0 + Duration::from_millis(100)));
+    assert_eq!(rest[0]["body"]["text"], "b");
+    assert_eq!(rest[1]["body"]["type"], "Event");
+    assert!(lock(&c.session.as_ref().unwrap().session).read_only);
+}
+
+#[test]
+fn the_rate_window_slides() {
+    let mut c = connection("states:\n  s: []\n");
+    let t0 = Instant::now();
+    c.handle_text(
+        r#"{"action":"configureSession","deploymentId":"d","token":"t"}"#,
+        t0,
+    );
+    let say = r#"{"action":"onMessage","token":"t","message":{"type":"Text","text":"x"}}"#;
+    let class = |out: Vec<Value>| out[0]["class"].as_str().unwrap_or_default().to_string();
+    assert_eq!(class(frames(c.handle_text(say, t0))), "StructuredMessage");
+    let t1 = t0 + Duration::from_millis(10);
+    assert_eq!(class(frames(c.handle_text(say, t1))), "StructuredMessage");
+    let t2 = t0 + Duration::from_millis(500);
+    assert_eq!(
+        class(frames(c.handle_text(say, t2))),
+        "TooManyRequestsErrorMessage"
+    );
+    let t3 = t0 + Duration::from_millis(1000);
+    assert_eq!(class(frames(c.handle_text(say, t3))), "StructuredMessage");
+    // t0 and t1 have left the window (less the tolerance): one more fits, not two.
+    let t4 = t0 + Duration::from_millis(1001);
+    assert_eq!(class(frames(c.handle_text(say, t4))), "StructuredMessage");
+    let t5 = t0 + Duration::from_millis(1002);
+    assert_eq!(
+        class(frames(c.handle_text(say, t5))),
+        "TooManyRequestsErrorMessage"
+    );
+}

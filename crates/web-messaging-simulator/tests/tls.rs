@@ -1,0 +1,237 @@
+//! `wss://`: the simulator's self-signed certificate, trusted by a raw tokio-tungstenite client,
+//! by the project's own client library, and by a client that is not ours (Python `websockets`).
+
+mod support;
+
+use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+use tokio_tungstenite::Connector;
+
+const BOT: &str = r#"
+session:
+  welcome: "Welcome to the secure bot."
+states:
+  main:
+    - when: { contains: "menu" }
+      reply:
+        text: "Tea or coffee?"
+        quickReplies: [Tea, { text: Coffee, payload: COFFEE }]
+      goto: drink
+    - reply: "Say menu."
+  drink:
+    - when: { payload: "COFFEE" }
+      reply: "One coffee coming up."
+      disconnect: true
+    - when: { contains: "tea" }
+      reply: "One tea coming up."
+      disconnect: true
+"#;
+
+#[tokio::test]
+async fn wss_serves_with_a_certificate_for_loopback_that_clients_can_trust() {
+    let sim = tls_simulator(BOT).await;
+    let url = sim.url();
+    assert!(
+        url.starts_with("wss://127.0.0.1:") && url.ends_with("/v1"),
+        "{url}"
+    );
+    let pem = sim.certificate_pem().expect("a certificate");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let from_pem = CertificateDer::from_pem_slice(pem.as_bytes()).expect("PEM parses");
+    assert_eq!(Some(from_pem), sim.certificate_der());
+
+    let mut guest = connect(&sim).await;
+    assert_eq!(guest.configure().await["body"]["newSession"], true);
+    assert_eq!(guest.reply().await, "Welcome to the secure bot.");
+    guest.say_and_echo("hello").await;
+    assert_eq!(guest.reply().await, "Say menu.");
+
+    // `localhost` is in the certificate too.
+    let local = format!(
+        "wss://localhost:{}/v1?deploymentId=x",
+        sim.local_addr().port()
+    );
+    let connector = Connector::Rustls(trusting(sim.certificate_der().unwrap()));
+    tokio_tungstenite::connect_async_tls_with_config(local, None, true, Some(connector))
+        .await
+        .expect("localhost is a name of the certificate");
+
+    // A client that does not trust the certificate is refused at the TLS handshake, and the
+    // simulator goes on serving.
+    let other = tls_simulator(BOT).await;
+    let stranger = Connector::Rustls(trusting(other.certificate_der().unwrap()));
+    let refused = tokio_tungstenite::connect_async_tls_with_config(
+        format!("{}?deploymentId=x", sim.url()),
+        None,
+        true,
+        Some(stranger),
+    )
+    .await;
+    assert!(refused.is_err(), "an untrusted certificate must be refused");
+    let mut again = connect(&sim).await;
+    assert_eq!(again.configure().await["class"], "SessionResponse");
+}
+
+#[tokio::test]
+async fn a_plain_simulator_has_no_certificate() {
+    let sim = simulator(BOT).await;
+    assert!(sim.url().starts_with("ws://"));
+    assert!(sim.certificate_pem().is_none() && sim.certificate_der().is_none());
+}
+
+#[tokio::test]
+async fn the_client_library_clicks_through_quick_replies_over_wss() {
+    let sim = tls_simulator(BOT).await;
+    let config = SessionConfig::for_endpoint("test-deployment", &sim.url())
+        .trust_certificate(sim.certificate_der().unwrap());
+    let options = ConversationOptions {
+        say_delay: Duration::ZERO,
+        ..ConversationOptions::default()
+    };
+    let mut conversation = Conversation::connect(config, options)
+        .await
+        .expect("connects over wss");
+    conversation.wait_for_start(GENEROUS).await.expect("starts");
+    conversation
+        .wait_for_reply_containing("Welcome", GENEROUS)
+        .await
+        .expect("welcome");
+    conversation.say("show me the menu").await.expect("says");
+    conversation
+        .wait_for_quick_replies(&["Tea", "Coffee"], GENEROUS)
+        .await
+        .expect("quick replies");
+    conversation.click("coffee").await.expect("clicks");
+    conversation
+        .wait_for_reply_containing("One coffee coming up", GENEROUS)
+        .await
+        .expect("answer to the click");
+    conversation
+        .wait_for_disconnect(GENEROUS)
+        .await
+        .expect("disconnect");
+    conversation.close().await;
+
+    let received = sim.received();
+    let click = received
+        .iter()
+        .find(|frame| frame["message"]["content"][0]["contentType"] == "ButtonResponse")
+        .expect("the click was received");
+    assert_eq!(
+        click["message"]["content"][0]["buttonResponse"]["payload"],
+        "COFFEE"
+    );
+}
+
+/// A guest written in Python with the `websockets` package, trusting only the PEM file.
+const PYTHON_GUEST: &str = r#"
+import asyncio, json, ssl, sys
+import websockets
+
+async def main(url, cafile):
+    context = ssl.create_default_context(cafile=cafile)
+    async with websockets.connect(url + "?deploymentId=python", ssl=context) as ws:
+        async def frame():
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+        async def bot():
+            while True:
+                f = await frame()
+                body = f.get("body", {})
+                if f.get("type") == "message" and body.get("direction") == "Outbound":
+                    return body
+        await ws.send(json.dumps({"action": "configureSession", "deploymentId": "python", "token": "python-guest"}))
+        response = await frame()
+        assert response["class"] == "SessionResponse" and response["body"]["connected"], response
+        print("welcome:", (await bot())["text"])
+        await ws.send(json.dumps({"action": "onMessage", "token": "python-guest", "message": {"type": "Text", "text": "menu please"}}))
+        offer = await bot()
+        labels = [c["quickReply"]["text"] for c in offer["content"] if c["contentType"] == "QuickReply"]
+        print("offered:", ",".join(labels))
+        await asyncio.sleep(1.1)
+        click = {"contentType": "ButtonResponse", "buttonResponse": {"text": "Tea", "payload": "Tea", "type": "QuickReply"}}
+        await ws.send(json.dumps({"action": "onMessage", "token": "python-guest", "message": {"type": "Text", "content": [click]}}))
+        print("answer:", (await bot())["text"])
+        event = await bot()
+        print("event:", event["events"][0]["presence"]["type"], event["metadata"]["readOnly"])
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"#;
+
+/// Installs `websockets` into `target` with pip; panics with the reason when it cannot.
+fn install_websockets(target: &Path) {
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg("--target")
+        .arg(target)
+        .arg("websockets")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("this test needs python3 (with pip) to run a foreign WebSocket client: {e}")
+        });
+    assert!(
+        output.status.success(),
+        "this test needs the Python package `websockets`, but `python3 -m pip install --target \
+         {} websockets` failed ({}):\n{}{}",
+        target.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_websockets_client_talks_to_the_simulator_over_wss() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let packages = dir.path().join("site");
+    let target = packages.clone();
+    tokio::task::spawn_blocking(move || install_websockets(&target))
+        .await
+        .expect("pip runs");
+
+    let sim = tls_simulator(BOT).await;
+    let cert = dir.path().join("simulator.pem");
+    std::fs::write(&cert, sim.certificate_pem().unwrap()).expect("writes the PEM");
+    let script = dir.path().join("guest.py");
+    std::fs::write(&script, PYTHON_GUEST).expect("writes the script");
+
+    let mut command = tokio::process::Command::new("python3");
+    command
+        .arg(&script)
+        .arg(sim.url())
+        .arg(&cert)
+        .env("PYTHONPATH", &packages)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the Python guest finishes in time")
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python guest failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "welcome: Welcome to the secure bot.",
+            "offered: Tea,Coffee",
+            "answer: One tea coming up.",
+            "event: Disconnect true",
+        ]
+    );
+    let received = sim.received();
+    assert_eq!(received[0]["token"], "python-guest");
+}
