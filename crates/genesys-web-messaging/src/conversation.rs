@@ -14,7 +14,7 @@ use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 use crate::protocol::SessionResponse;
 use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
 use crate::session::{ConnectError, GuestSession, SendError, SessionConfig};
-use crate::transcript::Transcript;
+use crate::transcript::{Transcript, readable};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
@@ -68,6 +68,8 @@ pub enum WaitFailure {
 pub struct WaitError {
     /// What was expected, as the user wrote it (`/pattern/flags` for regular expressions).
     pub expected: String,
+    /// The expectation of a reply wait (`None` for the session start and disconnect waits).
+    pub expectation: Option<Expectation>,
     /// How long the wait was allowed to take.
     pub timeout: Duration,
     /// The text of every reply seen during the wait, in conversation order.
@@ -285,6 +287,7 @@ impl Conversation {
                 }
                 Err(WaitError {
                     expected: "a SessionResponse".into(),
+                    expectation: None,
                     timeout,
                     received: Vec::new(),
                     reason: failure
@@ -511,7 +514,9 @@ impl Conversation {
                     Some(Err(reason)) => reason,
                     _ => WaitFailure::TimedOut,
                 };
-                Err(self.failure(expectation.describe(), timeout, reason))
+                let mut error = self.failure(expectation.describe(), timeout, reason);
+                error.expectation = Some(expectation.clone());
+                Err(error)
             }
         }
     }
@@ -624,19 +629,20 @@ impl Conversation {
         }
         let received = after(&snap, self.cursor)
             .filter(|r| r.message.is_reply())
-            .map(|r| r.message.text.clone().unwrap_or_default())
+            .map(|r| readable(&r.message))
             .collect();
         let late = match (self.cursor, self.cursor_moved_at) {
             (Some(cursor), Some(moved_at)) => snap
                 .messages
                 .iter()
                 .filter(|r| r.key() < cursor && r.received_at > moved_at && r.message.is_reply())
-                .map(|r| r.message.text.clone().unwrap_or_default())
+                .map(|r| readable(&r.message))
                 .collect(),
             _ => Vec::new(),
         };
         WaitError {
             expected,
+            expectation: None,
             timeout,
             received,
             reason,

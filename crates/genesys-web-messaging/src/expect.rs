@@ -62,6 +62,13 @@ impl JsRegex {
     }
 }
 
+/// Two patterns are equal when written the same, with the same flags.
+impl PartialEq for JsRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source && self.flags == other.flags
+    }
+}
+
 impl fmt::Debug for JsRegex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_js_string())
@@ -69,7 +76,7 @@ impl fmt::Debug for JsRegex {
 }
 
 /// What a reply must look like for a wait to be satisfied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Expectation {
     /// Any reply.
     Any,

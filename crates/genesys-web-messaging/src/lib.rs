@@ -41,4 +41,6 @@ pub use log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 pub use session::{
     ConnectError, GuestSession, SendError, SessionConfig, WIRE_TARGET, load_pem_certificates,
 };
-pub use transcript::{Speaker, Transcript, TranscriptLine};
+pub use transcript::{
+    Speaker, Transcript, TranscriptLine, readable, text_and_options, with_options,
+};

@@ -1,6 +1,7 @@
 //! The transcript: what the guest and the bot said, in conversation order, with times.
 
 use crate::log::Received;
+use crate::protocol::StructuredMessage;
 use jiff::Timestamp;
 use std::fmt;
 use std::sync::Arc;
@@ -52,21 +53,7 @@ impl Transcript {
                 } else {
                     return None;
                 };
-                let mut text = m.text.clone().unwrap_or_default();
-                if text.is_empty() {
-                    // A button click echoes with its label in the button response.
-                    if let Some(b) = m.content.iter().find_map(|c| c.button_response.as_ref()) {
-                        text = b.text.clone();
-                    } else {
-                        let titles: Vec<&str> = m.cards().map(|c| c.title.as_str()).collect();
-                        text = titles.join(" | ");
-                    }
-                }
-                let options = m
-                    .quick_replies()
-                    .map(|q| q.text.clone())
-                    .chain(m.buttons().map(|b| b.text.clone()))
-                    .collect();
+                let (text, options) = text_and_options(m);
                 Some(TranscriptLine {
                     speaker,
                     text,
@@ -87,11 +74,42 @@ impl Transcript {
                     Speaker::Guest => guest,
                     Speaker::Bot => bot,
                 };
-                let options: String = l.options.iter().map(|o| format!(" [{o}]")).collect();
-                format!("{who}: {}{options}", l.text)
+                format!("{who}: {}", with_options(&l.text, &l.options))
             })
             .collect()
     }
+}
+
+/// What a message says, for people: its text (a clicked button's label, or the titles of its
+/// cards, when it has none) and the quick replies and buttons it offers.
+pub fn text_and_options(m: &StructuredMessage) -> (String, Vec<String>) {
+    let mut text = m.text.clone().unwrap_or_default();
+    if text.is_empty() {
+        if let Some(b) = m.content.iter().find_map(|c| c.button_response.as_ref()) {
+            text = b.text.clone();
+        } else {
+            let titles: Vec<&str> = m.cards().map(|c| c.title.as_str()).collect();
+            text = titles.join(" | ");
+        }
+    }
+    let options = m
+        .quick_replies()
+        .map(|q| q.text.clone())
+        .chain(m.buttons().map(|b| b.text.clone()))
+        .collect();
+    (text, options)
+}
+
+/// A message's text followed by its options: `Pick one [Yes] [No]`.
+pub fn with_options(text: &str, options: &[String]) -> String {
+    let options: String = options.iter().map(|o| format!(" [{o}]")).collect();
+    format!("{text}{options}")
+}
+
+/// [`text_and_options`] as one line.
+pub fn readable(m: &StructuredMessage) -> String {
+    let (text, options) = text_and_options(m);
+    with_options(&text, &options)
 }
 
 impl fmt::Display for Transcript {

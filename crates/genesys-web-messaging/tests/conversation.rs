@@ -329,3 +329,74 @@ async fn a_rate_limited_message_is_sent_again_after_retry_after() {
         .collect();
     assert_eq!(echoed, ["message 0", "message 1", "message 2"]);
 }
+
+#[tokio::test]
+async fn quick_replies_and_card_buttons_can_be_awaited_and_clicked() {
+    let sim = simulator(
+        r#"
+session:
+  welcome:
+    - text: "Order a pizza?"
+      quickReplies: [Yes, No]
+states:
+  ask:
+    - when: { payload: "Yes" }
+      reply:
+        card:
+          title: Margherita
+          actions:
+            - { text: "Order", payload: ORDER }
+            - { text: "Menu", url: "https://example.com/menu" }
+      goto: order
+  order:
+    - when: { payload: ORDER }
+      reply: "Ordered"
+"#,
+    )
+    .await;
+    let mut conversation = started(&sim).await;
+    let offer = conversation
+        .wait_for_quick_replies(&["yes", "no"], GENEROUS)
+        .await
+        .unwrap();
+    assert_eq!(offer.message.quick_replies().count(), 2);
+    assert!(matches!(
+        conversation.click("Maybe").await,
+        Err(SayError::NoSuchOption { offered, .. }) if offered == ["Yes", "No"]
+    ));
+    conversation.click("Yes").await.unwrap();
+    conversation
+        .wait_for_reply(&Expectation::Buttons(vec!["Order".into()]), GENEROUS)
+        .await
+        .unwrap();
+    assert!(matches!(
+        conversation.click("Menu").await,
+        Err(SayError::NotClickable { .. })
+    ));
+    conversation.click("order").await.unwrap();
+    conversation
+        .wait_for_reply_containing("Ordered", GENEROUS)
+        .await
+        .unwrap();
+
+    // The clicks went out as Genesys' own clients send them.
+    let sent = texts(&sim.received(), "onMessage");
+    let quick = &sent[0]["message"];
+    assert_eq!(quick["type"], "Text");
+    assert_eq!(quick["content"][0]["buttonResponse"]["type"], "QuickReply");
+    assert_eq!(quick["content"][0]["buttonResponse"]["payload"], "Yes");
+    let postback = &sent[1]["message"];
+    assert_eq!(postback["type"], "Structured");
+    assert_eq!(postback["text"], "Order");
+    assert_eq!(postback["content"][0]["buttonResponse"]["type"], "Button");
+    assert_eq!(
+        conversation.transcript().render("You", "Them"),
+        [
+            "Them: Order a pizza? [Yes] [No]",
+            "You: Yes",
+            "Them: Margherita [Order] [Menu]",
+            "You: Order",
+            "Them: Ordered"
+        ]
+    );
+}
