@@ -13,14 +13,14 @@ use crate::protocol::{
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::CertificateDer;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::{debug, warn};
@@ -306,18 +306,17 @@ fn public_roots() -> &'static rustls::RootCertStore {
     })
 }
 
+/// One client TLS configuration per set of trusted roots, built once per process: thousands
+/// of guests share it rather than each building its own.
 fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
-    static SHARED: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let build = |roots: rustls::RootCertStore| {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-        // The default protocol versions are always supported by the default provider.
-        Arc::new(config.unwrap_or_else(|_| unreachable!("aws-lc-rs supports TLS 1.2 and 1.3")))
-    };
-    if extra.is_empty() {
-        return Arc::clone(SHARED.get_or_init(|| build(public_roots().clone())));
+    type Cache = Mutex<Vec<(Vec<CertificateDer<'static>>, Arc<rustls::ClientConfig>)>>;
+    static CONFIGS: OnceLock<Cache> = OnceLock::new();
+    let mut configs = CONFIGS
+        .get_or_init(Cache::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some((_, config)) = configs.iter().find(|(roots, _)| roots.as_slice() == extra) {
+        return Arc::clone(config);
     }
     let mut roots = public_roots().clone();
     for cert in extra {
@@ -325,7 +324,15 @@ fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
             warn!("ignoring an extra root certificate: {e}");
         }
     }
-    build(roots)
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        // The default protocol versions are always supported by the default provider.
+        .unwrap_or_else(|_| unreachable!("aws-lc-rs supports TLS 1.2 and 1.3"));
+    let config = Arc::new(config);
+    configs.push((extra.to_vec(), Arc::clone(&config)));
+    config
 }
 
 async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
@@ -347,8 +354,12 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
         .starts_with("wss:")
         .then(|| Connector::Rustls(tls_config(&config.extra_root_certificates)));
     debug!(target: WIRE_TARGET, "connecting to {url}");
+    // tungstenite's default 128 KiB read buffer per socket dominates memory when thousands of
+    // guests run at once (load tests); Web Messaging frames are small.
+    let ws_config = WebSocketConfig::default().read_buffer_size(4096);
     let result =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector).await;
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(ws_config), true, connector)
+            .await;
     match result {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) => Err(ConnectError::Refused {

@@ -107,7 +107,10 @@ async fn serve_websocket<S: AsyncRead + AsyncWrite + Unpin>(
             .saturating_mul(4)
             .saturating_add(64 * 1024),
     );
+    // tungstenite's default 128 KiB read buffer per socket dominates memory with thousands of
+    // guests; guest frames are small.
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     let flow = &shared.flow;

@@ -29,22 +29,28 @@ pub(crate) struct Shared {
     /// The guest sessions, by token.
     pub(crate) sessions: Sessions,
     received: Mutex<Vec<Value>>,
+    /// Whether `received` keeps frames: a long-running `simulate` under load must not grow.
+    recording: bool,
     connections: AtomicU64,
 }
 
 impl Shared {
-    pub(crate) fn new(flow: BotFlow, seed: u64) -> Shared {
+    pub(crate) fn new(flow: BotFlow, seed: u64, recording: bool) -> Shared {
         Shared {
             flow,
             seed,
             sessions: Sessions::default(),
             received: Mutex::new(Vec::new()),
+            recording,
             connections: AtomicU64::new(0),
         }
     }
 
     /// Records one frame a guest sent, in arrival order.
     pub(crate) fn record(&self, frame: Value) {
+        if !self.recording {
+            return;
+        }
         self.received
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -107,9 +113,17 @@ pub struct SimulatorBuilder {
     addr: SocketAddr,
     tls: bool,
     seed: Option<u64>,
+    recording: bool,
 }
 
 impl SimulatorBuilder {
+    /// Whether to keep every frame guests send for [`Simulator::received`] (on by default).
+    /// Turn it off for long or heavy runs, where the record would only grow.
+    pub fn record_received(mut self, enabled: bool) -> Self {
+        self.recording = enabled;
+        self
+    }
+
     /// Listens on `addr` instead of `127.0.0.1` with a free port (port 0 picks a free port).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
@@ -152,7 +166,7 @@ impl SimulatorBuilder {
             .seed
             .or(self.flow.seed)
             .unwrap_or_else(rand::random::<u64>);
-        let shared = Arc::new(Shared::new(self.flow, seed));
+        let shared = Arc::new(Shared::new(self.flow, seed, self.recording));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
@@ -219,6 +233,7 @@ impl Simulator {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: false,
             seed: None,
+            recording: true,
         }
     }
 
@@ -252,7 +267,8 @@ impl Simulator {
     }
 
     /// Every frame guests sent so far, over all connections, in arrival order. Text frames
-    /// that are JSON are parsed; anything else is kept as a [`Value::String`].
+    /// that are JSON are parsed; anything else is kept as a [`Value::String`]. Empty when
+    /// recording was turned off ([`SimulatorBuilder::record_received`]).
     pub fn received(&self) -> Vec<Value> {
         self.shared
             .received

@@ -14,9 +14,11 @@ pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
         Ok(flow) => flow,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
+    // A standalone simulator may serve load for hours: keep no record of guest frames.
     let mut builder = Simulator::builder(flow)
         .bind(SocketAddr::new(args.host, args.port))
-        .tls(args.tls);
+        .tls(args.tls)
+        .record_received(false);
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }
