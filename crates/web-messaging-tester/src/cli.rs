@@ -42,15 +42,140 @@ pub enum Command {
     Scripted(ScriptedArgs),
     /// Serve a simulated Web Messenger deployment driven by a bot-flow file.
     Simulate(SimulateArgs),
+    /// Perform testing using Generative AI: a model plays the customer, a judge can read the
+    /// conversation.
+    Ai(AiArgs),
+    /// Check test-scripts and bot flows without connecting (exit 2 if one is invalid).
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of a file format, for editors (yaml-language-server).
+    Schema(SchemaArgs),
+    /// Work with the JSON reports of `scripted --report-json`.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Load-test a deployment: replay the test-script's scenarios as many concurrent guests.
+    Load(crate::load::LoadArgs),
 }
+
+/// Options of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Test-scripts and bot flows (a file with a top-level `states:` is a bot flow); globs
+    /// such as 'tests/**/*.yml' are expanded.
+    #[arg(value_name = "files", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Options of `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which format.
+    #[arg(value_enum, value_name = "format")]
+    pub kind: SchemaKind,
+}
+
+/// The file formats with a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Test-scripts (`scripted`).
+    Scripted,
+    /// Bot flows (`--simulate`, `simulate`).
+    Bot,
+}
+
+/// `report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the JSON reports of sharded runs into one set of reports.
+    Merge(MergeArgs),
+}
+
+/// Options of `report merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON reports (`scripted --report-json`) to merge.
+    #[arg(value_name = "json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Write the merged JUnit XML report to this file.
+    #[arg(long = "report-junit", value_name = "file")]
+    pub report_junit: Option<PathBuf>,
+    /// Write the merged JSON report to this file.
+    #[arg(long = "report-json", value_name = "file")]
+    pub report_json: Option<PathBuf>,
+    /// Write the merged HTML report to <dir>/index.html.
+    #[arg(long = "report-html", value_name = "dir")]
+    pub report_html: Option<PathBuf>,
+}
+
+/// Options of `ai`.
+#[derive(Debug, Args)]
+#[command(after_help = AI_HELP)]
+pub struct AiArgs {
+    /// Path of the YAML test-script file.
+    #[arg(value_name = "filePath")]
+    pub file: PathBuf,
+    /// Web Messenger Deployment's ID (overrides config.deploymentId).
+    #[arg(
+        long = "deployment-id",
+        visible_alias = "id",
+        value_name = "deploymentId"
+    )]
+    pub deployment_id: Option<String>,
+    /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
+    #[arg(short = 'r', long, value_name = "region")]
+    pub region: Option<String>,
+    /// Directory to store output: one JSON file per scenario.
+    #[arg(short = 'o', long = "out-dir", value_name = "outDir")]
+    pub out_dir: Option<PathBuf>,
+    /// Origin domain used for restricting Web Messenger Deployment (-o is --out-dir, as upstream).
+    #[arg(long, value_name = "origin")]
+    pub origin: Option<String>,
+    /// WebSocket URL (ws:// or wss://) to use instead of the region's; region is then optional.
+    #[arg(long, value_name = "url", conflicts_with = "simulate")]
+    pub endpoint: Option<String>,
+    /// Run against a simulated deployment driven by this bot-flow file (no network needed).
+    #[arg(long, value_name = "bot.yml")]
+    pub simulate: Option<PathBuf>,
+    /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
+    #[arg(long = "ca-cert", value_name = "pem")]
+    pub ca_cert: Option<PathBuf>,
+    /// Maximum scenarios to run in parallel.
+    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
+    pub parallel: usize,
+    /// Seed for choosing placeholder values (the same seed chooses the same values).
+    #[arg(long, value_name = "number")]
+    pub seed: Option<u64>,
+    /// Most messages the AI may send to the bot per scenario [default: config.ai.maxTurns, else 10].
+    #[arg(long = "max-turns", value_name = "number", value_parser = parse_max_turns)]
+    pub max_turns: Option<u32>,
+    /// Bot silence that ends the bot's turn, e.g. 3s or 500ms.
+    #[arg(long, value_name = "duration", default_value = "3s", value_parser = parse_timeout)]
+    pub silence: Duration,
+    /// Most time each scenario's conversation may take, e.g. 5m or 90s.
+    #[arg(long = "time-limit", value_name = "duration", default_value = "5m", value_parser = parse_timeout)]
+    pub time_limit: Duration,
+    /// Log every frame and every model request (never their keys), with timestamps, on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+const AI_HELP: &str = "\
+Providers (config.ai.provider) and the environment variables they read:
+  chatgpt            OPENAI_API_KEY (required), OPENAI_BASE_URL
+  openai-compatible  OPENAI_BASE_URL with OPENAI_API_KEY, unless the file gives baseUrl
+                     (and apiKeyVariable)
+  google-gemini      GEMINI_API_KEY or GOOGLE_API_KEY, GEMINI_BASE_URL
+  google-vertex-ai   GOOGLE_APPLICATION_CREDENTIALS, VERTEX_AI_PROJECT,
+                     VERTEX_AI_LOCATION, VERTEX_AI_BASE_URL
+
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run).";
 
 /// Options of `scripted`.
 #[derive(Debug, Args)]
 #[command(after_help = LEGACY_SPELLINGS)]
 pub struct ScriptedArgs {
-    /// Path of the YAML test-script file.
-    #[arg(value_name = "filePath")]
-    pub file: PathBuf,
+    /// Paths of the YAML test-script files; globs such as 'tests/**/*.yml' are expanded.
+    #[arg(value_name = "filePath", required = true)]
+    pub files: Vec<PathBuf>,
     /// Web Messenger Deployment's ID (overrides config.deploymentId).
     #[arg(
         long = "deployment-id",
@@ -88,6 +213,24 @@ pub struct ScriptedArgs {
     /// Log every frame sent and received, with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Associate tests with their conversation ID. This requires the following environment
+    /// variables to be set for an OAuth client with the permission
+    /// conversation:webmessaging:view: GENESYS_REGION, GENESYSCLOUD_OAUTHCLIENT_ID,
+    /// GENESYSCLOUD_OAUTHCLIENT_SECRET.
+    #[arg(short = 'a', long = "associate-id")]
+    pub associate_id: bool,
+    /// Write a JUnit XML report to this file.
+    #[arg(long = "report-junit", value_name = "file")]
+    pub report_junit: Option<PathBuf>,
+    /// Write a JSON report to this file (`report merge` combines shards' ones).
+    #[arg(long = "report-json", value_name = "file")]
+    pub report_json: Option<PathBuf>,
+    /// Write an HTML report to <dir>/index.html.
+    #[arg(long = "report-html", value_name = "dir")]
+    pub report_html: Option<PathBuf>,
+    /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
+    #[arg(long, value_name = "K/N", value_parser = crate::shard::parse_shard)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Options of `simulate`.
@@ -117,6 +260,14 @@ pub struct SimulateArgs {
     pub seed: Option<u64>,
 }
 
+fn parse_max_turns(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        Ok(_) => Err("must be greater than 0".into()),
+        Err(_) => Err(format!("'{value}' is not a whole number")),
+    }
+}
+
 fn parse_parallel(value: &str) -> Result<usize, String> {
     match value.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -142,8 +293,23 @@ const TAKES_VALUE: &[&str] = &[
     "--timeout",
     "--say-delay",
     "--ca-cert",
-    "--export-cert",
+    "--report-junit",
+    "--report-json",
+    "--report-html",
+    "--shard",
+    "--out-dir",
     "--seed",
+    "--max-turns",
+    "--silence",
+    "--time-limit",
+    "-u",
+    "--users",
+    "--ramp-up",
+    "--duration",
+    "-n",
+    "--iterations",
+    "--arrival-rate",
+    "--threshold",
     "--color",
     "--port",
     "--host",
@@ -214,6 +380,23 @@ mod tests {
         assert_eq!(a.parallel, 3);
         assert!(a.failures_only);
         assert_eq!(a.timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn parses_the_ci_flags_and_several_files() {
+        let cli = Cli::try_parse_from(rewrite_legacy_args(args(
+            "web-messaging-tester scripted a.yml b.yml -a --shard 2/3 --report-json r.json --report-junit j.xml --report-html out",
+        )))
+        .unwrap();
+        let Command::Scripted(a) = cli.command else {
+            panic!("not scripted")
+        };
+        assert_eq!(a.files, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
+        assert!(a.associate_id);
+        assert_eq!(a.shard.map(|s| (s.index, s.total)), Some((2, 3)));
+        assert_eq!(a.report_json, Some(PathBuf::from("r.json")));
+        assert_eq!(a.report_junit, Some(PathBuf::from("j.xml")));
+        assert_eq!(a.report_html, Some(PathBuf::from("out")));
     }
 
     #[test]

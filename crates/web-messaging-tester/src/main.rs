@@ -3,14 +3,24 @@
 //! This file only wires things up: parse the command line, run the command, map its outcome
 //! to the exit code (0 passed, 1 a scenario failed, 2 invalid input).
 
+mod ai;
+mod associate;
 mod cli;
+mod files;
+mod load;
 mod logging;
+mod merge;
 mod progress;
 mod report;
+mod reports;
 mod runner;
+mod schema;
 mod script;
 mod scripted;
+mod shard;
 mod simulate;
+mod target;
+mod validate;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -49,7 +59,16 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             cli::Command::Scripted(args) => scripted::run(args, colour_allowed).await,
-            cli::Command::Simulate(args) => simulate::run(args, colour_allowed).await,
+            cli::Command::Simulate(args) => {
+                // Thousands of guests may connect: one open file each.
+                let _ = load::raise_open_files_limit();
+                simulate::run(args, colour_allowed).await
+            }
+            cli::Command::Ai(args) => ai::run(args, colour_allowed).await,
+            cli::Command::Validate(args) => validate::run(args),
+            cli::Command::Schema(args) => schema::run(args),
+            cli::Command::Report(cli::ReportCommand::Merge(args)) => merge::run(args),
+            cli::Command::Load(args) => load::run(args, colour_allowed).await,
         }
     });
     match outcome {

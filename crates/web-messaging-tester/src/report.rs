@@ -4,7 +4,7 @@
 
 use crate::runner::{Failure, ScenarioResult};
 use anstyle::{AnsiColor, Style};
-use genesys_web_messaging::{Fault, SayError, WaitError, WaitFailure};
+use genesys_web_messaging::{Expectation, Fault, SayError, WaitError, WaitFailure};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -12,46 +12,95 @@ const RULE: &str = "---------------------";
 const PASS: Style = AnsiColor::Green.on_default().bold();
 const FAIL: Style = AnsiColor::Red.on_default().bold();
 
+/// What a caller adds to one result's block (`--associate-id`'s conversation, a file's own
+/// timeout).
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// In the title, upstream's way: `<name> (PASS - <label>)` / `<name> (FAIL) - <label>`.
+    pub label: Option<String>,
+    /// Lines at the end of the block.
+    pub notes: Vec<String>,
+    /// The time limit this result ran with, when not the run's `timeout`.
+    pub timeout: Option<Duration>,
+}
+
 /// Renders the whole report: passed blocks (unless `failures_only`), failed blocks, summary.
-/// Colour codes are always written; the output stream strips them where colour is off.
-pub fn render(results: &[ScenarioResult], failures_only: bool, timeout: Duration) -> String {
+/// `extras` go with `results` by position (missing ones add nothing). Colour codes are always
+/// written; the output stream strips them where colour is off.
+pub fn render(
+    results: &[ScenarioResult],
+    extras: &[Extra],
+    failures_only: bool,
+    timeout: Duration,
+) -> String {
     let mut out = String::new();
-    let (passed, failed): (Vec<_>, Vec<_>) = results.iter().partition(|r| r.passed());
+    let none = Extra::default();
+    let (passed, failed): (Vec<_>, Vec<_>) = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r, extras.get(i).unwrap_or(&none)))
+        .partition(|(r, _)| r.passed());
     if !failures_only {
-        for result in &passed {
-            out.push_str(&block(result, timeout));
+        for (result, extra) in &passed {
+            out.push_str(&block(result, extra, timeout));
         }
     }
-    for result in &failed {
-        out.push_str(&block(result, timeout));
+    for (result, extra) in &failed {
+        out.push_str(&block(result, extra, timeout));
     }
-    let _ = write!(out, "\nScenario Test Results\n{RULE}\n");
-    let lines: Vec<String> = passed
-        .iter()
-        .map(|r| format!("{PASS}PASS{PASS:#} - {}", r.name))
-        .chain(
-            failed
-                .iter()
-                .map(|r| format!("{FAIL}FAIL{FAIL:#} - {}", r.name)),
-        )
+    out.push_str(&summary(
+        passed
+            .iter()
+            .map(|(r, _)| (r.name.as_str(), true))
+            .chain(failed.iter().map(|(r, _)| (r.name.as_str(), false))),
+    ));
+    out
+}
+
+/// The summary: `Scenario Test Results`, then a `PASS - <name>` or `FAIL - <name>` line for
+/// each scenario, in the order given.
+pub fn summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, bool)>) -> String {
+    let mut out = format!("\nScenario Test Results\n{RULE}\n");
+    let lines: Vec<String> = outcomes
+        .into_iter()
+        .map(|(name, passed)| {
+            if passed {
+                format!("{PASS}PASS{PASS:#} - {name}")
+            } else {
+                format!("{FAIL}FAIL{FAIL:#} - {name}")
+            }
+        })
         .collect();
     out.push_str(&lines.join("\n"));
     out.push('\n');
     out
 }
 
-fn block(result: &ScenarioResult, timeout: Duration) -> String {
-    let mut lines = vec![String::new()];
-    lines.push(match result.failure {
-        None => format!("{PASS}{} (PASS){PASS:#}", result.name),
-        Some(_) => format!("{FAIL}{} (FAIL){FAIL:#}", result.name),
-    });
-    lines.push(RULE.to_string());
+/// A scenario block's first lines: a blank line, `<name> (PASS)` or `<name> (FAIL)`, the rule.
+pub fn block_head(name: &str, passed: bool) -> Vec<String> {
+    let title = if passed {
+        format!("{PASS}{name} (PASS){PASS:#}")
+    } else {
+        format!("{FAIL}{name} (FAIL){FAIL:#}")
+    };
+    vec![String::new(), title, RULE.to_string()]
+}
+
+fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
+    let mut lines = block_head(&result.name, result.passed());
+    if let Some(label) = &extra.label {
+        lines[1] = if result.passed() {
+            format!("{PASS}{} (PASS - {label}){PASS:#}", result.name)
+        } else {
+            format!("{FAIL}{} (FAIL) - {label}{FAIL:#}", result.name)
+        };
+    }
     lines.extend(result.transcript.render("You", "Them"));
     if let Some(failure) = &result.failure {
         lines.push(String::new());
-        lines.push(describe_failure(failure, timeout));
+        lines.push(describe_failure(failure, extra.timeout.unwrap_or(timeout)));
     }
+    lines.extend(extra.notes.iter().cloned());
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -82,11 +131,18 @@ fn describe_start(e: &WaitError, timeout: Duration) -> String {
 }
 
 fn describe_wait(e: &WaitError) -> String {
-    let expected = &e.expected;
+    // Upstream's wording, "a message containing:", extended to the option waits.
+    let (what, expected) = match &e.expectation {
+        Some(Expectation::QuickReplies(labels)) => {
+            ("offering the quick replies", labels.join(", "))
+        }
+        Some(Expectation::Buttons(labels)) => ("offering the buttons", labels.join(", ")),
+        _ => ("containing", e.expected.clone()),
+    };
     let mut text = match &e.reason {
         WaitFailure::TimedOut => {
             let head = format!(
-                "Expected a message within {} containing:\n {expected}",
+                "Expected a message within {} {what}:\n {expected}",
                 humanize(e.timeout)
             );
             if e.received.is_empty() {
@@ -97,7 +153,7 @@ fn describe_wait(e: &WaitError) -> String {
         }
         WaitFailure::BotDisconnected => {
             let head = format!(
-                "Bot disconnected from the conversation whilst waiting a message containing:\n {expected}"
+                "Bot disconnected from the conversation whilst waiting a message {what}:\n {expected}"
             );
             if e.received.is_empty() {
                 format!("{head}\nNo messages were received before disconnection")
@@ -109,13 +165,13 @@ fn describe_wait(e: &WaitError) -> String {
             }
         }
         WaitFailure::Server(fault) => {
-            let what = match fault {
+            let problem = match fault {
                 Fault::Server(_) => "Genesys reported an error",
                 Fault::Frame(_) => "Genesys sent a frame that could not be read",
             };
             with_received(
                 format!(
-                    "{what} whilst waiting a message containing:\n {expected}\n{}",
+                    "{problem} whilst waiting a message {what}:\n {expected}\n{}",
                     capitalise(&fault.to_string())
                 ),
                 &e.received,
@@ -123,7 +179,7 @@ fn describe_wait(e: &WaitError) -> String {
         }
         WaitFailure::Closed(closed) => with_received(
             format!(
-                "The connection closed whilst waiting a message containing:\n {expected}\n{}",
+                "The connection closed whilst waiting a message {what}:\n {expected}\n{}",
                 capitalise(&closed.to_string())
             ),
             &e.received,
@@ -237,7 +293,7 @@ mod tests {
             steps: Vec::new(),
             first_message_id: None,
         }];
-        let text = render(&results, false, Duration::from_secs(10));
+        let text = render(&results, &[], false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();
         assert_eq!(
             plain,

@@ -27,10 +27,6 @@ pub struct RunSettings {
 
 /// How one scenario ended.
 #[derive(Debug, Clone)]
-#[expect(
-    dead_code,
-    reason = "timings and ids are read by the CI reports (issue 5)"
-)]
 pub struct ScenarioResult {
     /// The scenario's name.
     pub name: String,
@@ -50,7 +46,6 @@ pub struct ScenarioResult {
 
 /// One step as it ran.
 #[derive(Debug, Clone)]
-#[expect(dead_code, reason = "read by the CI reports (issue 5)")]
 pub struct StepRecord {
     /// The step as written, e.g. `say: hi` or `waitForReplyContaining: Hello`.
     pub description: String,

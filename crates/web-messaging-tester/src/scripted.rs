@@ -1,87 +1,114 @@
-//! `scripted`: run a test-script's scenarios and report them.
+//! `scripted`: run test-scripts' scenarios and report them.
+//!
+//! Order of work, so that bad input or a bad setting never opens a session: expand the file
+//! arguments, load and check every file and its target, pick this shard's scenarios, check the
+//! report destinations, log in and check the permission for `--associate-id`; then start the
+//! targets, run, look up the conversations, print, and write the reports.
 
 use crate::Outcome;
+use crate::associate::{Association, Associator, Credentials, RetryPolicy, UNASSOCIATED};
 use crate::cli::ScriptedArgs;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
-use crate::runner::{Progress, RunSettings, run_scenarios};
-use crate::script::TestScript;
-use genesys_web_messaging::{SessionConfig, load_pem_certificates};
+use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
+use crate::runner::{Failure, Progress, RunSettings, ScenarioResult, run_scenarios};
+use crate::script::{Scenario, TestScript};
+use crate::shard;
+use crate::target::{StartedTarget, TargetPlan, TargetSettings};
+use genesys_web_messaging::{SessionLog, Transcript};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use web_messaging_input::InputError;
-use web_messaging_simulator::{BotFlow, Simulator};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// Default seconds each wait may take, as upstream.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default quiet time before each `say` against a real deployment (see the README).
 const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
-/// Deployment ID used against the simulator when the script names none.
-const SIMULATED_DEPLOYMENT: &str = "00000000-0000-0000-0000-000000000000";
+
+/// One test-script, loaded and checked, with where its sessions go.
+struct Suite {
+    file: String,
+    plan: TargetPlan,
+    timeout: Duration,
+    say_delay: Duration,
+}
+
+/// One scenario to run: which suite, its own name, the name shown.
+struct Job {
+    suite: usize,
+    name: String,
+    scenario: Scenario,
+}
 
 /// Runs `scripted`.
 pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
-    let script = match TestScript::load(&args.file) {
-        Ok(script) => script,
-        Err(e) => return Outcome::Invalid(e.to_string()),
+    let files = match crate::files::expand(&args.files) {
+        Ok(files) => files,
+        Err(message) => return Outcome::Invalid(message),
     };
-    let flow = match &args.simulate {
-        Some(path) => match BotFlow::from_file(path) {
-            Ok(flow) => Some(flow),
-            Err(e) => return Outcome::Invalid(e.to_string()),
-        },
-        None => None,
+    let (suites, jobs, total) = match load(&args, &files) {
+        Ok(loaded) => loaded,
+        Err(message) => return Outcome::Invalid(message),
     };
-    let target = match merge_target(&args, &script, flow.is_some()) {
-        Ok(target) => target,
-        Err(e) => return Outcome::Invalid(e.to_string()),
-    };
-    let extra_roots = match &args.ca_cert {
-        Some(pem) => match load_pem_certificates(pem) {
-            Ok(certificates) => certificates,
-            Err(e) => return Outcome::Invalid(format!("--ca-cert: {e}")),
-        },
-        None => Vec::new(),
-    };
-    // Started only once all input is known to be valid: bad input opens nothing.
-    let simulator = match flow {
-        Some(flow) => match Simulator::start(flow).await {
-            Ok(simulator) => Some(simulator),
-            Err(e) => return Outcome::Invalid(format!("cannot start the simulator: {e}")),
-        },
-        None => None,
-    };
-    let mut session = match (&simulator, &target.endpoint, &target.region) {
-        (Some(sim), _, _) => SessionConfig::for_endpoint(&target.deployment_id, &sim.url()),
-        (None, Some(endpoint), _) => SessionConfig::for_endpoint(&target.deployment_id, endpoint),
-        (None, None, Some(region)) => SessionConfig::for_region(&target.deployment_id, region),
-        (None, None, None) => unreachable!("merge_target requires an endpoint or a region"),
-    };
-    if let Some(origin) = &target.origin {
-        session = session.origin(origin.clone());
+    if let Some(shard) = args.shard
+        && jobs.is_empty()
+    {
+        eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
     }
-    session = session.custom_attribute("IsAutomatedTest", "true");
-    session.extra_root_certificates = extra_roots;
-    let timeout = args
-        .timeout
-        .or(script.config.timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let say_delay = args
-        .say_delay
-        .or(script.config.say_delay)
-        .unwrap_or(if simulator.is_some() {
-            Duration::ZERO
-        } else {
-            DEFAULT_SAY_DELAY
-        });
-    let settings = RunSettings {
-        session,
-        timeout,
-        say_delay,
-        parallel: args.parallel,
+    let destinations = Destinations {
+        junit: args.report_junit.clone(),
+        json: args.report_json.clone(),
+        html: args.report_html.clone(),
     };
+    if let Err(message) = destinations.check() {
+        return Outcome::Invalid(message);
+    }
+    let associator = if args.associate_id {
+        match prepare_associator().await {
+            Ok(associator) => Some(associator),
+            Err(message) => return Outcome::Invalid(message),
+        }
+    } else {
+        None
+    };
+
+    let run_started_at = jiff::Timestamp::now();
+    let clock = tokio::time::Instant::now();
+    // Targets are started only once all input is known to be valid, and only for files with
+    // scenarios in this shard.
+    let mut targets: Vec<Option<StartedTarget>> = Vec::new();
+    let mut settings: Vec<Option<RunSettings>> = Vec::new();
+    for (index, suite) in suites.into_iter().enumerate() {
+        if !jobs.iter().any(|job| job.suite == index) {
+            targets.push(None);
+            settings.push(None);
+            continue;
+        }
+        let Suite {
+            file,
+            plan,
+            timeout,
+            say_delay,
+        } = suite;
+        let started = match plan.start().await {
+            Ok(started) => started,
+            Err(message) => {
+                shutdown(targets).await;
+                return Outcome::Invalid(with_file(&files, &file, message));
+            }
+        };
+        settings.push(Some(RunSettings {
+            session: started.session.clone(),
+            timeout,
+            say_delay,
+            parallel: 1,
+        }));
+        targets.push(Some(started));
+    }
 
     let live = (!args.verbose && live_display_possible(colour_allowed))
         .then(|| Arc::new(LiveProgress::new()));
@@ -89,17 +116,71 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         Some(live) => Arc::clone(live) as Arc<dyn Progress>,
         None => Arc::new(PlainProgress),
     };
-    let results = run_scenarios(&script.scenarios, &settings, progress).await;
+    let results = run_all(&jobs, &settings, args.parallel, progress).await;
     if let Some(live) = &live {
         live.clear();
     }
-    if let Some(simulator) = simulator {
-        simulator.shutdown().await;
-    }
-    let text = report::render(&results, args.failures_only, timeout);
+    shutdown(targets).await;
+    let duration = clock.elapsed();
+
+    let associations = match &associator {
+        Some(associator) => Some(associator.associate_all(&results).await),
+        None => None,
+    };
+    let timeout_of = |job: &Job| {
+        settings[job.suite]
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |s| s.timeout)
+    };
+    let extras: Vec<report::Extra> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let mut extra = report::Extra {
+                timeout: Some(timeout_of(job)),
+                ..report::Extra::default()
+            };
+            match associations.as_ref().map(|a| &a[i]) {
+                Some(Association::Found { id, link }) => {
+                    extra.label = Some(id.clone());
+                    extra.notes.push(format!("Conversation: {link}"));
+                }
+                Some(Association::NotFound { warning }) => {
+                    extra.label = Some(UNASSOCIATED.to_string());
+                    extra.notes.push(warning.clone());
+                }
+                None => {}
+            }
+            extra
+        })
+        .collect();
+    let run_timeout = jobs.first().map_or(DEFAULT_TIMEOUT, timeout_of);
+    let text = report::render(&results, &extras, args.failures_only, run_timeout);
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+
+    let file_names = files_display(&files);
+    let scenarios = jobs
+        .iter()
+        .zip(&results)
+        .enumerate()
+        .map(|(i, (job, result))| {
+            ScenarioReport::new(
+                result,
+                &ScenarioContext {
+                    file: &file_names[job.suite],
+                    name: &job.name,
+                    timeout: timeout_of(job),
+                    association: associations.as_ref().map(|a| &a[i]),
+                },
+            )
+        })
+        .collect();
+    let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios);
+    if let Err(message) = destinations.write(&run_report) {
+        return Outcome::Invalid(message);
+    }
     if results.iter().all(|r| r.passed()) {
         Outcome::Passed
     } else {
@@ -107,62 +188,174 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     }
 }
 
-struct Target {
-    deployment_id: String,
-    region: Option<String>,
-    endpoint: Option<String>,
-    origin: Option<String>,
+fn files_display(files: &[PathBuf]) -> Vec<String> {
+    files.iter().map(|f| f.display().to_string()).collect()
 }
 
-/// Command-line values beat file values, one setting at a time.
-fn merge_target(
-    args: &ScriptedArgs,
-    script: &TestScript,
-    simulated: bool,
-) -> Result<Target, InputError> {
-    let config = &script.config;
-    let pick = |cli: &Option<String>, file: &Option<String>| cli.clone().or_else(|| file.clone());
-    let deployment_id = pick(&args.deployment_id, &config.deployment_id);
-    let region = pick(&args.region, &config.region);
-    let endpoint = pick(&args.endpoint, &config.endpoint);
-    let origin = pick(&args.origin, &config.origin);
-    let deployment_id = match deployment_id {
-        Some(id) => id,
-        None if simulated => SIMULATED_DEPLOYMENT.to_string(),
-        None => {
-            return Err(InputError::setting(
-                "deploymentId",
-                "is required: set config.deploymentId in the test-script or pass --deployment-id",
-            ));
-        }
+/// An error about one file's settings names the file when the run has several.
+fn with_file(files: &[PathBuf], file: &str, message: String) -> String {
+    if files.len() > 1 && !message.starts_with(file) {
+        format!("{file}: {message}")
+    } else {
+        message
+    }
+}
+
+/// Loads every file and its target, and picks this shard's scenarios. Returns the suites,
+/// the jobs in run order, and how many scenarios there are before sharding.
+fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>, usize), String> {
+    let cli_target = TargetSettings {
+        deployment_id: args.deployment_id.clone(),
+        region: args.region.clone(),
+        endpoint: args.endpoint.clone(),
+        origin: args.origin.clone(),
     };
-    for (key, value) in [
-        ("deploymentId", Some(&deployment_id)),
-        ("region", region.as_ref()),
-        ("origin", origin.as_ref()),
-    ] {
-        if value.is_some_and(|v| v.trim().is_empty()) {
-            return Err(InputError::setting(key, "is not allowed to be empty"));
+    let short_names = crate::files::short_names(files);
+    let several = files.len() > 1;
+    let mut suites = Vec::new();
+    let mut jobs = Vec::new();
+    for (index, path) in files.iter().enumerate() {
+        let file = path.display().to_string();
+        let script = TestScript::load(path).map_err(|e| e.to_string())?;
+        let file_target = TargetSettings {
+            deployment_id: script.config.deployment_id.clone(),
+            region: script.config.region.clone(),
+            endpoint: script.config.endpoint.clone(),
+            origin: script.config.origin.clone(),
+        };
+        let plan = TargetPlan::prepare(
+            &cli_target,
+            &file_target,
+            args.simulate.as_deref(),
+            args.ca_cert.as_deref(),
+        )
+        .map_err(|message| with_file(files, &file, message))?;
+        let timeout = args
+            .timeout
+            .or(script.config.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let say_delay = args
+            .say_delay
+            .or(script.config.say_delay)
+            .unwrap_or(if plan.simulated() {
+                Duration::ZERO
+            } else {
+                DEFAULT_SAY_DELAY
+            });
+        for scenario in script.scenarios {
+            let name = scenario.name.clone();
+            let mut shown = scenario;
+            if several {
+                shown.name = format!("{} › {name}", short_names[index]);
+            }
+            jobs.push(Job {
+                suite: index,
+                name,
+                scenario: shown,
+            });
+        }
+        suites.push(Suite {
+            file,
+            plan,
+            timeout,
+            say_delay,
+        });
+    }
+    let total = jobs.len();
+    if let Some(shard) = args.shard {
+        let keys: Vec<String> = jobs
+            .iter()
+            .map(|job| shard::scenario_key(&suites[job.suite].file, &job.name))
+            .collect();
+        let chosen = shard::select(&keys, shard);
+        jobs = jobs
+            .into_iter()
+            .zip(chosen)
+            .filter_map(|(job, keep)| keep.then_some(job))
+            .collect();
+    }
+    Ok((suites, jobs, total))
+}
+
+async fn prepare_associator() -> Result<Arc<Associator>, String> {
+    let credentials = Credentials::from_env()?;
+    let associator = Associator::new(credentials, RetryPolicy::default())?;
+    associator.preflight().await?;
+    Ok(Arc::new(associator))
+}
+
+async fn shutdown(targets: Vec<Option<StartedTarget>>) {
+    for target in targets.into_iter().flatten() {
+        target.shutdown().await;
+    }
+}
+
+/// Runs every job, at most `parallel` at once across all files, starting them in order;
+/// returns one result per job, in order.
+async fn run_all(
+    jobs: &[Job],
+    settings: &[Option<RunSettings>],
+    parallel: usize,
+    progress: Arc<dyn Progress>,
+) -> Vec<ScenarioResult> {
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, job) in jobs.iter().enumerate() {
+        let Some(settings) = settings[job.suite].clone() else {
+            continue;
+        };
+        let scenario = job.scenario.clone();
+        let progress: Arc<dyn Progress> = Arc::new(Numbered {
+            inner: Arc::clone(&progress),
+            index,
+        });
+        // Taking the permit before spawning starts scenarios in order (strictly one after the
+        // other with `parallel` 1, as upstream). The semaphore is never closed.
+        let permit = Arc::clone(&permits).acquire_owned().await;
+        tasks.spawn(async move {
+            let _permit = permit;
+            let mut results =
+                run_scenarios(std::slice::from_ref(&scenario), &settings, progress).await;
+            (index, results.pop())
+        });
+    }
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; jobs.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            results[index] = result;
         }
     }
-    if let Some(url) = &endpoint
-        && !(url.starts_with("ws://") || url.starts_with("wss://"))
-    {
-        return Err(InputError::setting(
-            "endpoint",
-            format!("must be a ws:// or wss:// URL, not '{url}'"),
-        ));
+    results
+        .into_iter()
+        .zip(jobs)
+        .map(|(result, job)| {
+            result.unwrap_or_else(|| ScenarioResult {
+                name: job.scenario.name.clone(),
+                failure: Some(Failure::Internal(
+                    "the scenario's task stopped unexpectedly".into(),
+                )),
+                transcript: Transcript::default(),
+                duration: Duration::ZERO,
+                started_at: jiff::Timestamp::now(),
+                steps: Vec::new(),
+                first_message_id: None,
+            })
+        })
+        .collect()
+}
+
+/// Gives each single-scenario run its place in the whole run, for the progress display.
+struct Numbered {
+    inner: Arc<dyn Progress>,
+    index: usize,
+}
+
+impl Progress for Numbered {
+    fn started(&self, _index: usize, name: &str, log: Arc<SessionLog>) {
+        self.inner.started(self.index, name, log);
     }
-    if !simulated && endpoint.is_none() && region.is_none() {
-        return Err(InputError::setting(
-            "region",
-            "is required: set config.region in the test-script or pass --region (or give --endpoint, or --simulate)",
-        ));
+
+    fn finished(&self, _index: usize, result: &ScenarioResult) {
+        self.inner.finished(self.index, result);
     }
-    Ok(Target {
-        deployment_id,
-        region,
-        endpoint,
-        origin,
-    })
 }

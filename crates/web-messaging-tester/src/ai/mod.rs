@@ -1,0 +1,345 @@
+//! `ai`: a model plays the customer against the bot, scenario by scenario, and a judge can
+//! read each conversation afterwards.
+//!
+//! The order of things: read and check the file, the session settings (as `scripted`, through
+//! [`crate::target`]), `--out-dir`, the providers' keys and credentials, then a preflight
+//! request to each provider. Any of these failing exits with 2 before a session opens. Then
+//! every scenario runs in its own guest session (`--parallel` at once), its JSON file is
+//! written as it ends, and the report follows.
+
+mod conversation;
+mod file;
+mod http;
+mod judge;
+mod output;
+mod placeholders;
+mod provider;
+
+use crate::Outcome;
+use crate::cli::AiArgs;
+use crate::target::{TargetPlan, TargetSettings};
+use conversation::{ConversationOutcome, EndKind, LoopSettings, converse};
+use file::{AiFile, AiScenario, ProviderSpec};
+use genesys_web_messaging::ConversationOptions;
+use http::Http;
+use indexmap::IndexMap;
+use output::{AiResult, OutputDir, check_out_dir, render, transcript_line};
+use provider::{Env, Provider};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// Messages the model may send to the bot when neither `--max-turns` nor the file says.
+const DEFAULT_MAX_TURNS: u32 = 10;
+/// Quiet time before each message against a real deployment, as `scripted`'s default.
+const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
+
+/// One scenario, ready to run: its placeholders chosen, its providers built.
+struct Prepared {
+    scenario: AiScenario,
+    values: IndexMap<String, String>,
+    prompt: String,
+    judge: Option<Arc<Provider>>,
+}
+
+/// Runs `ai`.
+pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
+    init_logging(args.verbose, colour_allowed);
+    let file = match AiFile::load(&args.file) {
+        Ok(file) => file,
+        Err(e) => return Outcome::Invalid(e.to_string()),
+    };
+    let cli_target = TargetSettings {
+        deployment_id: args.deployment_id.clone(),
+        region: args.region.clone(),
+        endpoint: args.endpoint.clone(),
+        origin: args.origin.clone(),
+    };
+    let file_target = TargetSettings {
+        deployment_id: file.deployment_id.clone(),
+        region: file.region.clone(),
+        endpoint: file.endpoint.clone(),
+        origin: file.origin.clone(),
+    };
+    let plan = match TargetPlan::prepare(
+        &cli_target,
+        &file_target,
+        args.simulate.as_deref(),
+        args.ca_cert.as_deref(),
+    ) {
+        Ok(plan) => plan,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    if let Some(dir) = &args.out_dir
+        && let Err(message) = check_out_dir(dir)
+    {
+        return Outcome::Invalid(message);
+    }
+    let http = match Http::new() {
+        Ok(http) => Arc::new(http),
+        Err(message) => return Outcome::Invalid(message),
+    };
+    let env = Env::from_process();
+    let providers = match build_providers(&file, &env, &http) {
+        Ok(providers) => providers,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    for provider in providers.all() {
+        for note in provider.notes() {
+            eprintln!("warning: {note}");
+        }
+    }
+    for provider in providers.all() {
+        if let Err(e) = provider.preflight().await {
+            return Outcome::Invalid(format!(
+                "The check to ensure {} can be used failed due to:\n{e}",
+                provider.name()
+            ));
+        }
+    }
+
+    let seed = args.seed.unwrap_or_else(placeholders::fresh_seed);
+    let mut picker = placeholders::Picker::new(seed);
+    let prepared: Vec<Prepared> = file
+        .scenarios
+        .iter()
+        .map(|scenario| {
+            let values = picker.pick(&scenario.placeholders);
+            Prepared {
+                prompt: placeholders::replace(&scenario.prompt, &values),
+                judge: providers.judge_of(scenario),
+                scenario: scenario.clone(),
+                values,
+            }
+        })
+        .collect();
+    if args.seed.is_none() && prepared.iter().any(|p| !p.values.is_empty()) {
+        eprintln!("Placeholder values chosen with seed {seed} (--seed {seed} chooses them again)");
+    }
+
+    let simulated = plan.simulated();
+    let started = match plan.start().await {
+        Ok(started) => started,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    let settings = Arc::new(LoopSettings {
+        session: started.session.clone(),
+        options: ConversationOptions {
+            // The model is asked only after the bot's silence window, so this rarely waits.
+            say_delay: if simulated {
+                Duration::ZERO
+            } else {
+                DEFAULT_SAY_DELAY
+            },
+            ..ConversationOptions::default()
+        },
+        max_turns: args
+            .max_turns
+            .or(file.max_turns)
+            .unwrap_or(DEFAULT_MAX_TURNS),
+        silence: args.silence,
+        time_limit: args.time_limit,
+    });
+    let out_dir = args
+        .out_dir
+        .clone()
+        .map(|dir| Arc::new(OutputDir::new(dir)));
+    let results = run_all(prepared, &providers.main, &settings, out_dir, args.parallel).await;
+    started.shutdown().await;
+
+    let mut stdout = anstream::stdout();
+    let _ = stdout.write_all(render(&results).as_bytes());
+    let _ = stdout.flush();
+    if results.iter().all(AiResult::passed) {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// The provider of `config.ai` and those of the `followUp`s that name their own, each built
+/// once however many scenarios use it.
+struct Providers {
+    main: Arc<Provider>,
+    judges: Vec<(ProviderSpec, Arc<Provider>)>,
+}
+
+impl Providers {
+    fn all(&self) -> impl Iterator<Item = &Arc<Provider>> {
+        std::iter::once(&self.main).chain(self.judges.iter().map(|(_, p)| p))
+    }
+
+    fn judge_of(&self, scenario: &AiScenario) -> Option<Arc<Provider>> {
+        let follow_up = scenario.follow_up.as_ref()?;
+        Some(match &follow_up.provider {
+            Some(spec) => self
+                .judges
+                .iter()
+                .find(|(s, _)| s == spec)
+                .map(|(_, p)| Arc::clone(p))
+                .unwrap_or_else(|| Arc::clone(&self.main)),
+            None => Arc::clone(&self.main),
+        })
+    }
+}
+
+fn build_providers(file: &AiFile, env: &Env, http: &Arc<Http>) -> Result<Providers, String> {
+    let main = Arc::new(Provider::build(&file.ai, env, Arc::clone(http))?);
+    let mut judges: Vec<(ProviderSpec, Arc<Provider>)> = Vec::new();
+    for scenario in &file.scenarios {
+        let Some(spec) = scenario
+            .follow_up
+            .as_ref()
+            .and_then(|f| f.provider.as_ref())
+        else {
+            continue;
+        };
+        if *spec == file.ai || judges.iter().any(|(s, _)| s == spec) {
+            continue;
+        }
+        let judge = Provider::build(spec, env, Arc::clone(http))
+            .map_err(|e| format!("scenarios.{}.followUp: {e}", scenario.name))?;
+        judges.push((spec.clone(), Arc::new(judge)));
+    }
+    Ok(Providers { main, judges })
+}
+
+/// Runs every scenario, `parallel` at once, and returns their results in file order.
+async fn run_all(
+    prepared: Vec<Prepared>,
+    provider: &Arc<Provider>,
+    settings: &Arc<LoopSettings>,
+    out_dir: Option<Arc<OutputDir>>,
+    parallel: usize,
+) -> Vec<AiResult> {
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let mut tasks = JoinSet::new();
+    let names: Vec<String> = prepared.iter().map(|p| p.scenario.name.clone()).collect();
+    for (index, scenario) in prepared.into_iter().enumerate() {
+        // Taking the permit before spawning starts scenarios in file order.
+        let permit = Arc::clone(&permits).acquire_owned().await;
+        let provider = Arc::clone(provider);
+        let settings = Arc::clone(settings);
+        let out_dir = out_dir.clone();
+        tasks.spawn(async move {
+            let _permit = permit;
+            let result = run_scenario(scenario, &provider, &settings).await;
+            if let Some(out_dir) = out_dir {
+                // As upstream: a file that cannot be saved is reported, the verdict stands.
+                if let Err(e) = out_dir.save(&result) {
+                    let warn = anstyle::AnsiColor::Yellow.on_default();
+                    let mut stderr = anstream::stderr();
+                    let _ = writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
+                }
+            }
+            (index, result)
+        });
+    }
+    let mut results: Vec<Option<AiResult>> = vec![None; names.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            results[index] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .zip(names)
+        .map(|(result, name)| {
+            result.unwrap_or_else(|| AiResult {
+                name,
+                placeholder_values: IndexMap::new(),
+                prompt: String::new(),
+                lines: Vec::new(),
+                end_kind: EndKind::Error,
+                end_description: "Internal error: the scenario's task stopped unexpectedly".into(),
+                judge: None,
+                judge_skipped: None,
+                model: provider.model().to_string(),
+                turns: 0,
+                usage: provider::Usage::default(),
+                duration: Duration::ZERO,
+            })
+        })
+        .collect()
+}
+
+async fn run_scenario(
+    prepared: Prepared,
+    provider: &Provider,
+    settings: &LoopSettings,
+) -> AiResult {
+    let started = Instant::now();
+    let name = prepared.scenario.name.clone();
+    eprintln!("[STARTED] {name}");
+    let on_line = |line: &conversation::Line| eprintln!("[{name}] {}", transcript_line(line));
+    let ConversationOutcome {
+        lines,
+        end,
+        turns,
+        mut usage,
+    } = converse(
+        &prepared.prompt,
+        &prepared.scenario.phrases,
+        provider,
+        settings,
+        &on_line,
+    )
+    .await;
+    let mut judge = None;
+    let mut judge_skipped = None;
+    if let (Some(follow_up), Some(judge_provider)) = (&prepared.scenario.follow_up, &prepared.judge)
+    {
+        if end.kind == EndKind::Error || lines.is_empty() {
+            judge_skipped = Some("the conversation did not take place".to_string());
+        } else {
+            let prompt = placeholders::replace(&follow_up.prompt, &prepared.values);
+            let (verdict, judge_usage) =
+                judge::judge(&prompt, &follow_up.phrases, judge_provider, &lines).await;
+            usage += judge_usage;
+            judge = Some(verdict);
+        }
+    }
+    let result = AiResult {
+        name,
+        placeholder_values: prepared.values,
+        prompt: prepared.prompt,
+        lines,
+        end_kind: end.kind,
+        end_description: end.description,
+        judge,
+        judge_skipped,
+        model: provider.model().to_string(),
+        turns,
+        usage,
+        duration: started.elapsed(),
+    };
+    let seconds = result.duration.as_secs_f64();
+    if result.passed() {
+        eprintln!("[SUCCESS] {} (PASS) in {seconds:.1} s", result.name);
+    } else {
+        eprintln!("[FAILED] {} (FAIL) in {seconds:.1} s", result.name);
+    }
+    result
+}
+
+/// `--verbose` also logs the model requests (target `ai`); otherwise as every command.
+fn init_logging(verbose: bool, colour_allowed: bool) {
+    if !verbose {
+        crate::logging::init(false, colour_allowed);
+        return;
+    }
+    use std::io::IsTerminal;
+    let directives = format!(
+        "warn,{}=debug,{}=debug",
+        genesys_web_messaging::WIRE_TARGET,
+        http::TARGET
+    );
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_allowed && std::io::stderr().is_terminal())
+        .try_init();
+}

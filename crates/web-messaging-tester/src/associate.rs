@@ -1,0 +1,617 @@
+//! `--associate-id`: finds each scenario's Genesys Cloud conversation, so a failing test can
+//! be opened in Genesys Cloud's interaction view.
+//!
+//! An OAuth client (client credentials, from `GENESYS_REGION`, `GENESYSCLOUD_OAUTHCLIENT_ID`,
+//! `GENESYSCLOUD_OAUTHCLIENT_SECRET`) looks up the scenario's first message
+//! (`GET /api/v2/conversations/messages/{id}/details`), whose `conversationId` is the answer.
+//! A preflight with a made-up message ID checks the credentials and the permission before any
+//! session opens. Every request has a time limit and is retried with backoff on 5xx, 429,
+//! time-outs and connection errors. The secret is never written anywhere: every message this
+//! module returns has it masked, even if a server echoed it.
+
+use crate::runner::ScenarioResult;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// The environment variables, in the order they are checked.
+pub const ENV_REGION: &str = "GENESYS_REGION";
+/// The OAuth client's ID.
+pub const ENV_CLIENT_ID: &str = "GENESYSCLOUD_OAUTHCLIENT_ID";
+/// The OAuth client's secret.
+pub const ENV_CLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECRET";
+/// The permission the OAuth client's role must grant.
+pub const PERMISSION: &str = "conversation:webmessaging:view";
+/// The made-up message ID of the preflight request.
+const PREFLIGHT_ID: &str = "wm-tester-preflight-check";
+/// The title label of a scenario whose conversation was not found (upstream's).
+pub const UNASSOCIATED: &str = "unable to associate conversation ID";
+
+/// The OAuth client's credentials.
+#[derive(Clone)]
+pub struct Credentials {
+    region: String,
+    client_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("region", &self.region)
+            .field("client_id", &self.client_id)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Reads the three variables through `get` (the environment, in the binary).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Credentials, String> {
+        let mut values = Vec::new();
+        for name in [ENV_REGION, ENV_CLIENT_ID, ENV_CLIENT_SECRET] {
+            match get(name) {
+                None => {
+                    return Err(format!(
+                        "\"{name}\" is required by --associate-id: set {ENV_REGION}, {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} for an OAuth client (client credentials) whose role has the permission {PERMISSION}"
+                    ));
+                }
+                Some(value) if value.trim().is_empty() => {
+                    return Err(format!(
+                        "\"{name}\" is not allowed to be empty (needed by --associate-id)"
+                    ));
+                }
+                Some(value) => values.push(value.trim().to_string()),
+            }
+        }
+        let secret = values.pop().unwrap_or_default();
+        let client_id = values.pop().unwrap_or_default();
+        let region = values.pop().unwrap_or_default();
+        Ok(Credentials {
+            region,
+            client_id,
+            secret,
+        })
+    }
+
+    /// Reads the three variables from the environment.
+    pub fn from_env() -> Result<Credentials, String> {
+        Credentials::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+/// Where the login, the Platform API and the Genesys Cloud app are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Base of `POST /oauth/token`.
+    pub login: String,
+    /// Base of the Platform API.
+    pub api: String,
+    /// Base of the Genesys Cloud app, for links.
+    pub apps: String,
+}
+
+impl Endpoints {
+    /// `mypurecloud.ie` → `https://login.mypurecloud.ie`, `https://api.…`, `https://apps.…`; a
+    /// full base URL (`http://127.0.0.1:8080`, for a proxy or a test server) is used for all.
+    pub fn for_region(region: &str) -> Result<Endpoints, String> {
+        let region = region.trim().trim_end_matches('/');
+        if region.starts_with("http://") || region.starts_with("https://") {
+            return Ok(Endpoints {
+                login: region.to_string(),
+                api: region.to_string(),
+                apps: region.to_string(),
+            });
+        }
+        let bare = region.trim_start_matches('.');
+        let valid = !bare.is_empty()
+            && bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':');
+        if !valid {
+            return Err(format!(
+                "\"{ENV_REGION}\" must be your organisation's domain, like mypurecloud.ie or euw2.pure.cloud (or a base URL), not '{region}'"
+            ));
+        }
+        Ok(Endpoints {
+            login: format!("https://login.{bare}"),
+            api: format!("https://api.{bare}"),
+            apps: format!("https://apps.{bare}"),
+        })
+    }
+
+    /// The conversation's page in Genesys Cloud (interaction details, admin view).
+    pub fn conversation_link(&self, conversation_id: &str) -> String {
+        format!(
+            "{}/directory/#/analytics/interactions/{conversation_id}/admin",
+            self.apps
+        )
+    }
+}
+
+/// Time limits and retries of every request.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all (the first plus the retries).
+    pub attempts: u32,
+    /// Wait before the first retry; doubled each time.
+    pub backoff: Duration,
+    /// Time limit of one attempt.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A finished HTTP exchange (after retries).
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+/// Why a request did not give what was needed.
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Platform `code` (or OAuth `error`).
+        code: Option<String>,
+        /// Platform `message` (or OAuth `description`).
+        message: Option<String>,
+    },
+    /// No answer: time-out, connection refused, invalid answer...
+    Transport(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Status {
+                status,
+                code,
+                message,
+            } => {
+                write!(f, "HTTP {status}")?;
+                if let Some(code) = code {
+                    write!(f, " {code}")?;
+                }
+                if let Some(message) = message {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            ApiError::Transport(reason) => write!(f, "{reason}"),
+        }
+    }
+}
+
+/// What was found for one scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Association {
+    /// The conversation, with its link.
+    Found {
+        /// `conversationId`.
+        id: String,
+        /// Its page in Genesys Cloud.
+        link: String,
+    },
+    /// Not found: the warning line to show (upstream's wording).
+    NotFound {
+        /// `WARNING: Could not find Conversation ID for test ...`.
+        warning: String,
+    },
+}
+
+/// A logged-in OAuth client.
+pub struct Associator {
+    client: reqwest::Client,
+    endpoints: Endpoints,
+    credentials: Credentials,
+    policy: RetryPolicy,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+impl Associator {
+    /// An associator for these credentials; nothing is sent yet.
+    pub fn new(credentials: Credentials, policy: RetryPolicy) -> Result<Associator, String> {
+        let endpoints = Endpoints::for_region(&credentials.region)?;
+        let client = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout)
+            .user_agent(concat!("web-messaging-tester/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Associator {
+            client,
+            endpoints,
+            credentials,
+            policy,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// Masks the secret in a text that is about to be shown.
+    fn mask(&self, text: &str) -> String {
+        if self.credentials.secret.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&self.credentials.secret, "***")
+        }
+    }
+
+    /// Logs in (once; again when the token expires) and checks that the client may look up
+    /// messages. The error is the message to print (exit 2).
+    pub async fn preflight(&self) -> Result<(), String> {
+        let token = self.token().await.map_err(|e| {
+            self.mask(&format!(
+                "--associate-id: could not get an OAuth token for the client in {ENV_CLIENT_ID} from {}/oauth/token: {e}",
+                self.endpoints.login
+            ))
+        })?;
+        match self.message_details(&token, PREFLIGHT_ID).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::Status { code: Some(code), .. }) if code == "not.found" => Ok(()),
+            Err(ApiError::Status {
+                code: Some(code),
+                message,
+                ..
+            }) if code == "missing.any.permissions" => Err(self.mask(&format!(
+                "Your OAuth Client does not have the necessary permissions to associate conversation IDs to tests: its role needs the permission {PERMISSION}.\nGenesys Cloud said: '{}'",
+                message.unwrap_or_else(|| code.clone())
+            ))),
+            Err(e) => Err(self.mask(&format!(
+                "There was a problem checking whether your OAuth Client has the necessary permissions to associate conversation IDs to tests:\n{e}"
+            ))),
+        }
+    }
+
+    /// The conversation of the message `message_id`, if the details name one.
+    pub async fn conversation_id(&self, message_id: &str) -> Result<Option<String>, String> {
+        let token = self.token().await.map_err(|e| self.mask(&e.to_string()))?;
+        let details = self
+            .message_details(&token, message_id)
+            .await
+            .map_err(|e| self.mask(&e.to_string()))?;
+        Ok(details
+            .get("conversationId")
+            .and_then(|v| v.as_str())
+            .filter(|id| !id.is_empty())
+            .map(String::from))
+    }
+
+    /// What to show for one scenario: its conversation, or upstream's warning.
+    pub async fn associate(&self, first_message_id: Option<&str>) -> Association {
+        let Some(message_id) = first_message_id else {
+            return Association::NotFound {
+                warning: "WARNING: Could not find Conversation ID for test as your test did not receive a response from your flow.".into(),
+            };
+        };
+        match self.conversation_id(message_id).await {
+            Ok(Some(id)) => Association::Found {
+                link: self.endpoints.conversation_link(&id),
+                id,
+            },
+            Ok(None) => Association::NotFound {
+                warning: "WARNING: Could not find Conversation ID for test as the response from your flow did not contain a Message ID, which is necessary for finding the test's Conversation ID.".into(),
+            },
+            Err(reason) => Association::NotFound {
+                warning: format!(
+                    "WARNING: Could not find Conversation ID for test due to an unexpected error: {}.",
+                    reason.trim_end_matches('.')
+                ),
+            },
+        }
+    }
+
+    /// Associates every result, a few lookups at a time; one answer per result, in order.
+    pub async fn associate_all(self: &Arc<Self>, results: &[ScenarioResult]) -> Vec<Association> {
+        let permits = Arc::new(Semaphore::new(4));
+        let mut tasks = JoinSet::new();
+        for (index, result) in results.iter().enumerate() {
+            let this = Arc::clone(self);
+            let permits = Arc::clone(&permits);
+            let message_id = result.first_message_id.clone();
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (index, this.associate(message_id.as_deref()).await)
+            });
+        }
+        let mut found: Vec<Option<Association>> = vec![None; results.len()];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, association)) = joined {
+                found[index] = Some(association);
+            }
+        }
+        found
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or_else(|| Association::NotFound {
+                    warning: "WARNING: Could not find Conversation ID for test due to an unexpected error.".into(),
+                })
+            })
+            .collect()
+    }
+
+    async fn message_details(
+        &self,
+        token: &str,
+        message_id: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let url = format!(
+            "{}/api/v2/conversations/messages/{}/details",
+            self.endpoints.api,
+            encode_path_segment(message_id)
+        );
+        let answer = self
+            .send(|| self.client.get(&url).bearer_auth(token))
+            .await?;
+        parse_success(answer)
+    }
+
+    /// A valid token, logging in when there is none or it is about to expire.
+    async fn token(&self) -> Result<String, ApiError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, expires)) = cached.as_ref()
+            && Instant::now() < *expires
+        {
+            return Ok(token.clone());
+        }
+        let url = format!("{}/oauth/token", self.endpoints.login);
+        let answer = self
+            .send(|| {
+                self.client
+                    .post(&url)
+                    .basic_auth(&self.credentials.client_id, Some(&self.credentials.secret))
+                    .form(&[("grant_type", "client_credentials")])
+            })
+            .await?;
+        let body = parse_success(answer)?;
+        let token = body
+            .get("access_token")
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::Transport("the login answer has no access_token".into()))?
+            .to_string();
+        let lifetime = body
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(3600);
+        // Renewed a minute early, so a request never goes out with a token about to expire.
+        let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
+        *cached = Some((token.clone(), expires));
+        Ok(token)
+    }
+
+    /// Sends a request, retrying with backoff on 5xx, 429, time-outs and connection errors.
+    async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Answer, ApiError> {
+        let mut backoff = self.policy.backoff;
+        let attempts = self.policy.attempts.max(1);
+        for attempt in 1..=attempts {
+            let last = attempt == attempts;
+            let outcome = async {
+                let response = build().send().await?;
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let body = response.text().await?;
+                Ok::<_, reqwest::Error>((status, retry_after, body))
+            }
+            .await;
+            match outcome {
+                Ok((status, retry_after, body)) => {
+                    let retryable = status >= 500 || status == 429;
+                    if !retryable || last {
+                        return Ok(Answer { status, body });
+                    }
+                    let wait = retry_after
+                        .map(|s| Duration::from_secs(s.min(30)))
+                        .unwrap_or(backoff);
+                    tracing::debug!(status, "retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => {
+                    let reason = describe_transport(&e, self.policy.timeout);
+                    if last {
+                        return Err(ApiError::Transport(
+                            self.mask(&format!("{reason} (after {attempts} attempts)")),
+                        ));
+                    }
+                    tracing::debug!("{}; retrying in {backoff:?}", self.mask(&reason));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            backoff = backoff.saturating_mul(2);
+        }
+        Err(ApiError::Transport("no attempt was made".into()))
+    }
+}
+
+/// A 2xx answer's JSON, or the error it describes (Platform or OAuth shape).
+fn parse_success(answer: Answer) -> Result<serde_json::Value, ApiError> {
+    let json: Option<serde_json::Value> = serde_json::from_str(&answer.body).ok();
+    if (200..300).contains(&answer.status) {
+        return json.ok_or_else(|| ApiError::Transport("the answer is not JSON".into()));
+    }
+    let text = |key: &str| {
+        json.as_ref()
+            .and_then(|j| j.get(key))
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    Err(ApiError::Status {
+        status: answer.status,
+        code: text("code").or_else(|| text("error")),
+        message: text("message").or_else(|| text("description")),
+    })
+}
+
+fn describe_transport(e: &reqwest::Error, timeout: Duration) -> String {
+    // reqwest's own text names the URL; ours says what happened in plain words.
+    if e.is_timeout() {
+        format!("no answer within {} s", timeout.as_secs_f64())
+    } else if e.is_connect() {
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+        let mut innermost = String::new();
+        while let Some(s) = source {
+            innermost = s.to_string();
+            source = s.source();
+        }
+        format!("cannot connect: {innermost}")
+    } else {
+        e.to_string()
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (message IDs are hex, but be safe).
+fn encode_path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn credentials(region: &str) -> Credentials {
+        Credentials {
+            region: region.into(),
+            client_id: "id".into(),
+            secret: "s3cr3t-value".into(),
+        }
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 3,
+            backoff: Duration::from_millis(10),
+            timeout: Duration::from_millis(300),
+        }
+    }
+
+    #[test]
+    fn endpoints_for_a_region_and_for_a_base_url() {
+        let e = Endpoints::for_region("mypurecloud.ie").unwrap();
+        assert_eq!(e.login, "https://login.mypurecloud.ie");
+        assert_eq!(e.api, "https://api.mypurecloud.ie");
+        assert_eq!(
+            e.conversation_link("c-1"),
+            "https://apps.mypurecloud.ie/directory/#/analytics/interactions/c-1/admin"
+        );
+        let e = Endpoints::for_region("http://127.0.0.1:9/").unwrap();
+        assert_eq!(e.login, "http://127.0.0.1:9");
+        assert_eq!(e.api, "http://127.0.0.1:9");
+        assert!(Endpoints::for_region("my purecloud").is_err());
+    }
+
+    #[test]
+    fn environment_variables_are_checked_in_order_and_named() {
+        let e = Credentials::from_lookup(|_| None).unwrap_err();
+        assert!(e.starts_with("\"GENESYS_REGION\" is required"), "{e}");
+        let e =
+            Credentials::from_lookup(|n| (n == ENV_REGION).then(|| "r".to_string())).unwrap_err();
+        assert!(
+            e.starts_with("\"GENESYSCLOUD_OAUTHCLIENT_ID\" is required"),
+            "{e}"
+        );
+        let e = Credentials::from_lookup(|n| {
+            Some(if n == ENV_CLIENT_SECRET { " " } else { "x" }.into())
+        })
+        .unwrap_err();
+        assert!(
+            e.contains("GENESYSCLOUD_OAUTHCLIENT_SECRET\" is not allowed to be empty"),
+            "{e}"
+        );
+        let c = Credentials::from_lookup(|n| Some(format!("{n}-value"))).unwrap();
+        assert!(!format!("{c:?}").contains("SECRET-value"));
+    }
+
+    #[tokio::test]
+    async fn retries_timeouts_and_server_errors_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"access_token": "tok", "expires_in": 3600})),
+            )
+            .mount(&server)
+            .await;
+        // First a slow answer (time-out), then a 503, then the details.
+        Mock::given(method("GET"))
+            .and(path("/api/v2/conversations/messages/m1/details"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/conversations/messages/m1/details"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2/conversations/messages/m1/details"))
+            .and(header("authorization", "Bearer tok"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"conversationId": "c-9"})),
+            )
+            .with_priority(3)
+            .mount(&server)
+            .await;
+        let associator = Associator::new(credentials(&server.uri()), fast()).unwrap();
+        assert_eq!(
+            associator.conversation_id("m1").await,
+            Ok(Some("c-9".to_string()))
+        );
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_last_attempt_and_masks_the_secret() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(500).set_body_json(
+                serde_json::json!({"code": "internal.server.error", "message": "bad secret s3cr3t-value"}),
+            ))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let associator = Associator::new(credentials(&server.uri()), fast()).unwrap();
+        let e = associator.preflight().await.unwrap_err();
+        assert!(e.contains("HTTP 500 internal.server.error"), "{e}");
+        assert!(!e.contains("s3cr3t-value"), "{e}");
+        assert!(e.contains("bad secret ***"), "{e}");
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode_path_segment("ab-1_2.~"), "ab-1_2.~");
+        assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,323 @@
+//! The load report: a table on stdout and, with `--report-json`, the same numbers as JSON
+//! (written atomically: readers see the old file or the whole new one, never half of it).
+
+use super::profile::{Model, Profile, Stop};
+use super::stats::{LatencySummary, Summary};
+use super::threshold::{Verdict, format_ms};
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+const PASS: Style = AnsiColor::Green.on_default().bold();
+const FAIL: Style = AnsiColor::Red.on_default().bold();
+const BOLD: Style = Style::new().bold();
+/// Width of the first column of the response-time table.
+const LABEL: usize = 46;
+
+/// What was run, for the report's head.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunInfo {
+    /// The test-script.
+    pub script: String,
+    /// Where the guests connected (without the deployment query).
+    pub target: String,
+    /// Whether that was the simulator started for `--simulate`.
+    pub simulated: bool,
+    /// When the load started.
+    pub started_at: String,
+    /// The profile.
+    pub profile: ProfileInfo,
+    /// Whether the run was interrupted (Ctrl-C) before its end.
+    pub interrupted: bool,
+}
+
+/// The profile, as the JSON report spells it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileInfo {
+    /// `closed` (fixed guests) or `open` (arrival rate).
+    pub model: &'static str,
+    /// Guests (closed) or the most at once (open).
+    pub users: usize,
+    /// Ramp-up, in milliseconds.
+    pub ramp_up_ms: u64,
+    /// `--duration`, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// `--iterations`.
+    pub iterations: Option<u64>,
+    /// `--arrival-rate`.
+    pub arrival_rate: Option<f64>,
+    /// Quiet time before each say, in milliseconds.
+    pub say_delay_ms: u64,
+    /// Default wait timeout, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl ProfileInfo {
+    /// Describes a profile with its pacing.
+    pub fn new(profile: &Profile, say_delay: Duration, timeout: Duration) -> ProfileInfo {
+        let ms = |d: Duration| d.as_millis() as u64;
+        ProfileInfo {
+            model: match profile.model {
+                Model::Closed => "closed",
+                Model::Open { .. } => "open",
+            },
+            users: profile.users,
+            ramp_up_ms: ms(profile.ramp_up),
+            duration_ms: match profile.stop {
+                Stop::Duration(d) => Some(ms(d)),
+                Stop::Iterations(_) => None,
+            },
+            iterations: match profile.stop {
+                Stop::Iterations(n) => Some(n),
+                Stop::Duration(_) => None,
+            },
+            arrival_rate: match profile.model {
+                Model::Open { per_second } => Some(per_second),
+                Model::Closed => None,
+            },
+            say_delay_ms: ms(say_delay),
+            timeout_ms: ms(timeout),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    tool: &'static str,
+    version: &'static str,
+    #[serde(flatten)]
+    info: &'a RunInfo,
+    #[serde(flatten)]
+    summary: &'a Summary,
+    thresholds: &'a [Verdict],
+    passed: bool,
+}
+
+/// The JSON report.
+pub fn to_json(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: bool) -> String {
+    let report = JsonReport {
+        tool: "web-messaging-tester load",
+        version: env!("CARGO_PKG_VERSION"),
+        info,
+        summary,
+        thresholds: verdicts,
+        passed,
+    };
+    let mut json = serde_json::to_string_pretty(&report)
+        .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise the report: {e}\"}}"));
+    json.push('\n');
+    json
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.json".into());
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+fn latency_cells(latency: Option<&LatencySummary>) -> String {
+    match latency {
+        None => format!("{:>8}", 0) + &format!("{:>10}", "-").repeat(5),
+        Some(l) => {
+            let mut cells = format!("{:>8}", l.count);
+            for value in [l.p50, l.p90, l.p95, l.p99, l.max] {
+                let _ = write!(cells, "{:>10}", format_ms(value));
+            }
+            cells
+        }
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    if first_line.chars().count() <= width && !text.contains('\n') {
+        return first_line.to_string();
+    }
+    let kept: String = first_line.chars().take(width.saturating_sub(3)).collect();
+    format!("{kept}...")
+}
+
+fn errors_cell(errors: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = errors.values().sum();
+    if total == 0 {
+        String::new()
+    } else {
+        format!("{total:>8}")
+    }
+}
+
+/// The table printed after the run. Colour codes are always written; the output stream strips
+/// them where colour is off.
+pub fn render(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: bool) -> String {
+    let mut out = String::new();
+    let s = summary;
+    let _ = writeln!(
+        out,
+        "\n{BOLD}Load test{BOLD:#}: {} against {}",
+        info.script, info.target
+    );
+    let seconds = s.wall_time_ms / 1000.0;
+    let _ = writeln!(
+        out,
+        "{} conversations in {seconds:.2} s ({:.1}/s), {} passed, {} failed; at most {} at once",
+        s.conversations.completed,
+        s.conversations.per_second,
+        s.conversations.passed,
+        s.conversations.failed,
+        s.peak_active_guests
+    );
+    let _ = writeln!(
+        out,
+        "{} messages ({:.1}/s): {} sent by guests ({:.1}/s), {} from the bot ({:.1}/s)",
+        s.messages.total,
+        s.messages.per_second,
+        s.messages.sent,
+        s.messages.sent_per_second,
+        s.messages.received,
+        s.messages.received_per_second
+    );
+    if s.dropped_arrivals > 0 {
+        let _ = writeln!(
+            out,
+            "{} arrivals skipped: all {} guests were busy (raise --users, or the bot is slow)",
+            s.dropped_arrivals, info.profile.users
+        );
+    }
+    if s.rate_limited_resent > 0 {
+        let _ = writeln!(
+            out,
+            "{} messages refused with 429 were sent again after retryAfter",
+            s.rate_limited_resent
+        );
+    }
+    if info.interrupted {
+        let _ = writeln!(
+            out,
+            "Interrupted: {} conversations under way were dropped and are not counted",
+            s.interrupted_conversations
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{BOLD}{:<LABEL$}{:>8}{:>10}{:>10}{:>10}{:>10}{:>10}{:>8}{BOLD:#}",
+        "Response time (say/click to matching reply)",
+        "count",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "max",
+        "errors"
+    );
+    let _ = writeln!(
+        out,
+        "{:<LABEL$}{}",
+        "all steps",
+        latency_cells(s.response_time_ms.as_ref())
+    );
+    let _ = writeln!(
+        out,
+        "{:<LABEL$}{}{}",
+        "session start (connect to SessionResponse)",
+        latency_cells(s.session_start_ms.as_ref()),
+        errors_cell(&s.session_start_errors)
+    );
+    let mut scenario = None;
+    for step in &s.steps {
+        if scenario != Some(&step.scenario) {
+            scenario = Some(&step.scenario);
+            let _ = writeln!(out, "{}", truncate(&step.scenario, LABEL + 58));
+        }
+        let label = truncate(&format!("  {}. {}", step.step, step.description), LABEL - 1);
+        let cells = if step.waits_for_reply {
+            latency_cells(step.response_time_ms.as_ref())
+        } else {
+            " ".repeat(58)
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            format!("{label:<LABEL$}{cells}{}", errors_cell(&step.errors)).trim_end()
+        );
+    }
+
+    if s.errors.by_kind.is_empty() {
+        let _ = writeln!(out, "\nErrors: none");
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{BOLD}Errors{BOLD:#}: {} of {} conversations failed ({:.2} %)",
+            s.errors.total,
+            s.conversations.completed,
+            s.errors.rate * 100.0
+        );
+        for (key, count) in &s.errors.by_kind {
+            let label = s
+                .errors
+                .labels
+                .get(key)
+                .map_or(key.as_str(), String::as_str);
+            let _ = writeln!(out, "  {label:<40}{count:>8}");
+        }
+    }
+
+    if !verdicts.is_empty() {
+        let _ = writeln!(out, "\n{BOLD}Thresholds{BOLD:#}");
+        for v in verdicts {
+            let mark = if v.passed {
+                format!("{PASS}PASS{PASS:#}")
+            } else {
+                format!("{FAIL}FAIL{FAIL:#}")
+            };
+            let _ = writeln!(out, "  {mark} {} (actual: {})", v.threshold, v.actual_text);
+        }
+    }
+    let verdict = if passed {
+        format!("{PASS}PASS{PASS:#}")
+    } else {
+        format!("{FAIL}FAIL{FAIL:#}")
+    };
+    let _ = writeln!(out, "\nResult: {verdict}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_atomically_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_atomically(&path, "one").unwrap();
+        write_atomically(&path, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+        assert!(write_atomically(&dir.path().join("missing/r.json"), "x").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! `report merge <json...>`: combines the JSON reports of a sharded run into one set of
+//! reports. Every input is read and checked first (valid JSON, `formatVersion` 1); any problem
+//! stops the command with exit 2 before anything is written.
+
+use crate::Outcome;
+use crate::cli::MergeArgs;
+use crate::reports::{Destinations, RunReport, Summary, Tool};
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// Runs `report merge`. Exit 0 when every merged scenario passed, 1 when one failed, 2 for
+/// unreadable or incompatible inputs or unwritable outputs.
+pub fn run(args: MergeArgs) -> Outcome {
+    let destinations = Destinations {
+        junit: args.report_junit,
+        json: args.report_json,
+        html: args.report_html,
+    };
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return Outcome::Invalid(format!("{name}: cannot read the report: {e}")),
+        };
+        match RunReport::from_json(&text, &name) {
+            Ok(report) => reports.push(report),
+            Err(message) => return Outcome::Invalid(message),
+        }
+    }
+    if let Err(message) = destinations.check() {
+        return Outcome::Invalid(message);
+    }
+    let merged = merge(reports);
+    let mut seen = HashSet::new();
+    for s in &merged.scenarios {
+        if !seen.insert((s.file.as_str(), s.name.as_str())) {
+            eprintln!(
+                "warning: {} › {} is in more than one report (were the same shard's reports given twice?)",
+                s.file, s.name
+            );
+        }
+    }
+    if let Err(message) = destinations.write(&merged) {
+        return Outcome::Invalid(message);
+    }
+    let summary = merged.summary;
+    println!(
+        "Merged {} reports: {} scenarios, {} passed, {} failed",
+        args.reports.len(),
+        summary.total,
+        summary.passed,
+        summary.failed
+    );
+    if summary.failed == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// One report of every scenario, in the order of the inputs; its time span covers them all.
+pub fn merge(reports: Vec<RunReport>) -> RunReport {
+    let started_at = reports
+        .iter()
+        .map(|r| r.started_at)
+        .min()
+        .unwrap_or_else(jiff::Timestamp::now);
+    let ended_at = reports
+        .iter()
+        .filter_map(|r| {
+            r.started_at
+                .checked_add(Duration::from_millis(r.duration_ms))
+                .ok()
+        })
+        .max()
+        .unwrap_or(started_at);
+    let duration_ms = ended_at
+        .duration_since(started_at)
+        .as_millis()
+        .max(0)
+        .try_into()
+        .unwrap_or(0);
+    let scenarios: Vec<_> = reports.into_iter().flat_map(|r| r.scenarios).collect();
+    RunReport {
+        format_version: crate::reports::FORMAT_VERSION,
+        tool: Tool::this(),
+        started_at,
+        duration_ms,
+        shard: None,
+        summary: Summary::of(&scenarios),
+        scenarios,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::tests::sample;
+
+    #[test]
+    fn merges_scenarios_and_spans_the_runs() {
+        let a = sample();
+        let mut b = sample();
+        b.started_at = a.started_at.checked_add(Duration::from_secs(10)).unwrap();
+        b.scenarios.truncate(1);
+        let merged = merge(vec![a, b]);
+        assert_eq!(merged.scenarios.len(), 3);
+        assert_eq!(
+            merged.summary,
+            Summary {
+                total: 3,
+                passed: 2,
+                failed: 1
+            }
+        );
+        assert_eq!(merged.duration_ms, 12_500);
+        assert!(merged.shard.is_none());
+    }
+}

@@ -1,0 +1,557 @@
+//! Machine-readable reports of a `scripted` run (and of `report merge`): JSON, JUnit XML and a
+//! self-contained HTML page.
+//!
+//! All three are made from one model, [`RunReport`], which is also the JSON report itself: so
+//! shards' JSON reports can be merged and turned into any report later, with nothing lost.
+//! Files are written to a temporary file in the destination's folder and then renamed, so a
+//! reader never sees half a report; destinations are checked before any session opens.
+
+pub mod html;
+pub mod junit;
+
+use crate::associate::Association;
+use crate::report::describe_failure;
+use crate::runner::{Failure, ScenarioResult};
+use crate::shard::Shard;
+use genesys_web_messaging::Speaker;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The version of the JSON report's shape; raised on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole run: the JSON report's top level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// What wrote it.
+    pub tool: Tool,
+    /// When the run started.
+    pub started_at: jiff::Timestamp,
+    /// The run's wall time, in milliseconds.
+    pub duration_ms: u64,
+    /// The shard this run was (`--shard`), or null.
+    pub shard: Option<ShardInfo>,
+    /// Counts.
+    pub summary: Summary,
+    /// Every scenario, in run order.
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+/// The program that wrote a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    /// `web-messaging-tester`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This program.
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// `--shard K/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardInfo {
+    /// K, from 1.
+    pub index: u32,
+    /// N.
+    pub total: u32,
+}
+
+/// Counts of scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Scenarios run.
+    pub total: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+}
+
+impl Summary {
+    /// Counts `scenarios`.
+    pub fn of(scenarios: &[ScenarioReport]) -> Summary {
+        let passed = scenarios.iter().filter(|s| s.passed).count();
+        Summary {
+            total: scenarios.len(),
+            passed,
+            failed: scenarios.len() - passed,
+        }
+    }
+}
+
+/// One scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioReport {
+    /// The scenario's name, as in its file.
+    pub name: String,
+    /// The test-script, as given on the command line.
+    pub file: String,
+    /// Whether every step passed.
+    pub passed: bool,
+    /// When its session started.
+    pub started_at: jiff::Timestamp,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Why it failed, or null.
+    pub failure: Option<FailureReport>,
+    /// Its Genesys Cloud conversation (`--associate-id`), or null.
+    pub conversation: Option<ConversationReport>,
+    /// Warnings, e.g. a conversation that could not be found.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The steps that ran, in order.
+    pub steps: Vec<StepReport>,
+    /// What was said, in conversation order.
+    pub transcript: Vec<LineReport>,
+}
+
+impl ScenarioReport {
+    /// The name shown when a run has several files: `survey.yml › Accept Survey`.
+    pub fn qualified_name(&self) -> String {
+        let file = Path::new(&self.file)
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| self.file.clone());
+        format!("{file} › {}", self.name)
+    }
+}
+
+/// Why a scenario failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureReport {
+    /// `connect`, `start`, `say`, `wait`, `disconnect` or `internal`.
+    pub kind: String,
+    /// The whole explanation, as the terminal report prints it.
+    pub message: String,
+}
+
+impl FailureReport {
+    /// The explanation's first line (JUnit's `message`).
+    pub fn first_line(&self) -> &str {
+        self.message.lines().next().unwrap_or_default()
+    }
+}
+
+/// A scenario's conversation in Genesys Cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationReport {
+    /// `conversationId`.
+    pub id: String,
+    /// Its page in Genesys Cloud.
+    pub link: String,
+}
+
+/// One step as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    /// The step as written, e.g. `say: hi`.
+    pub description: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// For a wait that got its reply: the bot's response time in milliseconds, from the
+    /// guest's last message (or the session start); else null.
+    pub response_time_ms: Option<u64>,
+}
+
+/// One transcript line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineReport {
+    /// `guest` or `bot`.
+    pub speaker: String,
+    /// What was said.
+    pub text: String,
+    /// Quick replies and buttons offered with it.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// When Genesys created it.
+    pub time: jiff::Timestamp,
+}
+
+/// What a scenario's report is made of, beside its result.
+pub struct ScenarioContext<'a> {
+    /// The test-script, as given.
+    pub file: &'a str,
+    /// The scenario's own name.
+    pub name: &'a str,
+    /// The wait time limit it ran with (for the failure's wording).
+    pub timeout: Duration,
+    /// Its association (`--associate-id`).
+    pub association: Option<&'a Association>,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The kind of a failure, as the JSON report names it.
+pub fn failure_kind(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::Connect(_) => "connect",
+        Failure::Start(_) => "start",
+        Failure::Say(_) => "say",
+        Failure::Wait(_) => "wait",
+        Failure::NoDisconnect(_) => "disconnect",
+        Failure::Internal(_) => "internal",
+    }
+}
+
+impl ScenarioReport {
+    /// The report of one result.
+    pub fn new(result: &ScenarioResult, context: &ScenarioContext<'_>) -> ScenarioReport {
+        let (conversation, warnings) = match context.association {
+            Some(Association::Found { id, link }) => (
+                Some(ConversationReport {
+                    id: id.clone(),
+                    link: link.clone(),
+                }),
+                Vec::new(),
+            ),
+            Some(Association::NotFound { warning }) => (None, vec![warning.clone()]),
+            None => (None, Vec::new()),
+        };
+        ScenarioReport {
+            name: context.name.to_string(),
+            file: context.file.to_string(),
+            passed: result.passed(),
+            started_at: result.started_at,
+            duration_ms: millis(result.duration),
+            failure: result.failure.as_ref().map(|f| FailureReport {
+                kind: failure_kind(f).into(),
+                message: describe_failure(f, context.timeout),
+            }),
+            conversation,
+            warnings,
+            steps: result
+                .steps
+                .iter()
+                .map(|s| StepReport {
+                    description: s.description.clone(),
+                    passed: s.passed,
+                    duration_ms: millis(s.duration),
+                    response_time_ms: s.response_time.map(millis),
+                })
+                .collect(),
+            transcript: result
+                .transcript
+                .lines
+                .iter()
+                .map(|l| LineReport {
+                    speaker: match l.speaker {
+                        Speaker::Guest => "guest",
+                        Speaker::Bot => "bot",
+                    }
+                    .into(),
+                    text: l.text.clone(),
+                    options: l.options.clone(),
+                    time: l.time,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RunReport {
+    /// A run's report.
+    pub fn new(
+        started_at: jiff::Timestamp,
+        duration: Duration,
+        shard: Option<Shard>,
+        scenarios: Vec<ScenarioReport>,
+    ) -> RunReport {
+        RunReport {
+            format_version: FORMAT_VERSION,
+            tool: Tool::this(),
+            started_at,
+            duration_ms: millis(duration),
+            shard: shard.map(|s| ShardInfo {
+                index: s.index,
+                total: s.total,
+            }),
+            summary: Summary::of(&scenarios),
+            scenarios,
+        }
+    }
+
+    /// Whether the run had scenarios from more than one file.
+    pub fn several_files(&self) -> bool {
+        self.scenarios
+            .first()
+            .is_some_and(|first| self.scenarios.iter().any(|s| s.file != first.file))
+    }
+
+    /// The JSON report's text.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        text
+    }
+
+    /// Reads a JSON report; `name` names it in errors. Another `formatVersion` is refused.
+    pub fn from_json(text: &str, name: &str) -> Result<RunReport, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("{name}: not valid JSON: {e}"))?;
+        match value.get("formatVersion") {
+            Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+            Some(v) => {
+                return Err(format!(
+                    "{name}: has formatVersion {v}; this version of web-messaging-tester reads formatVersion {FORMAT_VERSION}"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{name}: not a web-messaging-tester JSON report (it has no formatVersion)"
+                ));
+            }
+        }
+        serde_json::from_value(value)
+            .map_err(|e| format!("{name}: not a valid web-messaging-tester JSON report: {e}"))
+    }
+}
+
+/// Where to write the reports.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    /// `--report-junit <file>`.
+    pub junit: Option<PathBuf>,
+    /// `--report-json <file>`.
+    pub json: Option<PathBuf>,
+    /// `--report-html <dir>`: `<dir>/index.html`.
+    pub html: Option<PathBuf>,
+}
+
+impl Destinations {
+    fn files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut files = Vec::new();
+        if let Some(path) = &self.junit {
+            files.push(("--report-junit", path.clone()));
+        }
+        if let Some(path) = &self.json {
+            files.push(("--report-json", path.clone()));
+        }
+        if let Some(dir) = &self.html {
+            files.push(("--report-html", dir.join("index.html")));
+        }
+        files
+    }
+
+    /// Checks, before anything runs, that every report can be written: its folder exists (it
+    /// is created if missing) and a file can be created in it. Nothing is left behind.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(dir) = &self.html
+            && dir.is_file()
+        {
+            return Err(format!(
+                "--report-html {}: is a file; give a folder (index.html is written in it)",
+                dir.display()
+            ));
+        }
+        for (flag, path) in self.files() {
+            if path.is_dir() {
+                return Err(format!(
+                    "{flag} {}: is a folder; give a file name",
+                    path.display()
+                ));
+            }
+            let folder = folder_of(&path);
+            std::fs::create_dir_all(&folder)
+                .and_then(|()| tempfile::NamedTempFile::new_in(&folder).map(drop))
+                .map_err(|e| format!("{flag} {}: cannot write there: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes every report, each atomically (a temporary file renamed into place). Either all
+    /// are written or none is renamed into place.
+    pub fn write(&self, report: &RunReport) -> Result<(), String> {
+        let mut staged = Vec::new();
+        for (flag, path) in self.files() {
+            let text = match flag {
+                "--report-junit" => junit::render(report)
+                    .map_err(|e| format!("{flag}: cannot render the JUnit XML: {e}"))?,
+                "--report-json" => report.to_json(),
+                _ => html::render(report),
+            };
+            let staged_file = stage(&path, text.as_bytes())
+                .map_err(|e| format!("{flag} {}: cannot write it: {e}", path.display()))?;
+            staged.push((flag, path, staged_file));
+        }
+        for (flag, path, file) in staged {
+            file.persist(&path)
+                .map_err(|e| format!("{flag} {}: cannot write it: {}", path.display(), e.error))?;
+        }
+        Ok(())
+    }
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `bytes` to a new temporary file beside `path`.
+fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let folder = folder_of(path);
+    std::fs::create_dir_all(&folder)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".wmt-report-")
+        .tempfile_in(&folder)?;
+    file.write_all(bytes)?;
+    // Temporary files are private (0600); a report is for everyone who can read the folder.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    file.as_file().sync_all()?;
+    Ok(file)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> RunReport {
+        let at: jiff::Timestamp = "2026-01-02T03:04:05.678Z".parse().unwrap();
+        let passed = ScenarioReport {
+            name: "Accept <Survey> & \"more\"".into(),
+            file: "tests/survey.yml".into(),
+            passed: true,
+            started_at: at,
+            duration_ms: 1500,
+            failure: None,
+            conversation: Some(ConversationReport {
+                id: "c-1".into(),
+                link: "https://apps.mypurecloud.ie/directory/#/analytics/interactions/c-1/admin"
+                    .into(),
+            }),
+            warnings: vec![],
+            steps: vec![
+                StepReport {
+                    description: "say: hi".into(),
+                    passed: true,
+                    duration_ms: 2,
+                    response_time_ms: None,
+                },
+                StepReport {
+                    description: "waitForReplyContaining: <b>Hello</b>".into(),
+                    passed: true,
+                    duration_ms: 51,
+                    response_time_ms: Some(50),
+                },
+            ],
+            transcript: vec![
+                LineReport {
+                    speaker: "guest".into(),
+                    text: "hi <script>alert(1)</script>".into(),
+                    options: vec![],
+                    time: at,
+                },
+                LineReport {
+                    speaker: "bot".into(),
+                    text: "Hello & welcome".into(),
+                    options: vec!["Yes".into(), "No".into()],
+                    time: at,
+                },
+            ],
+        };
+        let failed = ScenarioReport {
+            name: "Decline".into(),
+            file: "tests/other.yml".into(),
+            passed: false,
+            failure: Some(FailureReport {
+                kind: "wait".into(),
+                message: "Expected a message within 1 second containing:\n x\nDidn't receive any response".into(),
+            }),
+            conversation: None,
+            warnings: vec!["WARNING: Could not find Conversation ID for test as your test did not receive a response from your flow.".into()],
+            ..passed.clone()
+        };
+        RunReport::new(at, Duration::from_millis(2500), None, vec![passed, failed])
+    }
+
+    #[test]
+    fn json_round_trips_and_checks_the_format_version() {
+        let report = sample();
+        let text = report.to_json();
+        assert!(text.starts_with("{\n  \"formatVersion\": 1,"), "{text}");
+        assert_eq!(RunReport::from_json(&text, "r.json").unwrap(), report);
+        let other = text.replace("\"formatVersion\": 1", "\"formatVersion\": 2");
+        let e = RunReport::from_json(&other, "r.json").unwrap_err();
+        assert!(e.contains("formatVersion 2"), "{e}");
+        assert!(
+            RunReport::from_json("{", "r.json")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            RunReport::from_json("{}", "r.json")
+                .unwrap_err()
+                .contains("no formatVersion")
+        );
+        assert!(
+            RunReport::from_json("{\"formatVersion\": 1}", "r.json")
+                .unwrap_err()
+                .contains("not a valid")
+        );
+    }
+
+    #[test]
+    fn destinations_are_checked_and_written_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let destinations = Destinations {
+            junit: Some(dir.path().join("out/junit.xml")),
+            json: Some(dir.path().join("report.json")),
+            html: Some(dir.path().join("html")),
+        };
+        destinations.check().unwrap();
+        destinations.write(&sample()).unwrap();
+        for file in ["out/junit.xml", "report.json", "html/index.html"] {
+            assert!(dir.path().join(file).is_file(), "{file}");
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".wmt-report-"))
+            .collect();
+        assert!(leftovers.is_empty());
+        std::fs::write(dir.path().join("plain"), "x").unwrap();
+        let blocked = Destinations {
+            json: Some(dir.path().join("plain/report.json")),
+            ..Destinations::default()
+        };
+        let e = blocked.check().unwrap_err();
+        assert!(e.starts_with("--report-json "), "{e}");
+        let html_on_file = Destinations {
+            html: Some(dir.path().join("plain")),
+            ..Destinations::default()
+        };
+        assert!(html_on_file.check().unwrap_err().contains("is a file"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Where a command's guest sessions go: the one place that merges the command line with the
+//! file's `config` (command-line values win, one setting at a time), checks the result, starts
+//! the simulator for `--simulate`, and builds the [`SessionConfig`] every session starts from.
+//! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
+
+use genesys_web_messaging::{SessionConfig, load_pem_certificates};
+use rustls::pki_types::CertificateDer;
+use std::path::Path;
+use web_messaging_input::InputError;
+use web_messaging_simulator::{BotFlow, Simulator};
+
+/// Deployment ID used against the simulator when neither the file nor the flags name one.
+const SIMULATED_DEPLOYMENT: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Session settings from one source: the command line or the file's `config`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetSettings {
+    /// `deploymentId`.
+    pub deployment_id: Option<String>,
+    /// `region`, the bare domain.
+    pub region: Option<String>,
+    /// `endpoint`, a `ws://` or `wss://` URL replacing the region's.
+    pub endpoint: Option<String>,
+    /// `origin`, the `Origin` header.
+    pub origin: Option<String>,
+}
+
+/// The merged, checked settings.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The deployment's ID (a placeholder one against the simulator).
+    pub deployment_id: String,
+    /// The region, when given.
+    pub region: Option<String>,
+    /// The endpoint, when given.
+    pub endpoint: Option<String>,
+    /// The `Origin` header, when given.
+    pub origin: Option<String>,
+}
+
+/// Everything checked and loaded, nothing started yet: building one opens nothing, so invalid
+/// input is refused before any session or simulator exists.
+pub struct TargetPlan {
+    /// The merged settings.
+    pub target: Target,
+    flow: Option<BotFlow>,
+    extra_roots: Vec<CertificateDer<'static>>,
+}
+
+/// A plan put into action: the simulator (when asked for) is running and every session opens
+/// from `session`. (The merged settings stay readable in [`TargetPlan::target`] before
+/// starting.)
+pub struct StartedTarget {
+    /// The session every scenario opens (each gets its own fresh token).
+    pub session: SessionConfig,
+    simulator: Option<Simulator>,
+}
+
+impl TargetPlan {
+    /// Loads `--simulate`'s bot flow, merges `cli` over `file`, and loads `--ca-cert`, in that
+    /// order. Errors are the messages the command prints.
+    pub fn prepare(
+        cli: &TargetSettings,
+        file: &TargetSettings,
+        simulate: Option<&Path>,
+        ca_cert: Option<&Path>,
+    ) -> Result<TargetPlan, String> {
+        let flow = match simulate {
+            Some(path) => Some(BotFlow::from_file(path).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let target = merge_target(cli, file, flow.is_some()).map_err(|e| e.to_string())?;
+        let extra_roots = match ca_cert {
+            Some(pem) => load_pem_certificates(pem).map_err(|e| format!("--ca-cert: {e}"))?,
+            None => Vec::new(),
+        };
+        Ok(TargetPlan {
+            target,
+            flow,
+            extra_roots,
+        })
+    }
+
+    /// Whether the sessions will go to the simulator.
+    pub fn simulated(&self) -> bool {
+        self.flow.is_some()
+    }
+
+    /// Starts the simulator (for `--simulate`) and builds the session configuration: origin,
+    /// the `IsAutomatedTest: "true"` custom attribute, and the `--ca-cert` roots.
+    pub async fn start(self) -> Result<StartedTarget, String> {
+        let simulator = match self.flow {
+            // The CLI never reads the simulator's record of guest frames: don't keep one.
+            Some(flow) => Some(
+                Simulator::builder(flow)
+                    .record_received(false)
+                    .start()
+                    .await
+                    .map_err(|e| format!("cannot start the simulator: {e}"))?,
+            ),
+            None => None,
+        };
+        let target = self.target;
+        let mut session = match (&simulator, &target.endpoint, &target.region) {
+            (Some(sim), _, _) => SessionConfig::for_endpoint(&target.deployment_id, &sim.url()),
+            (None, Some(endpoint), _) => {
+                SessionConfig::for_endpoint(&target.deployment_id, endpoint)
+            }
+            (None, None, Some(region)) => SessionConfig::for_region(&target.deployment_id, region),
+            (None, None, None) => unreachable!("merge_target requires an endpoint or a region"),
+        };
+        if let Some(origin) = &target.origin {
+            session = session.origin(origin.clone());
+        }
+        session = session.custom_attribute("IsAutomatedTest", "true");
+        session.extra_root_certificates = self.extra_roots;
+        Ok(StartedTarget { session, simulator })
+    }
+}
+
+impl StartedTarget {
+    /// Stops the simulator, if one was started.
+    pub async fn shutdown(self) {
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+    }
+}
+
+/// Command-line values beat file values, one setting at a time. `deploymentId` and `region`
+/// are required unless the sessions go to an `endpoint` or the simulator.
+pub fn merge_target(
+    cli: &TargetSettings,
+    file: &TargetSettings,
+    simulated: bool,
+) -> Result<Target, InputError> {
+    let pick = |cli: &Option<String>, file: &Option<String>| cli.clone().or_else(|| file.clone());
+    let deployment_id = pick(&cli.deployment_id, &file.deployment_id);
+    let region = pick(&cli.region, &file.region);
+    let endpoint = pick(&cli.endpoint, &file.endpoint);
+    let origin = pick(&cli.origin, &file.origin);
+    let deployment_id = match deployment_id {
+        Some(id) => id,
+        None if simulated => SIMULATED_DEPLOYMENT.to_string(),
+        None => {
+            return Err(InputError::setting(
+                "deploymentId",
+                "is required: set config.deploymentId in the test-script or pass --deployment-id",
+            ));
+        }
+    };
+    for (key, value) in [
+        ("deploymentId", Some(&deployment_id)),
+        ("region", region.as_ref()),
+        ("origin", origin.as_ref()),
+    ] {
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            return Err(InputError::setting(key, "is not allowed to be empty"));
+        }
+    }
+    if let Some(url) = &endpoint
+        && !(url.starts_with("ws://") || url.starts_with("wss://"))
+    {
+        return Err(InputError::setting(
+            "endpoint",
+            format!("must be a ws:// or wss:// URL, not '{url}'"),
+        ));
+    }
+    if !simulated && endpoint.is_none() && region.is_none() {
+        return Err(InputError::setting(
+            "region",
+            "is required: set config.region in the test-script or pass --region (or give --endpoint, or --simulate)",
+        ));
+    }
+    Ok(Target {
+        deployment_id,
+        region,
+        endpoint,
+        origin,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(id: Option<&str>, region: Option<&str>) -> TargetSettings {
+        TargetSettings {
+            deployment_id: id.map(String::from),
+            region: region.map(String::from),
+            ..TargetSettings::default()
+        }
+    }
+
+    #[test]
+    fn command_line_beats_file_one_setting_at_a_time() {
+        let target = merge_target(
+            &settings(None, Some("cli.region")),
+            &settings(Some("file-id"), Some("file.region")),
+            false,
+        )
+        .unwrap();
+        assert_eq!(target.deployment_id, "file-id");
+        assert_eq!(target.region.as_deref(), Some("cli.region"));
+    }
+
+    #[test]
+    fn deployment_and_region_required_unless_simulated() {
+        let none = TargetSettings::default();
+        let e = merge_target(&none, &none, false).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("deploymentId"));
+        let e = merge_target(&settings(Some("d"), None), &none, false).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("region"));
+        let target = merge_target(&none, &none, true).unwrap();
+        assert_eq!(target.deployment_id, SIMULATED_DEPLOYMENT);
+    }
+}

@@ -1,0 +1,109 @@
+//! `validate <files...>`: checks test-scripts and bot flows without connecting anywhere.
+//!
+//! A file with a top-level `states:` key is a bot flow; one with `config.ai` is an `ai` test
+//! file, which this command does not check yet (it says so); any other is a test-script. Each
+//! valid file prints `ok: <file>` on stdout; each invalid one prints its error
+//! (file:line:column and key) on stderr, and the command exits with 2.
+
+use crate::Outcome;
+use crate::cli::ValidateArgs;
+use crate::script::TestScript;
+use std::path::Path;
+use web_messaging_input::{InputError, read_file};
+use web_messaging_simulator::BotFlow;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A `scripted` test-script.
+    TestScript,
+    /// A simulator bot flow.
+    BotFlow,
+    /// An `ai` command test file (`config.ai`).
+    AiTest,
+}
+
+/// A bot flow has a top-level `states` key; anything else is taken as a test-script (whose
+/// own checks then say what is wrong).
+pub fn kind_of(source: &str) -> FileKind {
+    let top_level_states = source.lines().any(|line| {
+        let key = line
+            .strip_prefix("states")
+            .or_else(|| line.strip_prefix("\"states\""))
+            .or_else(|| line.strip_prefix("'states'"));
+        key.is_some_and(|rest| rest.trim_start().starts_with(':'))
+    });
+    if top_level_states {
+        return FileKind::BotFlow;
+    }
+    // Only for telling the formats apart: the file's own loader reads it properly.
+    let is_ai = serde_saphyr::from_str::<serde_json::Value>(source)
+        .ok()
+        .is_some_and(|doc| doc.get("config").and_then(|c| c.get("ai")).is_some());
+    if is_ai {
+        FileKind::AiTest
+    } else {
+        FileKind::TestScript
+    }
+}
+
+/// Checks one file.
+pub fn check(path: &Path) -> Result<FileKind, InputError> {
+    let source = read_file(path, "file")?;
+    let kind = kind_of(&source);
+    match kind {
+        FileKind::BotFlow => {
+            BotFlow::from_yaml_str(&source, &path.display().to_string()).map(|_| kind)
+        }
+        FileKind::TestScript => TestScript::parse(path, &source).map(|_| kind),
+        FileKind::AiTest => Ok(kind),
+    }
+}
+
+/// Runs `validate`.
+pub fn run(args: ValidateArgs) -> Outcome {
+    let files = match crate::files::expand(&args.files) {
+        Ok(files) => files,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    let mut invalid = 0;
+    for file in &files {
+        match check(file) {
+            Ok(FileKind::AiTest) => println!(
+                "skipped: {} (an ai test file: `validate` does not check those yet)",
+                file.display()
+            ),
+            Ok(_) => println!("ok: {}", file.display()),
+            Err(e) => {
+                invalid += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if invalid == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Invalid(format!(
+            "{invalid} of {} files {} invalid",
+            files.len(),
+            if invalid == 1 { "is" } else { "are" }
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_bot_flows_by_their_top_level_states() {
+        assert_eq!(kind_of("states:\n  main: []\n"), FileKind::BotFlow);
+        assert_eq!(kind_of("# c\n\"states\" :\n"), FileKind::BotFlow);
+        assert_eq!(kind_of("scenarios:\n  states:\n"), FileKind::TestScript);
+        assert_eq!(kind_of("statesX: 1\n"), FileKind::TestScript);
+        assert_eq!(
+            kind_of("config:\n  ai:\n    provider: x\n"),
+            FileKind::AiTest
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! `web-messaging-tester load`, end to end: tens of guests over loopback sockets against the
+//! simulator (in-process, or in another process), the JSON report's counts and histograms,
+//! thresholds met and breached, and everything refused before any load starts (exit 2).
+//! No assertion depends on how fast anything runs.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+const BOT: &str = "\
+replyDelayMs: 1
+states:
+  main:
+    - when: { contains: ping }
+      reply: pong
+";
+
+const SCRIPT: &str = "\
+scenarios:
+  Ping twice:
+    - say: ping
+    - waitForReplyContaining: pong
+    - say: ping
+    - waitForReplyContaining: pong
+  Ping once:
+    - say: ping
+    - waitForReplyContaining: pong
+";
+
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new(script: &str) -> Files {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(dir.path().join("bot.yml"), BOT).expect("bot written");
+        std::fs::write(dir.path().join("script.yml"), script).expect("script written");
+        Files { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn load(&self, extra: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("web-messaging-tester").expect("the binary");
+        cmd.arg("load")
+            .arg(self.path("script.yml"))
+            .args(["--color", "never"])
+            .args(extra)
+            .env("CI", "true")
+            .env_remove("RUST_LOG")
+            .env_remove("DEBUG");
+        cmd
+    }
+
+    fn simulated(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.load(&["--simulate"]);
+        cmd.arg(self.path("bot.yml")).args(extra);
+        cmd
+    }
+
+    fn report(&self) -> Value {
+        let text = std::fs::read_to_string(self.path("report.json")).expect("the JSON report");
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+}
+
+fn exit_code(output: &std::process::Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn u(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a count: {value}"))
+}
+
+fn f(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+#[test]
+fn reports_counts_histograms_and_met_thresholds() {
+    let files = Files::new(SCRIPT);
+    let report = files.path("report.json");
+    let output = files
+        .simulated(&[
+            "--users",
+            "20",
+            "--iterations",
+            "2",
+            "--threshold",
+            "p95<1h",
+            "--threshold",
+            "error-rate<1%",
+            "--report-json",
+        ])
+        .arg(&report)
+        .output()
+        .expect("runs");
+    let stdout = text(&output.stdout);
+    assert_eq!(exit_code(&output), 0, "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("PASS p95<1h"), "{stdout}");
+    assert!(stdout.contains("Errors: none"), "{stdout}");
+    assert!(stdout.contains("Result: PASS"), "{stdout}");
+
+    let json = files.report();
+    // 20 guests, each holding both scenarios once: 3 says and 3 replies per guest.
+    assert_eq!(u(&json["conversations"]["completed"]), 40);
+    assert_eq!(u(&json["conversations"]["failed"]), 0);
+    assert_eq!(u(&json["messages"]["sent"]), 60);
+    assert_eq!(u(&json["messages"]["received"]), 60);
+    assert_eq!(u(&json["messages"]["total"]), 120);
+    assert!(f(&json["messages"]["perSecond"]) > 0.0);
+    assert!(f(&json["conversations"]["perSecond"]) > 0.0);
+    let all = &json["responseTimeMs"];
+    assert_eq!(u(&all["count"]), 60);
+    let order: Vec<f64> = ["min", "p50", "p90", "p95", "p99", "max"]
+        .iter()
+        .map(|k| f(&all[*k]))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{all}");
+    let steps = json["steps"].as_array().expect("steps");
+    let counts: Vec<u64> = steps
+        .iter()
+        .map(|s| s["responseTimeMs"]["count"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(counts, [0, 20, 0, 20, 0, 20]);
+    assert_eq!(steps[1]["scenario"], "Ping twice");
+    assert_eq!(steps[1]["description"], "waitForReplyContaining: pong");
+    assert_eq!(u(&json["sessionStartMs"]["count"]), 40);
+    assert!(u(&json["peakActiveGuests"]) <= 20);
+    assert_eq!(json["errors"]["byKind"], serde_json::json!({}));
+    assert_eq!(json["profile"]["users"], 20);
+    assert_eq!(json["profile"]["iterations"], 2);
+    assert_eq!(json["simulated"], true);
+    assert_eq!(json["thresholds"][1]["threshold"], "error-rate<1%");
+    assert_eq!(json["thresholds"][1]["passed"], true);
+    assert_eq!(json["passed"], true);
+}
+
+#[test]
+fn a_breached_threshold_exits_1() {
+    let files = Files::new(SCRIPT);
+    let report = files.path("report.json");
+    let output = files
+        .simulated(&[
+            "--users",
+            "10",
+            "--iterations",
+            "1",
+            "--threshold",
+            "p99<1h",
+            "--threshold",
+            "errors>=1",
+            "--report-json",
+        ])
+        .arg(&report)
+        .output()
+        .expect("runs");
+    let stdout = text(&output.stdout);
+    assert_eq!(exit_code(&output), 1, "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("PASS p99<1h"), "{stdout}");
+    assert!(stdout.contains("FAIL errors>=1 (actual: 0)"), "{stdout}");
+    assert!(stdout.contains("Result: FAIL"), "{stdout}");
+    let json = files.report();
+    assert_eq!(json["thresholds"][1]["passed"], false);
+    assert_eq!(json["thresholds"][1]["actual"], 0.0);
+    assert_eq!(json["passed"], false);
+    assert_eq!(u(&json["conversations"]["completed"]), 10);
+}
+
+#[test]
+fn the_open_model_reports_its_arrivals() {
+    let files = Files::new(SCRIPT);
+    let report = files.path("report.json");
+    let output = files
+        .simulated(&[
+            "--users",
+            "20",
+            "--arrival-rate",
+            "40",
+            "--duration",
+            "500ms",
+            "--report-json",
+        ])
+        .arg(&report)
+        .output()
+        .expect("runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let json = files.report();
+    // 40 per second for half a second: arrivals at 0, 25, ..., 475 ms.
+    assert_eq!(
+        u(&json["conversations"]["started"]) + u(&json["droppedArrivals"]),
+        20
+    );
+    assert_eq!(json["profile"]["model"], "open");
+    assert_eq!(json["profile"]["arrivalRate"], 40.0);
+}
+
+#[test]
+fn impossible_profiles_are_refused_before_anything_connects() {
+    let files = Files::new(SCRIPT);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--users", "0", "--iterations", "1"],
+            "--users must be at least 1",
+        ),
+        (&["--iterations", "1"], "--users is required"),
+        (&["--users", "5"], "--duration <time>"),
+        (
+            &["--users", "5", "--duration", "10s", "--iterations", "2"],
+            "--duration and --iterations cannot be used together",
+        ),
+        (
+            &["--users", "5", "--duration", "10s", "--ramp-up", "1m"],
+            "--ramp-up (1m) is longer than --duration (10s)",
+        ),
+        (
+            &["--users", "5", "--arrival-rate", "3", "--iterations", "2"],
+            "give --duration instead",
+        ),
+        (
+            &["--users", "5", "--arrival-rate", "0", "--duration", "1s"],
+            "must be above 0",
+        ),
+        (
+            &[
+                "--users",
+                "5",
+                "--iterations",
+                "1",
+                "--threshold",
+                "p95<fast",
+            ],
+            "not a duration",
+        ),
+        (
+            &["--users", "5", "--iterations", "1", "--threshold", "p97<1s"],
+            "unknown metric 'p97'",
+        ),
+        (
+            &[
+                "--users",
+                "5",
+                "--iterations",
+                "1",
+                "--report-json",
+                "/nonexistent/r.json",
+            ],
+            "does not exist",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let output = files.simulated(args).output().expect("runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(fragment), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Smoke test"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_real_deployment_needs_explicit_consent() {
+    let files = Files::new(SCRIPT);
+    for target in [
+        &["-id", "d", "-r", "mypurecloud.ie"][..],
+        &[
+            "-id",
+            "d",
+            "--endpoint",
+            "wss://webmessaging.example.com/v1",
+        ][..],
+        &["-id", "d", "--endpoint", "ws://10.1.2.3:4000/v1"][..],
+    ] {
+        let output = files
+            .load(target)
+            .args(["--users", "100", "--iterations", "1"])
+            .output()
+            .expect("runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), 2, "{target:?}: {stderr}");
+        assert!(stderr.contains("refusing to load-test"), "{stderr}");
+        assert!(stderr.contains("--allow-real-deployment"), "{stderr}");
+        assert!(stderr.contains("100 guests"), "{stderr}");
+        assert!(!stderr.contains("Smoke test"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_script_failing_for_one_guest_stops_before_the_load() {
+    let files = Files::new(
+        "scenarios:\n  Fine:\n    - say: ping\n    - waitForReplyContaining: pong\n  Broken:\n    - say: ping\n    - waitForReplyContaining: never said\n      timeout: 300ms\n",
+    );
+    let output = files
+        .simulated(&["--users", "50", "--iterations", "1"])
+        .output()
+        .expect("runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(stderr.contains("the smoke test failed"), "{stderr}");
+    assert!(stderr.contains("scenario \"Broken\""), "{stderr}");
+    assert!(stderr.contains("never said"), "{stderr}");
+    assert!(stderr.contains("pong"), "{stderr}");
+    assert!(!text(&output.stdout).contains("Load test:"));
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_simulator(bot: &Path) -> (Server, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .arg("simulate")
+        .arg(bot)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the simulator starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the URL is printed");
+    (server, line.trim().to_string())
+}
+
+#[test]
+fn loads_a_simulator_in_another_process_over_loopback() {
+    let files = Files::new(SCRIPT);
+    let (_server, url) = start_simulator(&files.path("bot.yml"));
+    let report = files.path("report.json");
+    let output = files
+        .load(&["-id", "load-test", "--endpoint", &url, "--say-delay", "0"])
+        .args(["--users", "25", "--iterations", "1", "--report-json"])
+        .arg(&report)
+        .output()
+        .expect("runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 0, "{stderr}");
+    assert!(stderr.contains("(loopback)"), "{stderr}");
+    let json = files.report();
+    assert_eq!(json["simulated"], false);
+    assert_eq!(u(&json["conversations"]["completed"]), 25);
+    assert_eq!(u(&json["conversations"]["failed"]), 0);
+    // Guests alternate the two scenarios: 13 say twice, 12 once.
+    assert_eq!(u(&json["messages"]["sent"]), 13 * 2 + 12);
+    assert_eq!(json["target"], url);
+}
