@@ -122,7 +122,8 @@ impl SessionLog {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a message, in its conversation-order place.
+    /// Records a message, in its conversation-order place. Waiters see it once the batch it
+    /// came in is [published](SessionLog::publish).
     pub fn record_message(&self, message: StructuredMessage) {
         let mut s = self.lock();
         let now = Instant::now();
@@ -146,23 +147,26 @@ impl SessionLog {
         let key = received.key();
         let at = s.messages.partition_point(|m| m.key() <= key);
         s.messages.insert(at, received);
-        drop(s);
-        self.changed.notify_waiters();
     }
 
-    /// Records the session response.
+    /// Records the session response (seen once published).
     pub fn record_session(&self, response: SessionResponse) {
         self.lock().session = Some(response);
-        self.changed.notify_waiters();
     }
 
-    /// Records an error response or malformed frame.
+    /// Records an error response or malformed frame (seen once published).
     pub fn record_fault(&self, fault: Fault) {
         self.lock().faults.push(fault);
+    }
+
+    /// Wakes every waiter to look at what was recorded since the last call. The session task
+    /// calls it once per batch of frames that arrived together, so a step never sees half of a
+    /// batch (a goodbye without the disconnect that came with it).
+    pub fn publish(&self) {
         self.changed.notify_waiters();
     }
 
-    /// Records that the socket is gone. The first reason wins.
+    /// Records that the socket is gone, and publishes at once. The first reason wins.
     pub fn record_closed(&self, closed: Closed) {
         let mut s = self.lock();
         if s.closed.is_none() {

@@ -10,7 +10,7 @@ use crate::protocol::{
     ChannelMetadata, ClientRequest, FrameError, IncomingChannel, IncomingMessage, ServerEvent,
     decode_server_frame, region_endpoint,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rustls::pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -423,45 +423,21 @@ async fn drive(
                     break;
                 }
             },
-            frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    debug!(target: WIRE_TARGET, "received {}", text.as_str());
-                    record_frame(&log, text.as_str());
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
-                    match std::str::from_utf8(&bytes) {
-                        Ok(text) => record_frame(&log, text),
-                        Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
+            frame = stream.next() => {
+                // Frames that arrived together are published together: a step woken by the
+                // first never sees the conversation without the rest.
+                let mut open = receive(&log, frame);
+                while open {
+                    match stream.next().now_or_never() {
+                        Some(frame) => open = receive(&log, frame),
+                        None => break,
                     }
                 }
-                Some(Ok(Message::Close(frame))) => {
-                    debug!(target: WIRE_TARGET, "received close {frame:?}");
-                    log.record_closed(Closed::ByServer {
-                        code: frame.as_ref().map(|f| u16::from(f.code)),
-                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
-                    });
+                log.publish();
+                if !open {
                     break;
                 }
-                Some(Ok(_)) => {} // pings are answered by tungstenite itself
-                Some(Err(e)) => {
-                    debug!(target: WIRE_TARGET, "socket error: {e}");
-                    log.record_closed(match e {
-                        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-                            Closed::ByServer { code: None, reason: String::new() }
-                        }
-                        tungstenite::Error::Protocol(
-                            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-                        ) => Closed::ByServer { code: None, reason: String::new() },
-                        other => Closed::Failed(other.to_string()),
-                    });
-                    break;
-                }
-                None => {
-                    log.record_closed(Closed::ByServer { code: None, reason: String::new() });
-                    break;
-                }
-            },
+            }
             _ = tokio::time::sleep_until(next_heartbeat) => {
                 let echo = ClientRequest::Echo {
                     token: Some(token.clone()),
@@ -494,6 +470,55 @@ async fn drive(
             }
         }
     }
+}
+
+/// Records one frame (or the end of the stream); returns whether the socket is still open.
+fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>) -> bool {
+    match frame {
+        Some(Ok(Message::Text(text))) => {
+            debug!(target: WIRE_TARGET, "received {}", text.as_str());
+            record_frame(log, text.as_str());
+        }
+        Some(Ok(Message::Binary(bytes))) => {
+            debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => record_frame(log, text),
+                Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
+            }
+        }
+        Some(Ok(Message::Close(frame))) => {
+            debug!(target: WIRE_TARGET, "received close {frame:?}");
+            log.record_closed(Closed::ByServer {
+                code: frame.as_ref().map(|f| u16::from(f.code)),
+                reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+            });
+            return false;
+        }
+        Some(Ok(_)) => {} // pings are answered by tungstenite itself
+        Some(Err(e)) => {
+            debug!(target: WIRE_TARGET, "socket error: {e}");
+            log.record_closed(match e {
+                tungstenite::Error::ConnectionClosed
+                | tungstenite::Error::AlreadyClosed
+                | tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                ) => Closed::ByServer {
+                    code: None,
+                    reason: String::new(),
+                },
+                other => Closed::Failed(other.to_string()),
+            });
+            return false;
+        }
+        None => {
+            log.record_closed(Closed::ByServer {
+                code: None,
+                reason: String::new(),
+            });
+            return false;
+        }
+    }
+    true
 }
 
 fn record_frame(log: &SessionLog, text: &str) {

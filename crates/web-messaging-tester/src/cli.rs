@@ -106,13 +106,10 @@ pub struct MergeArgs {
     pub report_html: Option<PathBuf>,
 }
 
-/// Options of `ai`.
+/// Where guest sessions go: shared by `scripted`, `ai` and `load` (each adds `--origin`,
+/// whose short form differs between upstream's commands).
 #[derive(Debug, Args)]
-#[command(after_help = AI_HELP)]
-pub struct AiArgs {
-    /// Path of the YAML test-script file.
-    #[arg(value_name = "filePath")]
-    pub file: PathBuf,
+pub struct SessionArgs {
     /// Web Messenger Deployment's ID (overrides config.deploymentId).
     #[arg(
         long = "deployment-id",
@@ -123,12 +120,6 @@ pub struct AiArgs {
     /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
     #[arg(short = 'r', long, value_name = "region")]
     pub region: Option<String>,
-    /// Directory to store output: one JSON file per scenario.
-    #[arg(short = 'o', long = "out-dir", value_name = "outDir")]
-    pub out_dir: Option<PathBuf>,
-    /// Origin domain used for restricting Web Messenger Deployment (-o is --out-dir, as upstream).
-    #[arg(long, value_name = "origin")]
-    pub origin: Option<String>,
     /// WebSocket URL (ws:// or wss://) to use instead of the region's; region is then optional.
     #[arg(long, value_name = "url", conflicts_with = "simulate")]
     pub endpoint: Option<String>,
@@ -138,6 +129,24 @@ pub struct AiArgs {
     /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
     #[arg(long = "ca-cert", value_name = "pem")]
     pub ca_cert: Option<PathBuf>,
+}
+
+/// Options of `ai`.
+#[derive(Debug, Args)]
+#[command(after_help = AI_HELP)]
+pub struct AiArgs {
+    /// Path of the YAML test-script file.
+    #[arg(value_name = "filePath")]
+    pub file: PathBuf,
+    /// Where the guest sessions go.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Directory to store output: one JSON file per scenario.
+    #[arg(short = 'o', long = "out-dir", value_name = "outDir")]
+    pub out_dir: Option<PathBuf>,
+    /// Origin domain used for restricting Web Messenger Deployment (-o is --out-dir, as upstream).
+    #[arg(long, value_name = "origin")]
+    pub origin: Option<String>,
     /// Maximum scenarios to run in parallel.
     #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
     pub parallel: usize,
@@ -176,25 +185,12 @@ pub struct ScriptedArgs {
     /// Paths of the YAML test-script files; globs such as 'tests/**/*.yml' are expanded.
     #[arg(value_name = "filePath", required = true)]
     pub files: Vec<PathBuf>,
-    /// Web Messenger Deployment's ID (overrides config.deploymentId).
-    #[arg(
-        long = "deployment-id",
-        visible_alias = "id",
-        value_name = "deploymentId"
-    )]
-    pub deployment_id: Option<String>,
-    /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
-    #[arg(short = 'r', long, value_name = "region")]
-    pub region: Option<String>,
+    /// Where the guest sessions go.
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Origin domain used for restricting Web Messenger Deployment.
     #[arg(short = 'o', long, value_name = "origin")]
     pub origin: Option<String>,
-    /// WebSocket URL (ws:// or wss://) to use instead of the region's; region is then optional.
-    #[arg(long, value_name = "url", conflicts_with = "simulate")]
-    pub endpoint: Option<String>,
-    /// Run against a simulated deployment driven by this bot-flow file (no network needed).
-    #[arg(long, value_name = "bot.yml")]
-    pub simulate: Option<PathBuf>,
     /// Maximum scenarios to run in parallel.
     #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
     pub parallel: usize,
@@ -207,9 +203,6 @@ pub struct ScriptedArgs {
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
     #[arg(long = "say-delay", value_name = "duration", value_parser = parse_delay)]
     pub say_delay: Option<Duration>,
-    /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
-    #[arg(long = "ca-cert", value_name = "pem")]
-    pub ca_cert: Option<PathBuf>,
     /// Log every frame sent and received, with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -376,7 +369,7 @@ mod tests {
         let Command::Scripted(a) = cli.command else {
             panic!("not scripted")
         };
-        assert_eq!(a.deployment_id.as_deref(), Some("d"));
+        assert_eq!(a.session.deployment_id.as_deref(), Some("d"));
         assert_eq!(a.parallel, 3);
         assert!(a.failures_only);
         assert_eq!(a.timeout, Some(Duration::from_secs(5)));

@@ -192,43 +192,73 @@ async fn run_steps(
     let mut spoke_at = Instant::now();
     for step in &scenario.steps {
         let step_started = Instant::now();
-        let outcome = match step {
-            Step::Say(text) => {
-                let sent = conversation.say(text).await.map_err(Failure::Say);
-                spoke_at = Instant::now();
-                sent.map(|()| None)
-            }
-            Step::Click(label) => {
-                let sent = conversation.click(label).await.map_err(Failure::Say);
-                spoke_at = Instant::now();
-                sent.map(|()| None)
-            }
-            Step::Wait { what, timeout } => {
-                let timeout = timeout.unwrap_or(settings.timeout);
-                let expectation = match what {
-                    WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
-                    WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
-                    WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
-                    WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
-                    WaitFor::Disconnect => {
-                        let waited = conversation.wait_for_disconnect(timeout).await;
-                        records.push(record(step, step_started, waited.is_ok(), None));
-                        waited.map_err(Failure::NoDisconnect)?;
-                        continue;
-                    }
-                };
-                conversation
-                    .wait_for_reply(&expectation, timeout)
-                    .await
-                    .map(|reply| Some(reply.received_at.saturating_duration_since(spoke_at)))
-                    .map_err(Failure::Wait)
-            }
-        };
+        let outcome = run_step(conversation, step, settings.timeout, &mut spoke_at)
+            .await
+            .map_err(|e| match e {
+                StepError::Send(e) => Failure::Say(e),
+                StepError::Reply(e) => Failure::Wait(e),
+                StepError::Disconnect(e) => Failure::NoDisconnect(e),
+            });
         let response_time = outcome.as_ref().ok().copied().flatten();
         records.push(record(step, step_started, outcome.is_ok(), response_time));
         outcome?;
     }
     Ok(())
+}
+
+/// Why one step failed.
+#[derive(Debug)]
+pub enum StepError {
+    /// A `say` or `click` could not be sent.
+    Send(SayError),
+    /// A reply wait did not get its reply.
+    Reply(WaitError),
+    /// `waitForDisconnect` did not see the bot leave.
+    Disconnect(WaitError),
+}
+
+/// Runs one step: the one meaning of every step, for `scripted` and `load` alike. Returns,
+/// for a reply wait, the bot's response time: from `spoke_at` (the guest's last message,
+/// which `say` and `click` move) to the reply's arrival.
+pub async fn run_step(
+    conversation: &mut Conversation,
+    step: &Step,
+    default_timeout: Duration,
+    spoke_at: &mut Instant,
+) -> Result<Option<Duration>, StepError> {
+    match step {
+        Step::Say(text) => {
+            let sent = conversation.say(text).await.map_err(StepError::Send);
+            *spoke_at = Instant::now();
+            sent.map(|()| None)
+        }
+        Step::Click(label) => {
+            let sent = conversation.click(label).await.map_err(StepError::Send);
+            *spoke_at = Instant::now();
+            sent.map(|()| None)
+        }
+        Step::Wait { what, timeout } => {
+            let timeout = timeout.unwrap_or(default_timeout);
+            let expectation = match what {
+                WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
+                WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
+                WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
+                WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
+                WaitFor::Disconnect => {
+                    return conversation
+                        .wait_for_disconnect(timeout)
+                        .await
+                        .map(|()| None)
+                        .map_err(StepError::Disconnect);
+                }
+            };
+            let reply = conversation
+                .wait_for_reply(&expectation, timeout)
+                .await
+                .map_err(StepError::Reply)?;
+            Ok(Some(reply.received_at.saturating_duration_since(*spoke_at)))
+        }
+    }
 }
 
 fn record(

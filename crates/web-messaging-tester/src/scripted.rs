@@ -14,7 +14,7 @@ use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
 use crate::runner::{Failure, Progress, RunSettings, ScenarioResult, run_scenarios};
 use crate::script::{Scenario, TestScript};
 use crate::shard;
-use crate::target::{StartedTarget, TargetPlan, TargetSettings};
+use crate::target::{StartedTarget, TargetPlan};
 use genesys_web_messaging::{SessionLog, Transcript};
 use std::io::Write;
 use std::path::PathBuf;
@@ -204,12 +204,6 @@ fn with_file(files: &[PathBuf], file: &str, message: String) -> String {
 /// Loads every file and its target, and picks this shard's scenarios. Returns the suites,
 /// the jobs in run order, and how many scenarios there are before sharding.
 fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>, usize), String> {
-    let cli_target = TargetSettings {
-        deployment_id: args.deployment_id.clone(),
-        region: args.region.clone(),
-        endpoint: args.endpoint.clone(),
-        origin: args.origin.clone(),
-    };
     let short_names = crate::files::short_names(files);
     let several = files.len() > 1;
     let mut suites = Vec::new();
@@ -217,17 +211,10 @@ fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>,
     for (index, path) in files.iter().enumerate() {
         let file = path.display().to_string();
         let script = TestScript::load(path).map_err(|e| e.to_string())?;
-        let file_target = TargetSettings {
-            deployment_id: script.config.deployment_id.clone(),
-            region: script.config.region.clone(),
-            endpoint: script.config.endpoint.clone(),
-            origin: script.config.origin.clone(),
-        };
         let plan = TargetPlan::prepare(
-            &cli_target,
-            &file_target,
-            args.simulate.as_deref(),
-            args.ca_cert.as_deref(),
+            &args.session,
+            args.origin.as_ref(),
+            &(&script.config).into(),
         )
         .map_err(|message| with_file(files, &file, message))?;
         let timeout = args

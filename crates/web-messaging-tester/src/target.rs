@@ -3,9 +3,10 @@
 //! the simulator for `--simulate`, and builds the [`SessionConfig`] every session starts from.
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
+use crate::cli::SessionArgs;
+use crate::script::FileConfig;
 use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use rustls::pki_types::CertificateDer;
-use std::path::Path;
 use web_messaging_input::InputError;
 use web_messaging_simulator::{BotFlow, Simulator};
 
@@ -23,6 +24,17 @@ pub struct TargetSettings {
     pub endpoint: Option<String>,
     /// `origin`, the `Origin` header.
     pub origin: Option<String>,
+}
+
+impl From<&FileConfig> for TargetSettings {
+    fn from(config: &FileConfig) -> Self {
+        TargetSettings {
+            deployment_id: config.deployment_id.clone(),
+            region: config.region.clone(),
+            endpoint: config.endpoint.clone(),
+            origin: config.origin.clone(),
+        }
+    }
 }
 
 /// The merged, checked settings.
@@ -57,14 +69,25 @@ pub struct StartedTarget {
 }
 
 impl TargetPlan {
-    /// Loads `--simulate`'s bot flow, merges `cli` over `file`, and loads `--ca-cert`, in that
-    /// order. Errors are the messages the command prints.
+    /// Loads `--simulate`'s bot flow, merges the command line (`session` flags and `origin`)
+    /// over `file`, and loads `--ca-cert`, in that order. Errors are the messages the command
+    /// prints.
     pub fn prepare(
-        cli: &TargetSettings,
+        session: &SessionArgs,
+        origin: Option<&String>,
         file: &TargetSettings,
-        simulate: Option<&Path>,
-        ca_cert: Option<&Path>,
     ) -> Result<TargetPlan, String> {
+        let cli = TargetSettings {
+            deployment_id: session.deployment_id.clone(),
+            region: session.region.clone(),
+            endpoint: session.endpoint.clone(),
+            origin: origin.cloned(),
+        };
+        let (cli, simulate, ca_cert) = (
+            &cli,
+            session.simulate.as_deref(),
+            session.ca_cert.as_deref(),
+        );
         let flow = match simulate {
             Some(path) => Some(BotFlow::from_file(path).map_err(|e| e.to_string())?),
             None => None,

@@ -52,24 +52,13 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         Ok(file) => file,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
-    let cli_target = TargetSettings {
-        deployment_id: args.deployment_id.clone(),
-        region: args.region.clone(),
-        endpoint: args.endpoint.clone(),
-        origin: args.origin.clone(),
-    };
     let file_target = TargetSettings {
         deployment_id: file.deployment_id.clone(),
         region: file.region.clone(),
         endpoint: file.endpoint.clone(),
         origin: file.origin.clone(),
     };
-    let plan = match TargetPlan::prepare(
-        &cli_target,
-        &file_target,
-        args.simulate.as_deref(),
-        args.ca_cert.as_deref(),
-    ) {
+    let plan = match TargetPlan::prepare(&args.session, args.origin.as_ref(), &file_target) {
         Ok(plan) => plan,
         Err(message) => return Outcome::Invalid(message),
     };

@@ -23,28 +23,12 @@ pub struct LoadArgs {
     /// Path of the YAML test-script whose scenarios the guests replay, in turn.
     #[arg(value_name = "filePath")]
     pub file: PathBuf,
-    /// Web Messenger Deployment's ID (overrides config.deploymentId).
-    #[arg(
-        long = "deployment-id",
-        visible_alias = "id",
-        value_name = "deploymentId"
-    )]
-    pub deployment_id: Option<String>,
-    /// Region of Genesys instance that hosts the Web Messenger Deployment, e.g. mypurecloud.ie.
-    #[arg(short = 'r', long, value_name = "region")]
-    pub region: Option<String>,
+    /// Where the guest sessions go.
+    #[command(flatten)]
+    pub session: crate::cli::SessionArgs,
     /// Origin domain used for restricting Web Messenger Deployment.
     #[arg(short = 'o', long, value_name = "origin")]
     pub origin: Option<String>,
-    /// WebSocket URL (ws:// or wss://) to use instead of the region's; region is then optional.
-    #[arg(long, value_name = "url", conflicts_with = "simulate")]
-    pub endpoint: Option<String>,
-    /// Run against a simulated deployment of this bot flow, started in-process.
-    #[arg(long, value_name = "bot.yml")]
-    pub simulate: Option<PathBuf>,
-    /// Trust the certificates in this PEM file for wss://.
-    #[arg(long = "ca-cert", value_name = "pem")]
-    pub ca_cert: Option<PathBuf>,
     /// Concurrent guests; with --arrival-rate, the most guests at once.
     #[arg(short = 'u', long, value_name = "n")]
     pub users: Option<usize>,

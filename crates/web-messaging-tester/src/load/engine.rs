@@ -4,9 +4,10 @@
 
 use super::profile::{Model, Profile, Stop};
 use super::stats::{ConversationRecord, ErrorKind, Recorder};
-use crate::script::{Scenario, Step, WaitFor};
+use crate::runner::{StepError, run_step};
+use crate::script::{Scenario, Step};
 use genesys_web_messaging::protocol::ServerError;
-use genesys_web_messaging::{Conversation, ConversationOptions, Expectation, Fault, SessionConfig};
+use genesys_web_messaging::{Conversation, ConversationOptions, Fault, SessionConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
@@ -200,47 +201,20 @@ async fn run_steps(
     // `scripted`: the instant the message has been written to the socket.
     let mut spoke_at = Instant::now();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let fail = |kind| (Some(index), kind);
-        match step {
-            Step::Say(text) => {
-                conversation
-                    .say(text)
-                    .await
-                    .map_err(|e| fail(ErrorKind::of_say(&e)))?;
-                spoke_at = Instant::now();
-                record.sent += 1;
-            }
-            Step::Click(label) => {
-                conversation
-                    .click(label)
-                    .await
-                    .map_err(|e| fail(ErrorKind::of_say(&e)))?;
-                spoke_at = Instant::now();
-                record.sent += 1;
-            }
-            Step::Wait { what, timeout } => {
-                let timeout = timeout.unwrap_or(default_timeout);
-                let expectation = match what {
-                    WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
-                    WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
-                    WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
-                    WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
-                    WaitFor::Disconnect => {
-                        conversation
-                            .wait_for_disconnect(timeout)
-                            .await
-                            .map_err(|e| fail(ErrorKind::of_wait(&e)))?;
-                        continue;
-                    }
+        let response_time = run_step(conversation, step, default_timeout, &mut spoke_at)
+            .await
+            .map_err(|e| {
+                let kind = match &e {
+                    StepError::Send(e) => ErrorKind::of_say(e),
+                    StepError::Reply(e) | StepError::Disconnect(e) => ErrorKind::of_wait(e),
                 };
-                let reply = conversation
-                    .wait_for_reply(&expectation, timeout)
-                    .await
-                    .map_err(|e| fail(ErrorKind::of_wait(&e)))?;
-                record
-                    .responses
-                    .push((index, reply.received_at.saturating_duration_since(spoke_at)));
-            }
+                (Some(index), kind)
+            })?;
+        if matches!(step, Step::Say(_) | Step::Click(_)) {
+            record.sent += 1;
+        }
+        if let Some(response_time) = response_time {
+            record.responses.push((index, response_time));
         }
     }
     Ok(())

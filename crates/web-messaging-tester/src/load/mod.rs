@@ -24,7 +24,7 @@ use crate::Outcome;
 use crate::progress::live_display_possible;
 use crate::runner::{Progress as ScenarioProgress, RunSettings, ScenarioResult, run_scenarios};
 use crate::script::{Step, TestScript};
-use crate::target::{Target, TargetPlan, TargetSettings};
+use crate::target::{Target, TargetPlan};
 use engine::LoadPlan;
 use genesys_web_messaging::SessionLog;
 use genesys_web_messaging::protocol::region_endpoint;
@@ -64,23 +64,10 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
     {
         return Outcome::Invalid(message);
     }
-    let cli_target = TargetSettings {
-        deployment_id: args.deployment_id.clone(),
-        region: args.region.clone(),
-        endpoint: args.endpoint.clone(),
-        origin: args.origin.clone(),
-    };
-    let file_target = TargetSettings {
-        deployment_id: script.config.deployment_id.clone(),
-        region: script.config.region.clone(),
-        endpoint: script.config.endpoint.clone(),
-        origin: script.config.origin.clone(),
-    };
     let plan = match TargetPlan::prepare(
-        &cli_target,
-        &file_target,
-        args.simulate.as_deref(),
-        args.ca_cert.as_deref(),
+        &args.session,
+        args.origin.as_ref(),
+        &(&script.config).into(),
     ) {
         Ok(plan) => plan,
         Err(message) => return Outcome::Invalid(message),
