@@ -33,6 +33,8 @@ pub struct FileConfig {
     pub timeout: Option<Duration>,
     /// `sayDelay`: quiet time before each `say` (e.g. `2s`, `500ms`).
     pub say_delay: Option<Duration>,
+    /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
+    pub load_thresholds: Vec<crate::load::Threshold>,
 }
 
 /// One scenario: its own guest session running its steps in order.
@@ -112,6 +114,15 @@ struct RawConfig {
     endpoint: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     say_delay: Option<Spanned<String>>,
+    load: Option<RawLoad>,
+}
+
+/// `config.load`: settings of the `load` command.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    #[serde(default)]
+    thresholds: Vec<Spanned<String>>,
 }
 
 /// A step is a mapping with exactly one action key (plus `timeout` beside a wait). Values are
@@ -207,6 +218,24 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
             })?),
             None => None,
         };
+    let mut load_thresholds = Vec::new();
+    for (index, threshold) in raw
+        .load
+        .map(|l| l.thresholds)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let parsed = crate::load::parse_threshold(&threshold.value).map_err(|reason| {
+            InputError::at(
+                file,
+                &threshold.referenced,
+                &format!("config.load.thresholds[{index}]"),
+                &reason,
+            )
+        })?;
+        load_thresholds.push(parsed);
+    }
     Ok(FileConfig {
         deployment_id: text(raw.deployment_id, "deploymentId")?,
         region: text(raw.region, "region")?,
@@ -214,6 +243,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         endpoint: text(raw.endpoint, "endpoint")?,
         timeout,
         say_delay,
+        load_thresholds,
     })
 }
 

@@ -364,3 +364,43 @@ fn loads_a_simulator_in_another_process_over_loopback() {
     assert_eq!(u(&json["messages"]["sent"]), 13 * 2 + 12);
     assert_eq!(json["target"], url);
 }
+
+#[test]
+fn thresholds_come_from_the_script_unless_given_on_the_command_line() {
+    let script = format!("config:\n  load:\n    thresholds: ['p99<1h', 'errors>=1']\n{SCRIPT}");
+    let files = Files::new(&script);
+    let output = files
+        .simulated(&["--users", "5", "--iterations", "1"])
+        .output()
+        .expect("runs");
+    let stdout = text(&output.stdout);
+    assert_eq!(exit_code(&output), 1, "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("FAIL errors>=1 (actual: 0)"), "{stdout}");
+    // A command-line threshold replaces the file's.
+    let output = files
+        .simulated(&[
+            "--users",
+            "5",
+            "--iterations",
+            "1",
+            "--threshold",
+            "errors<1",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stdout));
+
+    let bad = Files::new(&format!(
+        "config:\n  load:\n    thresholds: ['p97<1s']\n{SCRIPT}"
+    ));
+    let output = bad
+        .simulated(&["--users", "5", "--iterations", "1"])
+        .output()
+        .expect("runs");
+    assert_eq!(exit_code(&output), 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(":3:18: \"config.load.thresholds[0]\""),
+        "{stderr}"
+    );
+}

@@ -19,6 +19,7 @@ mod threshold;
 
 pub use args::LoadArgs;
 pub use limits::raise_open_files_limit;
+pub use threshold::{Threshold, parse as parse_threshold};
 
 use crate::Outcome;
 use crate::progress::live_display_possible;
@@ -115,7 +116,12 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
         } else {
             DEFAULT_SAY_DELAY
         });
-    let thresholds = args.thresholds.clone();
+    // Command-line thresholds replace the file's, as every command-line value does.
+    let thresholds = if args.thresholds.is_empty() {
+        script.config.load_thresholds.clone()
+    } else {
+        args.thresholds.clone()
+    };
 
     // All input is valid: start the simulator (for --simulate), announce, smoke-test.
     let started = match plan.start().await {
