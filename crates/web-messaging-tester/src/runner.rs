@@ -21,8 +21,6 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// Quiet time before each `say`.
     pub say_delay: Duration,
-    /// Most scenarios running at once.
-    pub parallel: usize,
 }
 
 /// How one scenario ended.
@@ -90,19 +88,19 @@ pub trait Progress: Send + Sync {
     fn finished(&self, index: usize, result: &ScenarioResult);
 }
 
-/// Runs every scenario and returns their results in file order.
+/// Runs every scenario, each with its own settings (the files of one run may differ), at most
+/// `parallel` at once, starting them in the order given; returns their results in that order.
 pub async fn run_scenarios(
-    scenarios: &[Scenario],
-    settings: &RunSettings,
+    scenarios: Vec<(Scenario, RunSettings)>,
+    parallel: usize,
     progress: Arc<dyn Progress>,
 ) -> Vec<ScenarioResult> {
-    let permits = Arc::new(Semaphore::new(settings.parallel.max(1)));
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let names: Vec<String> = scenarios.iter().map(|(s, _)| s.name.clone()).collect();
     let mut tasks = JoinSet::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        let scenario = scenario.clone();
-        let settings = settings.clone();
+    for (index, (scenario, settings)) in scenarios.into_iter().enumerate() {
         let progress = Arc::clone(&progress);
-        // Taking the permit before spawning starts scenarios in file order (with `parallel` 1,
+        // Taking the permit before spawning starts scenarios in order (with `parallel` 1,
         // strictly one after the other, as upstream). The semaphore is never closed.
         let permit = Arc::clone(&permits).acquire_owned().await;
         tasks.spawn(async move {
@@ -112,7 +110,7 @@ pub async fn run_scenarios(
             (index, result)
         });
     }
-    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; names.len()];
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, result)) = joined {
             results[index] = Some(result);
@@ -120,10 +118,10 @@ pub async fn run_scenarios(
     }
     results
         .into_iter()
-        .zip(scenarios)
-        .map(|(result, scenario)| {
+        .zip(names)
+        .map(|(result, name)| {
             result.unwrap_or_else(|| ScenarioResult {
-                name: scenario.name.clone(),
+                name,
                 failure: Some(Failure::Internal(
                     "the scenario's task stopped unexpectedly".into(),
                 )),

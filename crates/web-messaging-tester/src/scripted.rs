@@ -11,17 +11,14 @@ use crate::cli::ScriptedArgs;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
 use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
-use crate::runner::{Failure, Progress, RunSettings, ScenarioResult, run_scenarios};
+use crate::runner::{Progress, RunSettings, run_scenarios};
 use crate::script::{Scenario, TestScript};
 use crate::shard;
 use crate::target::{StartedTarget, TargetPlan};
-use genesys_web_messaging::{SessionLog, Transcript};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 /// Default seconds each wait may take, as upstream.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,7 +102,6 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
             session: started.session.clone(),
             timeout,
             say_delay,
-            parallel: 1,
         }));
         targets.push(Some(started));
     }
@@ -116,7 +112,11 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         Some(live) => Arc::clone(live) as Arc<dyn Progress>,
         None => Arc::new(PlainProgress),
     };
-    let results = run_all(&jobs, &settings, args.parallel, progress).await;
+    let scenarios = jobs
+        .iter()
+        .filter_map(|job| Some((job.scenario.clone(), settings[job.suite].clone()?)))
+        .collect();
+    let results = run_scenarios(scenarios, args.parallel, progress).await;
     if let Some(live) = &live {
         live.clear();
     }
@@ -274,75 +274,5 @@ async fn prepare_associator() -> Result<Arc<Associator>, String> {
 async fn shutdown(targets: Vec<Option<StartedTarget>>) {
     for target in targets.into_iter().flatten() {
         target.shutdown().await;
-    }
-}
-
-/// Runs every job, at most `parallel` at once across all files, starting them in order;
-/// returns one result per job, in order.
-async fn run_all(
-    jobs: &[Job],
-    settings: &[Option<RunSettings>],
-    parallel: usize,
-    progress: Arc<dyn Progress>,
-) -> Vec<ScenarioResult> {
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, job) in jobs.iter().enumerate() {
-        let Some(settings) = settings[job.suite].clone() else {
-            continue;
-        };
-        let scenario = job.scenario.clone();
-        let progress: Arc<dyn Progress> = Arc::new(Numbered {
-            inner: Arc::clone(&progress),
-            index,
-        });
-        // Taking the permit before spawning starts scenarios in order (strictly one after the
-        // other with `parallel` 1, as upstream). The semaphore is never closed.
-        let permit = Arc::clone(&permits).acquire_owned().await;
-        tasks.spawn(async move {
-            let _permit = permit;
-            let mut results =
-                run_scenarios(std::slice::from_ref(&scenario), &settings, progress).await;
-            (index, results.pop())
-        });
-    }
-    let mut results: Vec<Option<ScenarioResult>> = vec![None; jobs.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined {
-            results[index] = result;
-        }
-    }
-    results
-        .into_iter()
-        .zip(jobs)
-        .map(|(result, job)| {
-            result.unwrap_or_else(|| ScenarioResult {
-                name: job.scenario.name.clone(),
-                failure: Some(Failure::Internal(
-                    "the scenario's task stopped unexpectedly".into(),
-                )),
-                transcript: Transcript::default(),
-                duration: Duration::ZERO,
-                started_at: jiff::Timestamp::now(),
-                steps: Vec::new(),
-                first_message_id: None,
-            })
-        })
-        .collect()
-}
-
-/// Gives each single-scenario run its place in the whole run, for the progress display.
-struct Numbered {
-    inner: Arc<dyn Progress>,
-    index: usize,
-}
-
-impl Progress for Numbered {
-    fn started(&self, _index: usize, name: &str, log: Arc<SessionLog>) {
-        self.inner.started(self.index, name, log);
-    }
-
-    fn finished(&self, _index: usize, result: &ScenarioResult) {
-        self.inner.finished(self.index, result);
     }
 }

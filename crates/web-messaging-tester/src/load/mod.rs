@@ -315,9 +315,13 @@ async fn smoke_test(
         session: session.clone(),
         timeout,
         say_delay,
-        parallel: 1,
     };
-    let results = run_scenarios(&script.scenarios, &settings, Arc::new(Quiet)).await;
+    let scenarios = script
+        .scenarios
+        .iter()
+        .map(|scenario| (scenario.clone(), settings.clone()))
+        .collect();
+    let results = run_scenarios(scenarios, 1, Arc::new(Quiet)).await;
     let Some(failed) = results.iter().find(|r| !r.passed()) else {
         return Ok(());
     };
