@@ -213,6 +213,15 @@ pub enum Association {
     },
 }
 
+/// `--associate-id`'s set-up, before any session opens (for `scripted` and `ai`): the
+/// credentials from the environment, then the preflight.
+pub async fn prepare_associator() -> Result<Arc<Associator>, String> {
+    let credentials = Credentials::from_env()?;
+    let associator = Associator::new(credentials, RetryPolicy::default())?;
+    associator.preflight().await?;
+    Ok(Arc::new(associator))
+}
+
 /// A logged-in OAuth client.
 pub struct Associator {
     client: reqwest::Client,

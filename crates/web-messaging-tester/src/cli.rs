@@ -131,6 +131,26 @@ pub struct SessionArgs {
     pub ca_cert: Option<PathBuf>,
 }
 
+/// What `scripted` and `ai` produce for CI: reports and conversation IDs.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// Associate tests with their conversation ID. This requires the following environment
+    /// variables to be set for an OAuth client with the permission
+    /// conversation:webmessaging:view: GENESYS_REGION, GENESYSCLOUD_OAUTHCLIENT_ID,
+    /// GENESYSCLOUD_OAUTHCLIENT_SECRET.
+    #[arg(short = 'a', long = "associate-id")]
+    pub associate_id: bool,
+    /// Write a JUnit XML report to this file.
+    #[arg(long = "report-junit", value_name = "file")]
+    pub report_junit: Option<PathBuf>,
+    /// Write a JSON report to this file (`report merge` combines shards' ones).
+    #[arg(long = "report-json", value_name = "file")]
+    pub report_json: Option<PathBuf>,
+    /// Write an HTML report to <dir>/index.html.
+    #[arg(long = "report-html", value_name = "dir")]
+    pub report_html: Option<PathBuf>,
+}
+
 /// Options of `ai`.
 #[derive(Debug, Args)]
 #[command(after_help = AI_HELP)]
@@ -165,6 +185,9 @@ pub struct AiArgs {
     /// Log every frame and every model request (never their keys), with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Reports and conversation IDs.
+    #[command(flatten)]
+    pub ci: CiArgs,
 }
 
 const AI_HELP: &str = "\
@@ -206,21 +229,9 @@ pub struct ScriptedArgs {
     /// Log every frame sent and received, with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// Associate tests with their conversation ID. This requires the following environment
-    /// variables to be set for an OAuth client with the permission
-    /// conversation:webmessaging:view: GENESYS_REGION, GENESYSCLOUD_OAUTHCLIENT_ID,
-    /// GENESYSCLOUD_OAUTHCLIENT_SECRET.
-    #[arg(short = 'a', long = "associate-id")]
-    pub associate_id: bool,
-    /// Write a JUnit XML report to this file.
-    #[arg(long = "report-junit", value_name = "file")]
-    pub report_junit: Option<PathBuf>,
-    /// Write a JSON report to this file (`report merge` combines shards' ones).
-    #[arg(long = "report-json", value_name = "file")]
-    pub report_json: Option<PathBuf>,
-    /// Write an HTML report to <dir>/index.html.
-    #[arg(long = "report-html", value_name = "dir")]
-    pub report_html: Option<PathBuf>,
+    /// Reports and conversation IDs.
+    #[command(flatten)]
+    pub ci: CiArgs,
     /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
     #[arg(long, value_name = "K/N", value_parser = crate::shard::parse_shard)]
     pub shard: Option<crate::shard::Shard>,
@@ -385,11 +396,26 @@ mod tests {
             panic!("not scripted")
         };
         assert_eq!(a.files, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
-        assert!(a.associate_id);
+        assert!(a.ci.associate_id);
         assert_eq!(a.shard.map(|s| (s.index, s.total)), Some((2, 3)));
-        assert_eq!(a.report_json, Some(PathBuf::from("r.json")));
-        assert_eq!(a.report_junit, Some(PathBuf::from("j.xml")));
-        assert_eq!(a.report_html, Some(PathBuf::from("out")));
+        assert_eq!(a.ci.report_json, Some(PathBuf::from("r.json")));
+        assert_eq!(a.ci.report_junit, Some(PathBuf::from("j.xml")));
+        assert_eq!(a.ci.report_html, Some(PathBuf::from("out")));
+    }
+
+    #[test]
+    fn parses_the_ai_ci_flags() {
+        let cli = Cli::try_parse_from(rewrite_legacy_args(args(
+            "web-messaging-tester ai t.yml -a --report-json r.json --report-junit j.xml --report-html out",
+        )))
+        .unwrap();
+        let Command::Ai(a) = cli.command else {
+            panic!("not ai")
+        };
+        assert!(a.ci.associate_id);
+        assert_eq!(a.ci.report_json, Some(PathBuf::from("r.json")));
+        assert_eq!(a.ci.report_junit, Some(PathBuf::from("j.xml")));
+        assert_eq!(a.ci.report_html, Some(PathBuf::from("out")));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! upstream prints (`<name> (PASS)`, `You:`/`Them:` lines, `Scenario Test Results`,
 //! `PASS - <name>`), so existing CI greps keep working.
 
+use crate::associate::{Association, UNASSOCIATED};
 use crate::runner::{Failure, ScenarioResult};
 use anstyle::{AnsiColor, Style};
 use genesys_web_messaging::{Expectation, Fault, SayError, WaitError, WaitFailure};
@@ -22,6 +23,23 @@ pub struct Extra {
     pub notes: Vec<String>,
     /// The time limit this result ran with, when not the run's `timeout`.
     pub timeout: Option<Duration>,
+}
+
+impl Extra {
+    /// Shows `association`: the conversation id as the label and its link as a note, or the
+    /// "unable to associate" label and the warning.
+    pub fn add_association(&mut self, association: &Association) {
+        match association {
+            Association::Found { id, link } => {
+                self.label = Some(id.clone());
+                self.notes.push(format!("Conversation: {link}"));
+            }
+            Association::NotFound { warning } => {
+                self.label = Some(UNASSOCIATED.to_string());
+                self.notes.push(warning.clone());
+            }
+        }
+    }
 }
 
 /// Renders the whole report: passed blocks (unless `failures_only`), failed blocks, summary.
@@ -77,24 +95,20 @@ pub fn summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, bool)>) -> Strin
 }
 
 /// A scenario block's first lines: a blank line, `<name> (PASS)` or `<name> (FAIL)`, the rule.
-pub fn block_head(name: &str, passed: bool) -> Vec<String> {
-    let title = if passed {
-        format!("{PASS}{name} (PASS){PASS:#}")
-    } else {
-        format!("{FAIL}{name} (FAIL){FAIL:#}")
+/// A `label` (an [`Extra`]'s) goes in the title, upstream's way: `<name> (PASS - <label>)` /
+/// `<name> (FAIL) - <label>`.
+pub fn block_head(name: &str, passed: bool, label: Option<&str>) -> Vec<String> {
+    let title = match (passed, label) {
+        (true, None) => format!("{PASS}{name} (PASS){PASS:#}"),
+        (false, None) => format!("{FAIL}{name} (FAIL){FAIL:#}"),
+        (true, Some(label)) => format!("{PASS}{name} (PASS - {label}){PASS:#}"),
+        (false, Some(label)) => format!("{FAIL}{name} (FAIL) - {label}{FAIL:#}"),
     };
     vec![String::new(), title, RULE.to_string()]
 }
 
 fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
-    let mut lines = block_head(&result.name, result.passed());
-    if let Some(label) = &extra.label {
-        lines[1] = if result.passed() {
-            format!("{PASS}{} (PASS - {label}){PASS:#}", result.name)
-        } else {
-            format!("{FAIL}{} (FAIL) - {label}{FAIL:#}", result.name)
-        };
-    }
+    let mut lines = block_head(&result.name, result.passed(), extra.label.as_deref());
     lines.extend(result.transcript.render("You", "Them"));
     if let Some(failure) = &result.failure {
         lines.push(String::new());
@@ -111,6 +125,7 @@ pub fn describe_failure(failure: &Failure, timeout: Duration) -> String {
     match failure {
         Failure::Connect(reason) => reason.clone(),
         Failure::Internal(reason) => format!("Internal error: {reason}"),
+        Failure::Verdict(reason) => reason.clone(),
         Failure::Say(SayError::Send(e)) => format!("Could not send text: {e}"),
         Failure::Say(e) => e.to_string(),
         Failure::Start(e) => describe_start(e, timeout),

@@ -78,6 +78,8 @@ pub enum Failure {
     NoDisconnect(WaitError),
     /// The scenario's task itself failed (a bug: reported, never hidden).
     Internal(String),
+    /// An `ai` scenario's verdict was a fail: why, as the `ai` report words it.
+    Verdict(String),
 }
 
 /// Told about scenarios as they start and finish (the live terminal display).

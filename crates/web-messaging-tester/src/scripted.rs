@@ -6,7 +6,7 @@
 //! targets, run, look up the conversations, print, and write the reports.
 
 use crate::Outcome;
-use crate::associate::{Association, Associator, Credentials, RetryPolicy, UNASSOCIATED};
+use crate::associate::prepare_associator;
 use crate::cli::ScriptedArgs;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
@@ -56,15 +56,11 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     {
         eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
     }
-    let destinations = Destinations {
-        junit: args.report_junit.clone(),
-        json: args.report_json.clone(),
-        html: args.report_html.clone(),
-    };
+    let destinations = Destinations::from(&args.ci);
     if let Err(message) = destinations.check() {
         return Outcome::Invalid(message);
     }
-    let associator = if args.associate_id {
+    let associator = if args.ci.associate_id {
         match prepare_associator().await {
             Ok(associator) => Some(associator),
             Err(message) => return Outcome::Invalid(message),
@@ -140,16 +136,8 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
                 timeout: Some(timeout_of(job)),
                 ..report::Extra::default()
             };
-            match associations.as_ref().map(|a| &a[i]) {
-                Some(Association::Found { id, link }) => {
-                    extra.label = Some(id.clone());
-                    extra.notes.push(format!("Conversation: {link}"));
-                }
-                Some(Association::NotFound { warning }) => {
-                    extra.label = Some(UNASSOCIATED.to_string());
-                    extra.notes.push(warning.clone());
-                }
-                None => {}
+            if let Some(association) = associations.as_ref().map(|a| &a[i]) {
+                extra.add_association(association);
             }
             extra
         })
@@ -262,13 +250,6 @@ fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>,
             .collect();
     }
     Ok((suites, jobs, total))
-}
-
-async fn prepare_associator() -> Result<Arc<Associator>, String> {
-    let credentials = Credentials::from_env()?;
-    let associator = Associator::new(credentials, RetryPolicy::default())?;
-    associator.preflight().await?;
-    Ok(Arc::new(associator))
 }
 
 async fn shutdown(targets: Vec<Option<StartedTarget>>) {

@@ -100,6 +100,11 @@ pub struct ConversationOutcome {
     pub turns: u32,
     /// Tokens used.
     pub usage: Usage,
+    /// What the session carried, as Genesys recorded it (for the CI reports); empty when no
+    /// session opened.
+    pub transcript: Transcript,
+    /// The id of the session's first message (for `--associate-id`).
+    pub first_message_id: Option<String>,
 }
 
 /// The conversation's state, kept outside the future that the time limit may cut short.
@@ -165,7 +170,11 @@ pub async fn converse(
             crate::report::humanize(settings.time_limit)
         )),
     };
+    let mut transcript = Transcript::default();
+    let mut first_message_id = None;
     if let Some(conversation) = conversation {
+        transcript = conversation.transcript();
+        first_message_id = conversation.first_message_id();
         conversation.close().await;
     }
     ConversationOutcome {
@@ -173,6 +182,8 @@ pub async fn converse(
         end,
         turns: state.turns,
         usage: state.usage,
+        transcript,
+        first_message_id,
     }
 }
 

@@ -3,9 +3,11 @@
 //!
 //! The order of things: read and check the file, the session settings (as `scripted`, through
 //! [`crate::target`]), `--out-dir`, the providers' keys and credentials, then a preflight
-//! request to each provider. Any of these failing exits with 2 before a session opens. Then
-//! every scenario runs in its own guest session (`--parallel` at once), its JSON file is
-//! written as it ends, and the report follows.
+//! request to each provider, and `--associate-id`'s login and permission check. Any of these
+//! failing (or a `--report-*` destination that cannot be written) exits with 2 before a session
+//! opens. Then every scenario runs in its own guest session (`--parallel` at once), its JSON
+//! file is written as it ends, and the report follows, then the `--report-*` files (`scripted`'s
+//! JUnit, JSON and HTML reports).
 
 mod conversation;
 mod file;
@@ -16,11 +18,14 @@ mod placeholders;
 mod provider;
 
 use crate::Outcome;
+use crate::associate::prepare_associator;
 use crate::cli::AiArgs;
+use crate::report::Extra;
+use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
 use crate::target::{TargetPlan, TargetSettings};
 use conversation::{ConversationOutcome, EndKind, LoopSettings, converse};
 use file::{AiFile, AiScenario, ProviderSpec};
-use genesys_web_messaging::ConversationOptions;
+use genesys_web_messaging::{ConversationOptions, Transcript};
 use http::Http;
 use indexmap::IndexMap;
 use output::{AiResult, OutputDir, check_out_dir, render, transcript_line};
@@ -67,6 +72,10 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     {
         return Outcome::Invalid(message);
     }
+    let destinations = Destinations::from(&args.ci);
+    if let Err(message) = destinations.check() {
+        return Outcome::Invalid(message);
+    }
     let http = match Http::new() {
         Ok(http) => Arc::new(http),
         Err(message) => return Outcome::Invalid(message),
@@ -90,6 +99,15 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         }
     }
 
+    let associator = if args.ci.associate_id {
+        match prepare_associator().await {
+            Ok(associator) => Some(associator),
+            Err(message) => return Outcome::Invalid(message),
+        }
+    } else {
+        None
+    };
+
     let seed = args.seed.unwrap_or_else(placeholders::fresh_seed);
     let mut picker = placeholders::Picker::new(seed);
     let prepared: Vec<Prepared> = file
@@ -110,6 +128,8 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     }
 
     let simulated = plan.simulated();
+    let run_started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
     let started = match plan.start().await {
         Ok(started) => started,
         Err(message) => return Outcome::Invalid(message),
@@ -138,10 +158,46 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         .map(|dir| Arc::new(OutputDir::new(dir)));
     let results = run_all(prepared, &providers.main, &settings, out_dir, args.parallel).await;
     started.shutdown().await;
+    let duration = clock.elapsed();
 
+    let scenario_results: Vec<_> = results.iter().map(AiResult::to_scenario_result).collect();
+    let associations = match &associator {
+        Some(associator) => Some(associator.associate_all(&scenario_results).await),
+        None => None,
+    };
+    let extras: Vec<Extra> = associations
+        .iter()
+        .flatten()
+        .map(|association| {
+            let mut extra = Extra::default();
+            extra.add_association(association);
+            extra
+        })
+        .collect();
     let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(render(&results).as_bytes());
+    let _ = stdout.write_all(render(&results, &extras).as_bytes());
     let _ = stdout.flush();
+
+    let file_name = args.file.display().to_string();
+    let scenarios = scenario_results
+        .iter()
+        .enumerate()
+        .map(|(i, result)| {
+            ScenarioReport::new(
+                result,
+                &ScenarioContext {
+                    file: &file_name,
+                    name: &result.name,
+                    timeout: settings.time_limit,
+                    association: associations.as_ref().map(|a| &a[i]),
+                },
+            )
+        })
+        .collect();
+    let run_report = RunReport::new(run_started_at, duration, None, scenarios);
+    if let Err(message) = destinations.write(&run_report) {
+        return Outcome::Invalid(message);
+    }
     if results.iter().all(AiResult::passed) {
         Outcome::Passed
     } else {
@@ -250,6 +306,9 @@ async fn run_all(
                 turns: 0,
                 usage: provider::Usage::default(),
                 duration: Duration::ZERO,
+                started_at: jiff::Timestamp::now(),
+                transcript: Transcript::default(),
+                first_message_id: None,
             })
         })
         .collect()
@@ -261,6 +320,7 @@ async fn run_scenario(
     settings: &LoopSettings,
 ) -> AiResult {
     let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
     let name = prepared.scenario.name.clone();
     eprintln!("[STARTED] {name}");
     let on_line = |line: &conversation::Line| eprintln!("[{name}] {}", transcript_line(line));
@@ -269,6 +329,8 @@ async fn run_scenario(
         end,
         turns,
         mut usage,
+        transcript,
+        first_message_id,
     } = converse(
         &prepared.prompt,
         &prepared.scenario.phrases,
@@ -304,6 +366,9 @@ async fn run_scenario(
         turns,
         usage,
         duration: started.elapsed(),
+        started_at,
+        transcript,
+        first_message_id,
     };
     let seconds = result.duration.as_secs_f64();
     if result.passed() {

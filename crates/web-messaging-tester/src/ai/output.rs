@@ -5,7 +5,9 @@
 use super::conversation::{EndKind, Line, Speaker};
 use super::judge::Verdict;
 use super::provider::Usage;
-use crate::report::{block_head, summary};
+use crate::report::{Extra, block_head, summary};
+use crate::runner::{Failure, ScenarioResult};
+use genesys_web_messaging::Transcript;
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -40,6 +42,12 @@ pub struct AiResult {
     pub usage: Usage,
     /// How long it took.
     pub duration: Duration,
+    /// When it started (wall clock).
+    pub started_at: jiff::Timestamp,
+    /// What the session carried, as Genesys recorded it (the CI reports' transcript).
+    pub transcript: Transcript,
+    /// The id of the session's first message (for `--associate-id`).
+    pub first_message_id: Option<String>,
 }
 
 impl AiResult {
@@ -49,26 +57,59 @@ impl AiResult {
             && self.judge_skipped.is_none()
             && self.judge.as_ref().is_none_or(|j| j.passed)
     }
+
+    /// The result as `scripted`'s, for the CI reports and `--associate-id`: the verdict's
+    /// explanation (the end and the judge's lines of the text report) as its failure, no steps.
+    pub fn to_scenario_result(&self) -> ScenarioResult {
+        ScenarioResult {
+            name: self.name.clone(),
+            failure: (!self.passed()).then(|| Failure::Verdict(self.verdict_lines().join("\n"))),
+            transcript: self.transcript.clone(),
+            duration: self.duration,
+            started_at: self.started_at,
+            steps: Vec::new(),
+            first_message_id: self.first_message_id.clone(),
+        }
+    }
+
+    /// Why it ended, and the judge's say.
+    fn verdict_lines(&self) -> Vec<String> {
+        let mut lines = vec![self.end_description.clone()];
+        if let Some(judge) = &self.judge {
+            let verdict = if judge.passed { "PASS" } else { "FAIL" };
+            lines.push(format!("Judge ({verdict}): {}", judge.reason));
+        }
+        if let Some(skipped) = &self.judge_skipped {
+            lines.push(format!("Judge: not asked, {skipped}"));
+        }
+        lines
+    }
 }
 
-/// The text report: passed blocks, failed blocks, then the summary.
-pub fn render(results: &[AiResult]) -> String {
-    let (passed, failed): (Vec<_>, Vec<_>) = results.iter().partition(|r| r.passed());
+/// The text report: passed blocks, failed blocks, then the summary. `extras` go with
+/// `results` by position (their labels and notes; missing ones add nothing).
+pub fn render(results: &[AiResult], extras: &[Extra]) -> String {
+    let none = Extra::default();
+    let (passed, failed): (Vec<_>, Vec<_>) = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r, extras.get(i).unwrap_or(&none)))
+        .partition(|(r, _)| r.passed());
     let mut out = String::new();
-    for result in passed.iter().chain(&failed) {
-        out.push_str(&block(result));
+    for (result, extra) in passed.iter().chain(&failed) {
+        out.push_str(&block(result, extra));
     }
     out.push_str(&summary(
         passed
             .iter()
-            .map(|r| (r.name.as_str(), true))
-            .chain(failed.iter().map(|r| (r.name.as_str(), false))),
+            .map(|(r, _)| (r.name.as_str(), true))
+            .chain(failed.iter().map(|(r, _)| (r.name.as_str(), false))),
     ));
     out
 }
 
-fn block(result: &AiResult) -> String {
-    let mut lines = block_head(&result.name, result.passed());
+fn block(result: &AiResult, extra: &Extra) -> String {
+    let mut lines = block_head(&result.name, result.passed(), extra.label.as_deref());
     if !result.placeholder_values.is_empty() {
         lines.extend(
             result
@@ -80,14 +121,8 @@ fn block(result: &AiResult) -> String {
     }
     lines.extend(result.lines.iter().map(transcript_line));
     lines.push(String::new());
-    lines.push(result.end_description.clone());
-    if let Some(judge) = &result.judge {
-        let verdict = if judge.passed { "PASS" } else { "FAIL" };
-        lines.push(format!("Judge ({verdict}): {}", judge.reason));
-    }
-    if let Some(skipped) = &result.judge_skipped {
-        lines.push(format!("Judge: not asked, {skipped}"));
-    }
+    lines.extend(result.verdict_lines());
+    lines.extend(extra.notes.iter().cloned());
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -278,6 +313,9 @@ mod tests {
             turns: 0,
             usage: Usage::default(),
             duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            transcript: Transcript::default(),
+            first_message_id: None,
         }
     }
 
@@ -295,7 +333,7 @@ mod tests {
 
     #[test]
     fn report_block_and_summary() {
-        let text = render(&[result()]);
+        let text = render(&[result()], &[]);
         let plain = anstream::adapter::strip_str(&text).to_string();
         assert_eq!(
             plain,

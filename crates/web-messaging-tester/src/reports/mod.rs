@@ -1,5 +1,5 @@
-//! Machine-readable reports of a `scripted` run (and of `report merge`): JSON, JUnit XML and a
-//! self-contained HTML page.
+//! Machine-readable reports of a `scripted` or `ai` run (and of `report merge`): JSON, JUnit
+//! XML and a self-contained HTML page.
 //!
 //! All three are made from one model, [`RunReport`], which is also the JSON report itself: so
 //! shards' JSON reports can be merged and turned into any report later, with nothing lost.
@@ -138,7 +138,7 @@ impl ScenarioReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureReport {
-    /// `connect`, `start`, `say`, `wait`, `disconnect` or `internal`.
+    /// `connect`, `start`, `say`, `wait`, `disconnect`, `internal` or (`ai`) `verdict`.
     pub kind: String,
     /// The whole explanation, as the terminal report prints it.
     pub message: String,
@@ -216,6 +216,7 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::Wait(_) => "wait",
         Failure::NoDisconnect(_) => "disconnect",
         Failure::Internal(_) => "internal",
+        Failure::Verdict(_) => "verdict",
     }
 }
 
@@ -341,6 +342,16 @@ pub struct Destinations {
     pub json: Option<PathBuf>,
     /// `--report-html <dir>`: `<dir>/index.html`.
     pub html: Option<PathBuf>,
+}
+
+impl From<&crate::cli::CiArgs> for Destinations {
+    fn from(args: &crate::cli::CiArgs) -> Self {
+        Destinations {
+            junit: args.report_junit.clone(),
+            json: args.report_json.clone(),
+            html: args.report_html.clone(),
+        }
+    }
 }
 
 impl Destinations {
