@@ -16,23 +16,10 @@ impl Drop for Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_survey_bot_to_another_process() {
-    let bot = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/survey/bot.yml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
-        .args(["simulate", bot])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = Server(child);
-    let url = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("reader joins")
-    .expect("the URL is printed");
-    let url = url.trim();
+    let (server, url) = tokio::task::spawn_blocking(|| start_simulate(&[]))
+        .await
+        .expect("the simulator starts");
+    let url = url.as_str();
     assert!(
         url.starts_with("ws://127.0.0.1:") && url.ends_with("/v1"),
         "{url}"
@@ -82,4 +69,61 @@ fn an_invalid_bot_flow_is_refused_before_serving() {
         stderr.contains("bot.yml:3:") && stderr.contains("nowhere"),
         "{stderr}"
     );
+}
+
+/// Starts `simulate` with the given extra arguments; returns the server and its URL.
+fn start_simulate(extra: &[&str]) -> (Server, String) {
+    let bot = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/survey/bot.yml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .arg("simulate")
+        .arg(bot)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the URL is printed");
+    (Server(child), line.trim().to_string())
+}
+
+#[test]
+fn scripted_talks_wss_to_a_simulator_it_trusts_with_ca_cert() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("cert.pem");
+    let cert_arg = cert.to_str().expect("utf-8 path");
+    let (server, url) = start_simulate(&["--tls", "--export-cert", cert_arg]);
+    assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+    let pem = std::fs::read_to_string(&cert).expect("the certificate was exported");
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/survey/pass.yml"
+    );
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+            .args(["scripted", script, "--endpoint", &url, "--say-delay", "0"])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let trusted = run(&["--ca-cert", cert_arg]);
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert_eq!(trusted.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("PASS - Decline Survey"), "{stdout}");
+
+    // Without the certificate the connection is refused by TLS verification: every scenario
+    // fails with the reason, none passes.
+    let untrusted = run(&[]);
+    let stdout = String::from_utf8_lossy(&untrusted.stdout);
+    assert_eq!(untrusted.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Could not open a session"), "{stdout}");
+    assert!(stdout.to_lowercase().contains("certificate"), "{stdout}");
+    assert!(!stdout.contains("PASS - "), "{stdout}");
+    drop(server);
 }
