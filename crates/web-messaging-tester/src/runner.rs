@@ -6,6 +6,7 @@ use genesys_web_messaging::{
     ConnectError, Conversation, ConversationOptions, Expectation, SayError, SessionConfig,
     SessionLog, Transcript, WaitError,
 };
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -97,22 +98,61 @@ pub async fn run_scenarios(
     parallel: usize,
     progress: Arc<dyn Progress>,
 ) -> Vec<ScenarioResult> {
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
     let names: Vec<String> = scenarios.iter().map(|(s, _)| s.name.clone()).collect();
+    run_in_order(
+        scenarios,
+        parallel,
+        move |index, (scenario, settings)| {
+            let progress = Arc::clone(&progress);
+            async move {
+                let result = run_scenario(index, &scenario, &settings, progress.as_ref()).await;
+                progress.finished(index, &result);
+                result
+            }
+        },
+        |index| ScenarioResult {
+            name: names[index].clone(),
+            failure: Some(Failure::Internal(
+                "the scenario's task stopped unexpectedly".into(),
+            )),
+            transcript: Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            steps: Vec::new(),
+            first_message_id: None,
+        },
+    )
+    .await
+}
+
+/// Runs `work` on every item, at most `parallel` at once, starting them in the order given
+/// (with `parallel` 1, strictly one after the other, as upstream), and returns the results in
+/// that order. A task that dies (a bug) still gets a result, from `lost`: nothing is dropped.
+pub async fn run_in_order<I, T, F, Fut>(
+    items: Vec<I>,
+    parallel: usize,
+    work: F,
+    lost: impl Fn(usize) -> T,
+) -> Vec<T>
+where
+    F: Fn(usize, I) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(parallel.max(1)));
+    let count = items.len();
     let mut tasks = JoinSet::new();
-    for (index, (scenario, settings)) in scenarios.into_iter().enumerate() {
-        let progress = Arc::clone(&progress);
-        // Taking the permit before spawning starts scenarios in order (with `parallel` 1,
-        // strictly one after the other, as upstream). The semaphore is never closed.
+    for (index, item) in items.into_iter().enumerate() {
+        // Taking the permit before spawning keeps the start order. The semaphore is never
+        // closed.
         let permit = Arc::clone(&permits).acquire_owned().await;
+        let task = work(index, item);
         tasks.spawn(async move {
             let _permit = permit;
-            let result = run_scenario(index, &scenario, &settings, progress.as_ref()).await;
-            progress.finished(index, &result);
-            (index, result)
+            (index, task.await)
         });
     }
-    let mut results: Vec<Option<ScenarioResult>> = vec![None; names.len()];
+    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, result)) = joined {
             results[index] = Some(result);
@@ -120,20 +160,8 @@ pub async fn run_scenarios(
     }
     results
         .into_iter()
-        .zip(names)
-        .map(|(result, name)| {
-            result.unwrap_or_else(|| ScenarioResult {
-                name,
-                failure: Some(Failure::Internal(
-                    "the scenario's task stopped unexpectedly".into(),
-                )),
-                transcript: Transcript::default(),
-                duration: Duration::ZERO,
-                started_at: jiff::Timestamp::now(),
-                steps: Vec::new(),
-                first_message_id: None,
-            })
-        })
+        .enumerate()
+        .map(|(index, result)| result.unwrap_or_else(|| lost(index)))
         .collect()
 }
 

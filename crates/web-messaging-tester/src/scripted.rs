@@ -14,16 +14,11 @@ use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
 use crate::runner::{Progress, RunSettings, run_scenarios};
 use crate::script::{Scenario, TestScript};
 use crate::shard;
-use crate::target::{StartedTarget, TargetPlan};
+use crate::target::{DEFAULT_TIMEOUT, StartedTarget, TargetPlan};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Default seconds each wait may take, as upstream.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default quiet time before each `say` against a real deployment (see the README).
-const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
 
 /// One test-script, loaded and checked, with where its sessions go.
 struct Suite {
@@ -205,18 +200,8 @@ fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>,
             &(&script.config).into(),
         )
         .map_err(|message| with_file(files, &file, message))?;
-        let timeout = args
-            .timeout
-            .or(script.config.timeout)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        let say_delay = args
-            .say_delay
-            .or(script.config.say_delay)
-            .unwrap_or(if plan.simulated() {
-                Duration::ZERO
-            } else {
-                DEFAULT_SAY_DELAY
-            });
+        let timeout = plan.timeout(args.timeout, script.config.timeout);
+        let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);
         for scenario in script.scenarios {
             let name = scenario.name.clone();
             let mut shown = scenario;

@@ -7,8 +7,14 @@ use crate::cli::SessionArgs;
 use crate::script::FileConfig;
 use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use rustls::pki_types::CertificateDer;
+use std::time::Duration;
 use web_messaging_input::InputError;
 use web_messaging_simulator::{BotFlow, Simulator};
+
+/// Default time each wait may take, as upstream's `--timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default quiet time before each `say` against a real deployment (see the README's Pacing).
+const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
 
 /// Deployment ID used against the simulator when neither the file nor the flags name one.
 const SIMULATED_DEPLOYMENT: &str = "00000000-0000-0000-0000-000000000000";
@@ -107,6 +113,22 @@ impl TargetPlan {
     /// Whether the sessions will go to the simulator.
     pub fn simulated(&self) -> bool {
         self.flow.is_some()
+    }
+
+    /// How long each wait may take: the command line's, else the file's, else upstream's 10 s.
+    pub fn timeout(&self, cli: Option<Duration>, file: Option<Duration>) -> Duration {
+        cli.or(file).unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The quiet time before each `say`: the command line's, else the file's, else 2 s against
+    /// a real deployment (Genesys may ignore text sent right after a reply) and 0 against the
+    /// simulator, which never does.
+    pub fn say_delay(&self, cli: Option<Duration>, file: Option<Duration>) -> Duration {
+        cli.or(file).unwrap_or(if self.simulated() {
+            Duration::ZERO
+        } else {
+            DEFAULT_SAY_DELAY
+        })
     }
 
     /// Starts the simulator (for `--simulate`) and builds the session configuration: origin,

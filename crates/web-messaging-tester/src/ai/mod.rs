@@ -22,6 +22,7 @@ use crate::associate::prepare_associator;
 use crate::cli::AiArgs;
 use crate::report::Extra;
 use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
+use crate::runner::run_in_order;
 use crate::target::{TargetPlan, TargetSettings};
 use conversation::{ConversationOutcome, EndKind, LoopSettings, converse};
 use file::{AiFile, AiScenario, ProviderSpec};
@@ -33,14 +34,10 @@ use provider::{Env, Provider};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Messages the model may send to the bot when neither `--max-turns` nor the file says.
 const DEFAULT_MAX_TURNS: u32 = 10;
-/// Quiet time before each message against a real deployment, as `scripted`'s default.
-const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
 
 /// One scenario, ready to run: its placeholders chosen, its providers built.
 struct Prepared {
@@ -127,7 +124,8 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         eprintln!("Placeholder values chosen with seed {seed} (--seed {seed} chooses them again)");
     }
 
-    let simulated = plan.simulated();
+    // `ai` has no say-delay setting: the default pacing for its target.
+    let say_delay = plan.say_delay(None, None);
     let run_started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let started = match plan.start().await {
@@ -138,11 +136,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         session: started.session.clone(),
         options: ConversationOptions {
             // The model is asked only after the bot's silence window, so this rarely waits.
-            say_delay: if simulated {
-                Duration::ZERO
-            } else {
-                DEFAULT_SAY_DELAY
-            },
+            say_delay,
             ..ConversationOptions::default()
         },
         max_turns: args
@@ -260,58 +254,47 @@ async fn run_all(
     out_dir: Option<Arc<OutputDir>>,
     parallel: usize,
 ) -> Vec<AiResult> {
-    let permits = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = JoinSet::new();
     let names: Vec<String> = prepared.iter().map(|p| p.scenario.name.clone()).collect();
-    for (index, scenario) in prepared.into_iter().enumerate() {
-        // Taking the permit before spawning starts scenarios in file order.
-        let permit = Arc::clone(&permits).acquire_owned().await;
-        let provider = Arc::clone(provider);
-        let settings = Arc::clone(settings);
-        let out_dir = out_dir.clone();
-        tasks.spawn(async move {
-            let _permit = permit;
-            let result = run_scenario(scenario, &provider, &settings).await;
-            if let Some(out_dir) = out_dir {
-                // As upstream: a file that cannot be saved is reported, the verdict stands.
-                if let Err(e) = out_dir.save(&result) {
-                    let warn = anstyle::AnsiColor::Yellow.on_default();
-                    let mut stderr = anstream::stderr();
-                    let _ = writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
+    run_in_order(
+        prepared,
+        parallel,
+        |_, scenario| {
+            let provider = Arc::clone(provider);
+            let settings = Arc::clone(settings);
+            let out_dir = out_dir.clone();
+            async move {
+                let result = run_scenario(scenario, &provider, &settings).await;
+                if let Some(out_dir) = out_dir {
+                    // As upstream: a file that cannot be saved is reported, the verdict stands.
+                    if let Err(e) = out_dir.save(&result) {
+                        let warn = anstyle::AnsiColor::Yellow.on_default();
+                        let mut stderr = anstream::stderr();
+                        let _ =
+                            writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
+                    }
                 }
+                result
             }
-            (index, result)
-        });
-    }
-    let mut results: Vec<Option<AiResult>> = vec![None; names.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined {
-            results[index] = Some(result);
-        }
-    }
-    results
-        .into_iter()
-        .zip(names)
-        .map(|(result, name)| {
-            result.unwrap_or_else(|| AiResult {
-                name,
-                placeholder_values: IndexMap::new(),
-                prompt: String::new(),
-                lines: Vec::new(),
-                end_kind: EndKind::Error,
-                end_description: "Internal error: the scenario's task stopped unexpectedly".into(),
-                judge: None,
-                judge_skipped: None,
-                model: provider.model().to_string(),
-                turns: 0,
-                usage: provider::Usage::default(),
-                duration: Duration::ZERO,
-                started_at: jiff::Timestamp::now(),
-                transcript: Transcript::default(),
-                first_message_id: None,
-            })
-        })
-        .collect()
+        },
+        |index| AiResult {
+            name: names[index].clone(),
+            placeholder_values: IndexMap::new(),
+            prompt: String::new(),
+            lines: Vec::new(),
+            end_kind: EndKind::Error,
+            end_description: "Internal error: the scenario's task stopped unexpectedly".into(),
+            judge: None,
+            judge_skipped: None,
+            model: provider.model().to_string(),
+            turns: 0,
+            usage: provider::Usage::default(),
+            duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            transcript: Transcript::default(),
+            first_message_id: None,
+        },
+    )
+    .await
 }
 
 async fn run_scenario(

@@ -36,10 +36,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Default seconds each wait may take, as `scripted`.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default quiet time before each `say` against a real deployment, as `scripted`.
-const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
 /// Genesys' limit of `onMessage` per second per session, which the library keeps to.
 const MESSAGES_PER_SECOND_PER_SESSION: f64 = 2.0;
 
@@ -104,18 +100,8 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
             ));
         }
     }
-    let timeout = args
-        .timeout
-        .or(script.config.timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let say_delay = args
-        .say_delay
-        .or(script.config.say_delay)
-        .unwrap_or(if simulated {
-            Duration::ZERO
-        } else {
-            DEFAULT_SAY_DELAY
-        });
+    let timeout = plan.timeout(args.timeout, script.config.timeout);
+    let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);
     // Command-line thresholds replace the file's, as every command-line value does.
     let thresholds = if args.thresholds.is_empty() {
         script.config.load_thresholds.clone()
