@@ -181,7 +181,7 @@ pub fn describe_failure(failure: &Failure, timeout: Duration) -> String {
         Failure::Wait(e) => describe_wait(e),
         Failure::NoDisconnect(e) => describe_no_disconnect(e),
         Failure::ScenarioTimeout { limit, during } => format!(
-            "The scenario did not finish within its time limit of {} (--scenario-timeout): stopped {during}",
+            "The scenario did not finish within its time limit of {} (--scenario-timeout or config.scenarioTimeout): stopped {during}",
             humanize(*limit)
         ),
         Failure::Interrupted {
