@@ -8,6 +8,11 @@
 //!
 //! Pacing lives in one place, [`Conversation::say`]: it waits until the bot has been quiet for
 //! the configured delay and keeps within Genesys' limit of 2 `onMessage` per second.
+//!
+//! Nothing here waits without a deadline: every wait ends at its timeout, pacing gives up
+//! waiting for quiet after [`ConversationOptions::max_quiet_wait`] (and sends anyway), a
+//! server's `retryAfter` is capped at [`ConversationOptions::max_retry_after`] and followed at
+//! most [`ConversationOptions::max_resends`] times per wait, and deadlines never overflow.
 
 use crate::expect::Expectation;
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
@@ -36,6 +41,15 @@ pub struct ConversationOptions {
     /// When a wait sees the bot disconnect, how long it still accepts a matching reply that was
     /// created before the disconnect but is delivered after it (out-of-order delivery).
     pub disconnect_grace: Duration,
+    /// Most time a `say` waits for the bot to go quiet (never less than `say_delay`): a bot
+    /// that keeps talking gets the message anyway after this long. The rate limit is still
+    /// kept.
+    pub max_quiet_wait: Duration,
+    /// Cap on a server's `retryAfter` (429): a message refused for being too fast is sent again
+    /// after `retryAfter` or this, whichever is shorter.
+    pub max_retry_after: Duration,
+    /// Most times one wait sends a rate-limited message again; a further 429 ends the wait.
+    pub max_resends: u32,
 }
 
 impl Default for ConversationOptions {
@@ -44,8 +58,24 @@ impl Default for ConversationOptions {
             say_delay: Duration::from_secs(2),
             max_messages_per_second: 2,
             disconnect_grace: Duration::from_millis(300),
+            max_quiet_wait: Duration::from_secs(10),
+            max_retry_after: MAX_RETRY_AFTER,
+            max_resends: 3,
         }
     }
+}
+
+/// The default cap on a server's `retryAfter`.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Far enough to mean "never" for a deadline (about 30 years), near enough not to overflow.
+const FAR: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// `at + duration`, saturating at a far-future instant instead of panicking on overflow.
+pub(crate) fn later(at: Instant, duration: Duration) -> Instant {
+    at.checked_add(duration.min(FAR))
+        .or_else(|| at.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(at)
 }
 
 /// Why a wait ended without the reply it wanted.
@@ -79,6 +109,10 @@ pub struct WaitError {
     /// Replies that were delivered so late they sorted before an already-matched reply, and so
     /// could not be offered to this wait. Only ever non-empty after out-of-order delivery.
     pub late: Vec<String>,
+    /// When Genesys refused a message for being too fast (429) during this wait, what was
+    /// done about it, e.g. `Genesys rate-limited a message (retry after 5 s): it was sent
+    /// again after 5 s`.
+    pub rate_limited: Option<String>,
 }
 
 impl fmt::Display for WaitError {
@@ -110,14 +144,17 @@ impl fmt::Display for WaitError {
             )?,
         }
         if self.received.is_empty() {
-            write!(f, "\nNo messages were received.")
+            write!(f, "\nNo messages were received.")?;
         } else {
             write!(f, "\nReceived:")?;
             for text in &self.received {
                 write!(f, "\n - {text}")?;
             }
-            Ok(())
         }
+        if let Some(note) = &self.rate_limited {
+            write!(f, "\n{note}")?;
+        }
+        Ok(())
     }
 }
 
@@ -265,7 +302,7 @@ impl Conversation {
         &mut self,
         timeout: Duration,
     ) -> Result<SessionResponse, WaitError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = later(Instant::now(), timeout);
         let faults_reported = self.faults_reported;
         let outcome = self
             .wait_until(deadline, |snap| {
@@ -294,6 +331,7 @@ impl Conversation {
                         .and_then(Result::err)
                         .unwrap_or(WaitFailure::SessionNotStarted),
                     late: Vec::new(),
+                    rate_limited: None,
                 })
             }
         }
@@ -351,32 +389,45 @@ impl Conversation {
         Ok(())
     }
 
-    /// If `failure` is Genesys refusing one of our messages with 429, waits `retryAfter`,
-    /// sends the message again and returns true: the wait then goes on.
-    async fn resend_if_rate_limited(&mut self, failure: &WaitFailure) -> bool {
+    /// If `failure` is Genesys refusing one of our messages with 429 and this wait has resends
+    /// left, waits `retryAfter` (capped at `max_retry_after`), sends the message again and
+    /// says what it did: the wait then goes on. `None`: the failure stands.
+    async fn resend_if_rate_limited(
+        &mut self,
+        failure: &WaitFailure,
+        resends: &mut u32,
+    ) -> Option<String> {
         let WaitFailure::Server(Fault::Server(ServerError::TooManyRequests {
             retry_after_seconds,
             tracing_id: Some(tracing_id),
             ..
         })) = failure
         else {
-            return false;
+            return None;
         };
-        let Some(message) = self.sent.remove(tracing_id) else {
-            return false;
-        };
+        if *resends >= self.options.max_resends || !self.sent.contains_key(tracing_id) {
+            return None;
+        }
+        let message = self.sent.remove(tracing_id)?;
+        *resends += 1;
         self.faults_reported += 1;
-        tracing::debug!(target: crate::WIRE_TARGET, "rate-limited: resending after {retry_after_seconds} s");
-        tokio::time::sleep(Duration::from_secs(*retry_after_seconds)).await;
+        let asked = Duration::from_secs(*retry_after_seconds);
+        let pause = asked.min(self.options.max_retry_after);
+        tracing::debug!(target: crate::WIRE_TARGET, "rate-limited: resending after {} ms", pause.as_millis());
+        tokio::time::sleep(pause).await;
         // The retry keeps to the same pacing rules as the first attempt.
         self.pace().await;
+        let note = format!(
+            "Genesys rate-limited a message (429, retry after {retry_after_seconds} s): it was sent again after {}",
+            short_duration(pause)
+        );
         match self.session.send_message(message.clone()).await {
             Ok(new_id) => {
                 self.recent_sends.push_back(Instant::now());
                 self.sent.insert(new_id, message);
-                true
+                Some(note)
             }
-            Err(_) => false,
+            Err(_) => None,
         }
     }
 
@@ -391,10 +442,14 @@ impl Conversation {
         Ok(())
     }
 
-    /// Waits until the bot has been quiet for `say_delay` and the rate limit has room.
+    /// Waits until the bot has been quiet for `say_delay` and the rate limit has room. A bot
+    /// that never goes quiet is waited for at most `max_quiet_wait` (or `say_delay`, if
+    /// longer): then the message goes anyway, as soon as the rate limit allows.
     async fn pace(&mut self) {
         let window = Duration::from_secs(1);
         let limit = self.options.max_messages_per_second.max(1);
+        let say_delay = self.options.say_delay;
+        let give_up = later(Instant::now(), self.options.max_quiet_wait.max(say_delay));
         loop {
             let now = Instant::now();
             while self
@@ -405,7 +460,7 @@ impl Conversation {
                 self.recent_sends.pop_front();
             }
             let rate_ready = if self.recent_sends.len() >= limit {
-                self.recent_sends[self.recent_sends.len() - limit] + window
+                later(self.recent_sends[self.recent_sends.len() - limit], window)
             } else {
                 now
             };
@@ -414,8 +469,16 @@ impl Conversation {
                 .snapshot()
                 .last_reply_at
                 .map_or(self.started_at, |t| t.max(self.started_at));
-            let ready = rate_ready.max(quiet_since + self.options.say_delay);
+            let quiet_ready = later(quiet_since, say_delay);
+            let ready = rate_ready.max(quiet_ready.min(give_up));
             if ready <= now {
+                if quiet_ready > now {
+                    tracing::warn!(
+                        "the bot did not go quiet for {} within {}: sending anyway",
+                        short_duration(say_delay),
+                        short_duration(self.options.max_quiet_wait.max(say_delay))
+                    );
+                }
                 return;
             }
             // A reply arriving meanwhile restarts the quiet period, so wake up on changes too.
@@ -471,10 +534,12 @@ impl Conversation {
         expectation: &Expectation,
         timeout: Duration,
     ) -> Result<Reply, WaitError> {
-        let deadline = Instant::now() + timeout;
+        let mut deadline = later(Instant::now(), timeout);
         let cursor = self.cursor;
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
+        let mut resends = 0;
+        let mut rate_limited = None;
         let outcome = loop {
             let faults_reported = self.faults_reported;
             let outcome = self
@@ -486,10 +551,10 @@ impl Conversation {
                         }
                         if message.is_disconnect() {
                             let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
-                            if Instant::now() >= seen + grace || snap.closed.is_some() {
+                            if Instant::now() >= later(seen, grace) || snap.closed.is_some() {
                                 return Check::Done(Err(WaitFailure::BotDisconnected));
                             }
-                            return Check::Pending(Some(seen + grace));
+                            return Check::Pending(Some(later(seen, grace)));
                         }
                     }
                     if let Some(failure) = ended(snap, faults_reported) {
@@ -498,10 +563,16 @@ impl Conversation {
                     Check::Pending(None)
                 })
                 .await;
-            match &outcome {
-                Some(Err(failure)) if self.resend_if_rate_limited(failure).await => continue,
-                _ => break outcome,
+            if let Some(Err(failure)) = &outcome {
+                let paused_at = Instant::now();
+                if let Some(note) = self.resend_if_rate_limited(failure, &mut resends).await {
+                    // The time spent obeying the server does not count against this wait.
+                    deadline = later(deadline, paused_at.elapsed());
+                    rate_limited = Some(note);
+                    continue;
+                }
             }
+            break outcome;
         };
         match outcome {
             Some(Ok(reply)) => {
@@ -516,6 +587,7 @@ impl Conversation {
                 };
                 let mut error = self.failure(expectation.describe(), timeout, reason);
                 error.expectation = Some(expectation.clone());
+                error.rate_limited = rate_limited;
                 Err(error)
             }
         }
@@ -529,7 +601,7 @@ impl Conversation {
         silence: Duration,
         max_wait: Duration,
     ) -> Vec<Reply> {
-        let deadline = Instant::now() + max_wait;
+        let deadline = later(Instant::now(), max_wait);
         let cursor = self.cursor;
         let mut last_seen_count = 0;
         let mut quiet_since = Instant::now();
@@ -545,10 +617,10 @@ impl Conversation {
                 }
                 let ended =
                     snap.closed.is_some() || after(snap, cursor).any(|r| r.message.is_disconnect());
-                if ended || Instant::now() >= quiet_since + silence {
+                if ended || Instant::now() >= later(quiet_since, silence) {
                     return Check::Done(replies);
                 }
-                Check::Pending(Some(quiet_since + silence))
+                Check::Pending(Some(later(quiet_since, silence)))
             })
             .await;
         let replies = match replies {
@@ -568,7 +640,7 @@ impl Conversation {
     /// Waits for the bot to end the conversation (Presence Disconnect). Succeeds at once if it
     /// already has.
     pub async fn wait_for_disconnect(&mut self, timeout: Duration) -> Result<(), WaitError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = later(Instant::now(), timeout);
         let faults_reported = self.faults_reported;
         let outcome = self
             .wait_until(deadline, |snap| {
@@ -647,6 +719,7 @@ impl Conversation {
             received,
             reason,
             late,
+            rate_limited: None,
         }
     }
 
@@ -683,6 +756,19 @@ fn ended(snap: &Snapshot, faults_reported: usize) -> Option<WaitFailure> {
         return Some(WaitFailure::Server(fault.clone()));
     }
     snap.closed.clone().map(WaitFailure::Closed)
+}
+
+/// A duration for messages: `5 s`, `1.5 s` or `250 ms`.
+pub(crate) fn short_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis >= 1000 && millis.is_multiple_of(100) {
+        let text = format!("{:.1}", duration.as_secs_f64());
+        format!("{} s", text.trim_end_matches(".0"))
+    } else if millis >= 1000 {
+        format!("{millis} ms")
+    } else {
+        format!("{} ms", millis.max(u128::from(!duration.is_zero())))
+    }
 }
 
 /// The messages after the cursor, in conversation order.

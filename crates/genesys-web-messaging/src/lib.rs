@@ -34,7 +34,7 @@ mod session;
 mod transcript;
 
 pub use conversation::{
-    Conversation, ConversationOptions, Reply, SayError, WaitError, WaitFailure,
+    Conversation, ConversationOptions, MAX_RETRY_AFTER, Reply, SayError, WaitError, WaitFailure,
 };
 pub use expect::{Expectation, JsRegex};
 pub use log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};

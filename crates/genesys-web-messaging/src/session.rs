@@ -154,12 +154,12 @@ pub enum ConnectError {
         reason: String,
     },
     /// Connecting took longer than the configured timeout.
-    #[error("could not connect to {url} within {seconds} s")]
+    #[error("could not connect to {url} within {}", crate::conversation::short_duration(*timeout))]
     TimedOut {
         /// The URL tried.
         url: String,
         /// The timeout.
-        seconds: u64,
+        timeout: Duration,
     },
 }
 
@@ -201,7 +201,7 @@ impl GuestSession {
             .await
             .map_err(|_| ConnectError::TimedOut {
                 url: url.clone(),
-                seconds: config.connect_timeout.as_secs(),
+                timeout: config.connect_timeout,
             })??;
         let token = uuid::Uuid::new_v4().to_string();
         let log = Arc::new(SessionLog::default());

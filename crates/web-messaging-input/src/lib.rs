@@ -97,6 +97,11 @@ fn starts_a_sentence(message: &str) -> bool {
 
 /// Reads a file's text, or says why it cannot be read.
 pub fn read_file(path: &std::path::Path, what: &str) -> Result<String, InputError> {
+    let file = path.display().to_string();
+    // A directory and other failures are described below.
+    if let Ok(bytes) = std::fs::read(path) {
+        return String::from_utf8(bytes).map_err(|e| not_utf8(&file, e.as_bytes(), e.utf8_error()));
+    }
     std::fs::read_to_string(path).map_err(|e| {
         let reason = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -111,6 +116,22 @@ pub fn read_file(path: &std::path::Path, what: &str) -> Result<String, InputErro
     })
 }
 
+/// Text that is not UTF-8, with the position of its first bad byte.
+fn not_utf8(file: &str, bytes: &[u8], error: std::str::Utf8Error) -> InputError {
+    let good = &bytes[..error.valid_up_to()];
+    let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+    let byte = bytes.get(error.valid_up_to()).copied().unwrap_or_default();
+    InputError {
+        file: Some(file.to_string()),
+        line: Some(line),
+        column: Some(column),
+        key: None,
+        message: format!("the file is not UTF-8 text (byte 0x{byte:02X})"),
+    }
+}
+
 /// Deserialises YAML into `T`. Any error names its position and key path; `key_path` renders
 /// serde's path in the file's own terms (see [`drop_spanned_steps`]).
 pub fn from_yaml<T: DeserializeOwned>(
@@ -119,10 +140,12 @@ pub fn from_yaml<T: DeserializeOwned>(
     key_path: impl FnOnce(&KeyPath) -> String,
 ) -> Result<T, InputError> {
     if source.trim().is_empty() {
-        return Err(InputError::in_file(
-            file,
-            "must contain YAML: the file is empty",
-        ));
+        // Line 1: every mistake in a file names a line.
+        return Err(InputError {
+            line: Some(1),
+            column: Some(1),
+            ..InputError::in_file(file, "must contain YAML: the file is empty")
+        });
     }
     let options = serde_saphyr::options! { with_snippet: false };
     let mut path = None;
@@ -251,10 +274,20 @@ mod tests {
     }
 
     #[test]
+    fn text_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+        let path = std::env::temp_dir().join(format!("not-utf8-{}.yml", std::process::id()));
+        std::fs::write(&path, b"a: 1\nbb: \xc3(\n").unwrap();
+        let e = read_file(&path, "test-script").unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!((e.line, e.column), (Some(2), Some(5)), "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
+    }
+
+    #[test]
     fn empty_and_unparseable_files() {
         assert_eq!(
             err("  \n").to_string(),
-            "f.yml: must contain YAML: the file is empty"
+            "f.yml:1:1: must contain YAML: the file is empty"
         );
         let e = err("name: [\n");
         assert!(e.line.is_some(), "{e}");

@@ -1,7 +1,7 @@
 //! Command-line options. This layer only parses: every rule about merging and validating lives
 //! in the commands themselves.
 
-use crate::script::{parse_delay, parse_timeout};
+use crate::script::{parse_say_delay, parse_scenario_timeout, parse_timeout};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 const LEGACY_SPELLINGS: &str = "\
 Upstream's spellings work too: -id <deploymentId> (same as --deployment-id) and -fo (same as --failures-only).
 
-Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run).";
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run), 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
 
 /// Tests Genesys Cloud Web Messenger deployments (bots and Architect flows) by acting as a
 /// guest: it says what a test-script tells it to and checks what the bot answers.
@@ -179,8 +179,8 @@ pub struct AiArgs {
     /// Bot silence that ends the bot's turn, e.g. 3s or 500ms.
     #[arg(long, value_name = "duration", default_value = "3s", value_parser = parse_timeout)]
     pub silence: Duration,
-    /// Most time each scenario's conversation may take, e.g. 5m or 90s.
-    #[arg(long = "time-limit", value_name = "duration", default_value = "5m", value_parser = parse_timeout)]
+    /// Most time each scenario's conversation may take, e.g. 5m or 90s (1s to 24h).
+    #[arg(long = "time-limit", value_name = "duration", default_value = "5m", value_parser = parse_scenario_timeout)]
     pub time_limit: Duration,
     /// Log every frame and every model request (never their keys), with timestamps, on stderr.
     #[arg(short = 'v', long)]
@@ -199,7 +199,7 @@ Providers (config.ai.provider) and the environment variables they read:
   google-vertex-ai   GOOGLE_APPLICATION_CREDENTIALS, VERTEX_AI_PROJECT,
                      VERTEX_AI_LOCATION, VERTEX_AI_BASE_URL
 
-Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run).";
+Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run), 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
 
 /// Options of `scripted`.
 #[derive(Debug, Args)]
@@ -220,12 +220,18 @@ pub struct ScriptedArgs {
     /// Only output failures.
     #[arg(long = "failures-only")]
     pub failures_only: bool,
-    /// Seconds to wait for a response before failing the test [default: 10].
+    /// Seconds to wait for a response before failing the test (also bounds connecting and the
+    /// session start), 1ms to 1h [default: 10].
     #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
-    /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
-    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_delay)]
+    /// Quiet time before each `say`, e.g. 2s or 500ms, 0 to 60s [default: 2s; 0 with
+    /// --simulate].
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay)]
     pub say_delay: Option<Duration>,
+    /// Most time each scenario may take, e.g. 10m, 1s to 24h [default: 10m, or more for long
+    /// scenarios: 2 × (steps + 1) × (timeout + say delay + 1s)].
+    #[arg(long = "scenario-timeout", value_name = "duration", value_parser = parse_scenario_timeout)]
+    pub scenario_timeout: Option<Duration>,
     /// Log every frame sent and received, with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -296,6 +302,7 @@ const TAKES_VALUE: &[&str] = &[
     "-t",
     "--timeout",
     "--say-delay",
+    "--scenario-timeout",
     "--ca-cert",
     "--report-junit",
     "--report-json",
@@ -420,7 +427,20 @@ mod tests {
 
     #[test]
     fn refuses_bad_numbers() {
-        for bad in ["-p 0", "-p x", "-t abc", "-t 0", "-t -1"] {
+        for bad in [
+            "-p 0",
+            "-p x",
+            "-t abc",
+            "-t 0",
+            "-t -1",
+            "-t 1ns",
+            "-t 2h",
+            "-t 1e400",
+            "--say-delay 100y",
+            "--say-delay 61s",
+            "--scenario-timeout 0",
+            "--scenario-timeout 25h",
+        ] {
             let line = format!("web-messaging-tester scripted f.yml {bad}");
             assert!(
                 Cli::try_parse_from(rewrite_legacy_args(args(&line))).is_err(),

@@ -1,12 +1,14 @@
 //! `web-messaging-tester`: tests Genesys Cloud Web Messenger deployments by acting as a guest.
 //!
 //! This file only wires things up: parse the command line, run the command, map its outcome
-//! to the exit code (0 passed, 1 a scenario failed, 2 invalid input).
+//! to the exit code (0 passed, 1 a scenario failed, 2 invalid input, 130 interrupted by
+//! SIGINT or SIGTERM).
 
 mod ai;
 mod associate;
 mod cli;
 mod files;
+mod interrupt;
 mod load;
 mod logging;
 mod merge;
@@ -33,6 +35,8 @@ pub enum Outcome {
     Failed,
     /// The input was invalid; nothing ran (exit 2).
     Invalid(String),
+    /// SIGINT or SIGTERM stopped the run; what finished was reported (exit 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
     match outcome {
         Outcome::Passed => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::from(1),
+        Outcome::Interrupted => ExitCode::from(interrupt::EXIT_CODE),
         Outcome::Invalid(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)

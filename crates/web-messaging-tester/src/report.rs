@@ -12,6 +12,39 @@ use std::time::Duration;
 const RULE: &str = "---------------------";
 const PASS: Style = AnsiColor::Green.on_default().bold();
 const FAIL: Style = AnsiColor::Red.on_default().bold();
+const INTERRUPTED: Style = AnsiColor::Yellow.on_default().bold();
+
+/// How a scenario ended, as the text report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// `PASS`.
+    Pass,
+    /// `FAIL`.
+    Fail,
+    /// `INTERRUPTED`: SIGINT or SIGTERM stopped it (it counts as not passed).
+    Interrupted,
+}
+
+impl Verdict {
+    /// The verdict of a result.
+    pub fn of(result: &ScenarioResult) -> Verdict {
+        if result.passed() {
+            Verdict::Pass
+        } else if result.interrupted() {
+            Verdict::Interrupted
+        } else {
+            Verdict::Fail
+        }
+    }
+
+    fn word_and_style(self) -> (&'static str, Style) {
+        match self {
+            Verdict::Pass => ("PASS", PASS),
+            Verdict::Fail => ("FAIL", FAIL),
+            Verdict::Interrupted => ("INTERRUPTED", INTERRUPTED),
+        }
+    }
+}
 
 /// What a caller adds to one result's block (`--associate-id`'s conversation, a file's own
 /// timeout).
@@ -66,11 +99,11 @@ pub fn render(
     for (result, extra) in &failed {
         out.push_str(&block(result, extra, timeout));
     }
-    out.push_str(&summary(
+    out.push_str(&verdict_summary(
         passed
             .iter()
-            .map(|(r, _)| (r.name.as_str(), true))
-            .chain(failed.iter().map(|(r, _)| (r.name.as_str(), false))),
+            .chain(&failed)
+            .map(|(r, _)| (r.name.as_str(), Verdict::of(r))),
     ));
     out
 }
@@ -78,15 +111,22 @@ pub fn render(
 /// The summary: `Scenario Test Results`, then a `PASS - <name>` or `FAIL - <name>` line for
 /// each scenario, in the order given.
 pub fn summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, bool)>) -> String {
+    verdict_summary(
+        outcomes
+            .into_iter()
+            .map(|(name, passed)| (name, if passed { Verdict::Pass } else { Verdict::Fail })),
+    )
+}
+
+/// The summary with a verdict per scenario: `PASS - <name>`, `FAIL - <name>` or
+/// `INTERRUPTED - <name>`.
+pub fn verdict_summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, Verdict)>) -> String {
     let mut out = format!("\nScenario Test Results\n{RULE}\n");
     let lines: Vec<String> = outcomes
         .into_iter()
-        .map(|(name, passed)| {
-            if passed {
-                format!("{PASS}PASS{PASS:#} - {name}")
-            } else {
-                format!("{FAIL}FAIL{FAIL:#} - {name}")
-            }
+        .map(|(name, verdict)| {
+            let (word, style) = verdict.word_and_style();
+            format!("{style}{word}{style:#} - {name}")
         })
         .collect();
     out.push_str(&lines.join("\n"));
@@ -108,7 +148,16 @@ pub fn block_head(name: &str, passed: bool, label: Option<&str>) -> Vec<String> 
 }
 
 fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
-    let mut lines = block_head(&result.name, result.passed(), extra.label.as_deref());
+    let mut lines = if result.interrupted() {
+        let (word, style) = Verdict::Interrupted.word_and_style();
+        let title = match &extra.label {
+            None => format!("{style}{} ({word}){style:#}", result.name),
+            Some(label) => format!("{style}{} ({word}) - {label}{style:#}", result.name),
+        };
+        vec![String::new(), title, RULE.to_string()]
+    } else {
+        block_head(&result.name, result.passed(), extra.label.as_deref())
+    };
     lines.extend(result.transcript.render("You", "Them"));
     if let Some(failure) = &result.failure {
         lines.push(String::new());
@@ -131,6 +180,18 @@ pub fn describe_failure(failure: &Failure, timeout: Duration) -> String {
         Failure::Start(e) => describe_start(e, timeout),
         Failure::Wait(e) => describe_wait(e),
         Failure::NoDisconnect(e) => describe_no_disconnect(e),
+        Failure::ScenarioTimeout { limit, during } => format!(
+            "The scenario did not finish within its time limit of {} (--scenario-timeout or config.scenarioTimeout): stopped {during}",
+            humanize(*limit)
+        ),
+        Failure::Interrupted {
+            signal,
+            during: Some(during),
+        } => format!("Interrupted by {signal} {during}"),
+        Failure::Interrupted {
+            signal,
+            during: None,
+        } => format!("Interrupted by {signal} before the scenario started"),
     }
 }
 
@@ -201,6 +262,9 @@ fn describe_wait(e: &WaitError) -> String {
         ),
         WaitFailure::SessionNotStarted => "The session did not start".to_string(),
     };
+    if let Some(note) = &e.rate_limited {
+        let _ = write!(text, "\n{note}");
+    }
     if !e.late.is_empty() {
         let _ = write!(
             text,
@@ -255,10 +319,15 @@ fn capitalise(text: &str) -> String {
 }
 
 /// A duration as humanize-duration writes it: `1 second`, `10 seconds`, `1 minute, 30 seconds`,
-/// `0.5 seconds`.
+/// `0.5 seconds`; below a second, other than whole tenths, in milliseconds: `1 ms`, `250 ms`
+/// (never `0 seconds`).
 pub fn humanize(duration: Duration) -> String {
     let millis = duration.as_millis();
     let unit = |n: u128, name: &str| format!("{n} {name}{}", if n == 1 { "" } else { "s" });
+    if (millis < 1000 && !millis.is_multiple_of(100)) || millis == 0 {
+        let micros_rounded_up = duration.as_micros().div_ceil(1000);
+        return format!("{} ms", micros_rounded_up.max(1));
+    }
     if !millis.is_multiple_of(1000) {
         let seconds = duration.as_secs_f64();
         return format!("{} seconds", trim_float(seconds));
@@ -295,6 +364,11 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(60)), "1 minute");
         assert_eq!(humanize(Duration::from_secs(90)), "1 minute, 30 seconds");
         assert_eq!(humanize(Duration::from_millis(500)), "0.5 seconds");
+        assert_eq!(humanize(Duration::from_millis(1)), "1 ms");
+        assert_eq!(humanize(Duration::from_millis(250)), "250 ms");
+        assert_eq!(humanize(Duration::from_nanos(1)), "1 ms");
+        assert_eq!(humanize(Duration::from_millis(1500)), "1.5 seconds");
+        assert_eq!(humanize(Duration::from_secs(3600)), "1 hour");
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Runs scenarios: each in its own guest session, up to `parallel` at once, every one reported
 //! whatever happens to the others.
+//!
+//! Every scenario has a time limit of its own (`--scenario-timeout`): over it, it stops where
+//! it is and fails, its transcript so far kept. SIGINT or SIGTERM stops every scenario the
+//! same way (marked interrupted), and starts no new one.
 
+use crate::interrupt::{Interrupt, Signal};
 use crate::script::{Scenario, Step, WaitFor};
 use genesys_web_messaging::{
     ConnectError, Conversation, ConversationOptions, Expectation, SayError, SessionConfig,
@@ -22,6 +27,42 @@ pub struct RunSettings {
     pub timeout: Duration,
     /// Quiet time before each `say`.
     pub say_delay: Duration,
+    /// Most time the whole scenario may take; `None`: [`default_scenario_timeout`].
+    pub scenario_timeout: Option<Duration>,
+}
+
+/// The least a scenario gets by default: 10 minutes.
+pub const MIN_DEFAULT_SCENARIO_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A scenario's default time limit: twice the longest its steps may take (the connect and
+/// session start, each wait's timeout, and for each `say` or `click` the longer of the say
+/// delay and the timeout plus a second for the rate limit), at least 10 minutes and at most
+/// 24 hours.
+pub fn default_scenario_timeout(
+    scenario: &Scenario,
+    timeout: Duration,
+    say_delay: Duration,
+) -> Duration {
+    let one_second = Duration::from_secs(1);
+    let most = scenario.steps.iter().fold(timeout, |total, step| {
+        let step_most = match step {
+            Step::Wait { timeout: own, .. } => own.unwrap_or(timeout),
+            Step::Say(_) | Step::Click(_) => say_delay.max(timeout).saturating_add(one_second),
+        };
+        total.saturating_add(step_most)
+    });
+    most.saturating_mul(2).clamp(
+        MIN_DEFAULT_SCENARIO_TIMEOUT,
+        crate::script::SCENARIO_TIMEOUT_RANGE.1,
+    )
+}
+
+impl RunSettings {
+    /// The time limit of `scenario` run with these settings.
+    pub fn scenario_limit(&self, scenario: &Scenario) -> Duration {
+        self.scenario_timeout
+            .unwrap_or_else(|| default_scenario_timeout(scenario, self.timeout, self.say_delay))
+    }
 }
 
 /// How one scenario ended.
@@ -81,6 +122,47 @@ pub enum Failure {
     Internal(String),
     /// An `ai` scenario's verdict was a fail: why, as the `ai` report words it.
     Verdict(String),
+    /// The scenario took longer than its time limit and was stopped.
+    ScenarioTimeout {
+        /// The limit.
+        limit: Duration,
+        /// Where it was stopped, e.g. `during step 2 (say: hi)`.
+        during: String,
+    },
+    /// SIGINT or SIGTERM stopped the run before the scenario finished.
+    Interrupted {
+        /// Which signal.
+        signal: Signal,
+        /// Where it was stopped, e.g. `during step 2 (say: hi)`; `None`: it never started.
+        during: Option<String>,
+    },
+}
+
+impl Failure {
+    /// Whether a signal stopped the scenario.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Failure::Interrupted { .. })
+    }
+}
+
+impl ScenarioResult {
+    /// The result of a scenario that never ran.
+    pub fn not_run(name: String, failure: Failure) -> ScenarioResult {
+        ScenarioResult {
+            name,
+            failure: Some(failure),
+            transcript: Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            steps: Vec::new(),
+            first_message_id: None,
+        }
+    }
+
+    /// Whether a signal stopped it.
+    pub fn interrupted(&self) -> bool {
+        self.failure.as_ref().is_some_and(Failure::is_interrupted)
+    }
 }
 
 /// Told about scenarios as they start and finish (the live terminal display).
@@ -93,33 +175,38 @@ pub trait Progress: Send + Sync {
 
 /// Runs every scenario, each with its own settings (the files of one run may differ), at most
 /// `parallel` at once, starting them in the order given; returns their results in that order.
+/// After `interrupt` fires, running scenarios stop and the others never start (all marked
+/// interrupted).
 pub async fn run_scenarios(
     scenarios: Vec<(Scenario, RunSettings)>,
     parallel: usize,
     progress: Arc<dyn Progress>,
+    interrupt: &Interrupt,
 ) -> Vec<ScenarioResult> {
     let names: Vec<String> = scenarios.iter().map(|(s, _)| s.name.clone()).collect();
     run_in_order(
         scenarios,
         parallel,
+        interrupt,
         move |index, (scenario, settings)| {
             let progress = Arc::clone(&progress);
+            let interrupt = interrupt.clone();
             async move {
-                let result = run_scenario(index, &scenario, &settings, progress.as_ref()).await;
+                let result =
+                    run_scenario(index, &scenario, &settings, progress.as_ref(), &interrupt).await;
                 progress.finished(index, &result);
                 result
             }
         },
-        |index| ScenarioResult {
-            name: names[index].clone(),
-            failure: Some(Failure::Internal(
-                "the scenario's task stopped unexpectedly".into(),
-            )),
-            transcript: Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            steps: Vec::new(),
-            first_message_id: None,
+        |index, signal| {
+            let failure = match signal {
+                Some(signal) => Failure::Interrupted {
+                    signal,
+                    during: None,
+                },
+                None => Failure::Internal("the scenario's task stopped unexpectedly".into()),
+            };
+            ScenarioResult::not_run(names[index].clone(), failure)
         },
     )
     .await
@@ -127,12 +214,15 @@ pub async fn run_scenarios(
 
 /// Runs `work` on every item, at most `parallel` at once, starting them in the order given
 /// (with `parallel` 1, strictly one after the other, as upstream), and returns the results in
-/// that order. A task that dies (a bug) still gets a result, from `lost`: nothing is dropped.
+/// that order. Once `interrupt` fires no further item starts: each of those gets
+/// `lost(index, Some(signal))`. A task that dies (a bug) gets `lost(index, None)`: nothing is
+/// dropped. (The work itself is expected to stop soon after `interrupt` fires.)
 pub async fn run_in_order<I, T, F, Fut>(
     items: Vec<I>,
     parallel: usize,
+    interrupt: &Interrupt,
     work: F,
-    lost: impl Fn(usize) -> T,
+    lost: impl Fn(usize, Option<Signal>) -> T,
 ) -> Vec<T>
 where
     F: Fn(usize, I) -> Fut,
@@ -141,12 +231,21 @@ where
 {
     let permits = Arc::new(Semaphore::new(parallel.max(1)));
     let count = items.len();
+    let mut started = vec![false; count];
     let mut tasks = JoinSet::new();
     for (index, item) in items.into_iter().enumerate() {
+        if interrupt.signal().is_some() {
+            break;
+        }
         // Taking the permit before spawning keeps the start order. The semaphore is never
         // closed.
-        let permit = Arc::clone(&permits).acquire_owned().await;
+        let permit = tokio::select! {
+            biased;
+            _ = interrupt.wait() => break,
+            permit = Arc::clone(&permits).acquire_owned() => permit,
+        };
         let task = work(index, item);
+        started[index] = true;
         tasks.spawn(async move {
             let _permit = permit;
             (index, task.await)
@@ -161,8 +260,60 @@ where
     results
         .into_iter()
         .enumerate()
-        .map(|(index, result)| result.unwrap_or_else(|| lost(index)))
+        .map(|(index, result)| {
+            result.unwrap_or_else(|| {
+                let signal = if started[index] {
+                    None
+                } else {
+                    interrupt.signal()
+                };
+                lost(index, signal)
+            })
+        })
         .collect()
+}
+
+/// What stopped a scenario from outside.
+enum Cut {
+    Signal(Signal),
+    Limit,
+}
+
+/// Waits for the signal or the scenario's deadline, whichever comes first.
+async fn cut_short(interrupt: &Interrupt, deadline: Instant) -> Cut {
+    tokio::select! {
+        biased;
+        signal = interrupt.wait() => Cut::Signal(signal),
+        () = tokio::time::sleep_until(deadline) => Cut::Limit,
+    }
+}
+
+impl Cut {
+    fn failure(self, limit: Duration, during: String) -> Failure {
+        match self {
+            Cut::Signal(signal) => Failure::Interrupted {
+                signal,
+                during: Some(during),
+            },
+            Cut::Limit => Failure::ScenarioTimeout { limit, during },
+        }
+    }
+}
+
+/// `at + duration`, saturating instead of panicking.
+fn later(at: Instant, duration: Duration) -> Instant {
+    at.checked_add(duration)
+        .or_else(|| at.checked_add(Duration::from_secs(86_400 * 365)))
+        .unwrap_or(at)
+}
+
+/// Most time closing a session may take (a peer that does not read could block the close).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where `run_steps` is: the records of the steps done, and the step running.
+struct StepsState {
+    records: Vec<StepRecord>,
+    running: Option<(usize, Instant)>,
 }
 
 async fn run_scenario(
@@ -170,13 +321,21 @@ async fn run_scenario(
     scenario: &Scenario,
     settings: &RunSettings,
     progress: &dyn Progress,
+    interrupt: &Interrupt,
 ) -> ScenarioResult {
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
+    let limit = settings.scenario_limit(scenario);
+    let deadline = later(started, limit);
     let options = ConversationOptions {
         say_delay: settings.say_delay,
+        // A bot that never goes quiet gets the say anyway after the wait timeout.
+        max_quiet_wait: settings.timeout,
         ..ConversationOptions::default()
     };
+    // Connecting and the session start share the timeout (`-t`).
+    let mut session = settings.session.clone();
+    session.connect_timeout = settings.timeout;
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         failure: None,
@@ -186,19 +345,44 @@ async fn run_scenario(
         steps: Vec::new(),
         first_message_id: None,
     };
-    match Conversation::connect(settings.session.clone(), options).await {
+    let connected = tokio::select! {
+        connected = Conversation::connect(session, options) => connected,
+        cut = cut_short(interrupt, deadline) => {
+            result.failure = Some(cut.failure(limit, "while connecting".into()));
+            result.duration = started.elapsed();
+            return result;
+        }
+    };
+    match connected {
         Ok(mut conversation) => {
             progress.started(
                 index,
                 &scenario.name,
                 Arc::clone(conversation.session().log()),
             );
-            result.failure = run_steps(&mut conversation, scenario, settings, &mut result.steps)
-                .await
-                .err();
+            let mut state = StepsState {
+                records: Vec::new(),
+                running: None,
+            };
+            let outcome = tokio::select! {
+                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state) => outcome.err(),
+                cut = cut_short(interrupt, deadline) => {
+                    let during = match state.running {
+                        Some((n, step_started)) => {
+                            let step = &scenario.steps[n];
+                            state.records.push(record(step, step_started, false, None));
+                            format!("during step {} ({step})", n + 1)
+                        }
+                        None => "while waiting for the session to start".into(),
+                    };
+                    Some(cut.failure(limit, during))
+                }
+            };
+            result.failure = outcome;
+            result.steps = state.records;
             result.transcript = conversation.transcript();
             result.first_message_id = conversation.first_message_id();
-            conversation.close().await;
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, conversation.close()).await;
         }
         Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),
     }
@@ -210,16 +394,26 @@ async fn run_steps(
     conversation: &mut Conversation,
     scenario: &Scenario,
     settings: &RunSettings,
-    records: &mut Vec<StepRecord>,
+    connect_started: Instant,
+    state: &mut StepsState,
 ) -> Result<(), Failure> {
+    // Connecting and the session start share one timeout.
+    let start_timeout = settings
+        .timeout
+        .saturating_sub(connect_started.elapsed())
+        .max(Duration::from_millis(1));
     conversation
-        .wait_for_start(settings.timeout)
+        .wait_for_start(start_timeout)
         .await
-        .map_err(Failure::Start)?;
+        .map_err(|mut e| {
+            e.timeout = settings.timeout;
+            Failure::Start(e)
+        })?;
     // Response times count from the guest's last message (or the session start).
     let mut spoke_at = Instant::now();
-    for step in &scenario.steps {
+    for (n, step) in scenario.steps.iter().enumerate() {
         let step_started = Instant::now();
+        state.running = Some((n, step_started));
         let outcome = run_step(conversation, step, settings.timeout, &mut spoke_at)
             .await
             .map_err(|e| match e {
@@ -228,7 +422,10 @@ async fn run_steps(
                 StepError::Disconnect(e) => Failure::NoDisconnect(e),
             });
         let response_time = outcome.as_ref().ok().copied().flatten();
-        records.push(record(step, step_started, outcome.is_ok(), response_time));
+        state
+            .records
+            .push(record(step, step_started, outcome.is_ok(), response_time));
+        state.running = None;
         outcome?;
     }
     Ok(())

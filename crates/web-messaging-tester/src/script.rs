@@ -33,6 +33,8 @@ pub struct FileConfig {
     pub timeout: Option<Duration>,
     /// `sayDelay`: quiet time before each `say` (e.g. `2s`, `500ms`).
     pub say_delay: Option<Duration>,
+    /// `scenarioTimeout`: most time each scenario may take (e.g. `10m`).
+    pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
     pub load_thresholds: Vec<crate::load::Threshold>,
 }
@@ -114,6 +116,7 @@ struct RawConfig {
     endpoint: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     say_delay: Option<Spanned<String>>,
+    scenario_timeout: Option<Spanned<String>>,
     load: Option<RawLoad>,
 }
 
@@ -213,11 +216,17 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
     };
     let say_delay =
         match raw.say_delay {
-            Some(s) => Some(parse_delay(&s.value).map_err(|reason| {
+            Some(s) => Some(parse_say_delay(&s.value).map_err(|reason| {
                 InputError::at(file, &s.referenced, "config.sayDelay", &reason)
             })?),
             None => None,
         };
+    let scenario_timeout = match raw.scenario_timeout {
+        Some(s) => Some(parse_scenario_timeout(&s.value).map_err(|reason| {
+            InputError::at(file, &s.referenced, "config.scenarioTimeout", &reason)
+        })?),
+        None => None,
+    };
     let mut load_thresholds = Vec::new();
     for (index, threshold) in raw
         .load
@@ -243,6 +252,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         endpoint: text(raw.endpoint, "endpoint")?,
         timeout,
         say_delay,
+        scenario_timeout,
         load_thresholds,
     })
 }
@@ -378,28 +388,82 @@ fn no_timeout(
     }
 }
 
-/// Parses a time limit: seconds as upstream's `--timeout` (`10`, `2.5`), or a duration (`2s`,
-/// `500ms`, `1m`). Must be above zero and at most a day.
-pub fn parse_timeout(value: &str) -> Result<Duration, String> {
+/// Bounds of a wait's time limit (`-t`, `config.timeout`, a step's `timeout`).
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(3600));
+/// Bounds of the quiet time before each `say` (`--say-delay`, `config.sayDelay`).
+pub const SAY_DELAY_RANGE: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(60));
+/// Bounds of a whole scenario's time limit (`--scenario-timeout`, `config.scenarioTimeout`,
+/// `ai --time-limit`).
+pub const SCENARIO_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(86_400));
+
+/// Reads seconds as upstream's `--timeout` (`10`, `2.5`) or a duration (`2s`, `500ms`, `1m`),
+/// rounded to the millisecond. `None` when it is neither; never panics.
+fn parse_duration(value: &str) -> Option<Duration> {
     let trimmed = value.trim();
     let duration = match trimmed.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0 => {
-            Duration::from_secs_f64(seconds)
-        }
-        Ok(_) => {
-            return Err(format!(
-                "'{value}' must be greater than 0 seconds and at most a day"
-            ));
-        }
-        Err(_) => humantime::parse_duration(trimmed)
-            .map_err(|_| format!("'{value}' is not a number of seconds or a duration like 2s"))?,
+        Ok(seconds) if !seconds.is_finite() => return None,
+        // Out of every range, whatever the range.
+        Ok(seconds) if seconds < 0.0 => return Some(Duration::MAX),
+        // Above a year, the exact value does not matter: it is out of every range.
+        Ok(seconds) => Duration::from_secs_f64(seconds.min(31_536_000.0)),
+        Err(_) => humantime::parse_duration(trimmed).ok()?,
     };
-    if duration.is_zero() || duration > Duration::from_secs(86_400) {
+    // Whole milliseconds: sub-millisecond precision means nothing on a network.
+    let millis = duration.as_nanos().saturating_add(500_000) / 1_000_000;
+    if millis == 0 {
+        // Zero stays zero; a sub-millisecond value stays as it is, to be refused as too short.
+        return Some(duration);
+    }
+    Some(Duration::from_millis(
+        u64::try_from(millis).unwrap_or(u64::MAX),
+    ))
+}
+
+fn in_range(
+    value: &str,
+    duration: Duration,
+    (min, max): (Duration, Duration),
+) -> Result<Duration, String> {
+    if duration < min || duration > max {
+        let min_text = if min.is_zero() {
+            "0".to_string()
+        } else {
+            crate::report::humanize(min)
+        };
         return Err(format!(
-            "'{value}' must be greater than 0 seconds and at most a day"
+            "'{}' is out of range: must be from {min_text} to {}",
+            value.trim(),
+            crate::report::humanize(max)
         ));
     }
     Ok(duration)
+}
+
+/// Parses a wait's time limit: seconds as upstream's `--timeout` (`10`, `2.5`), or a duration
+/// (`2s`, `500ms`, `1m`); from 1 ms to 1 hour.
+pub fn parse_timeout(value: &str) -> Result<Duration, String> {
+    let duration = parse_duration(value)
+        .ok_or_else(|| format!("'{value}' is not a number of seconds or a duration like 2s"))?;
+    if duration.is_zero() {
+        return Err(format!("'{}' must be greater than 0", value.trim()));
+    }
+    in_range(value, duration, TIMEOUT_RANGE)
+}
+
+/// Parses the quiet time before each `say`: `2s`, `500ms` or `0`; at most 60 seconds.
+pub fn parse_say_delay(value: &str) -> Result<Duration, String> {
+    let duration = parse_delay(value)?;
+    in_range(value, duration, SAY_DELAY_RANGE)
+}
+
+/// Parses a whole scenario's time limit, like a timeout (`600`, `10m`); from 1 second to
+/// 24 hours.
+pub fn parse_scenario_timeout(value: &str) -> Result<Duration, String> {
+    let duration = parse_duration(value)
+        .ok_or_else(|| format!("'{value}' is not a number of seconds or a duration like 10m"))?;
+    in_range(value, duration, SCENARIO_TIMEOUT_RANGE)
 }
 
 /// Parses a delay such as `2s`, `500ms` or `0`.
@@ -552,6 +616,16 @@ mod tests {
                 "scenarios.a[0].timeout",
                 "greater than 0",
             ),
+            (
+                "scenarios:\n  a:\n    - waitForReplyContaining: x\n      timeout: 1ns\n",
+                "scenarios.a[0].timeout",
+                "must be from 1 ms to 1 hour",
+            ),
+            (
+                "scenarios:\n  a:\n    - waitForReplyContaining: x\n      timeout: 2h\n",
+                "scenarios.a[0].timeout",
+                "out of range",
+            ),
         ];
         for (src, key, fragment) in cases {
             let e = parse(src).unwrap_err();
@@ -559,6 +633,39 @@ mod tests {
             assert!(e.message.contains(fragment), "{e}");
             assert!(e.line.is_some() && e.column.is_some(), "{e}");
         }
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_with_position_and_key() {
+        let cases = [
+            ("timeout: 1ns", "config.timeout"),
+            ("timeout: 1e300", "config.timeout"),
+            ("timeout: -5", "config.timeout"),
+            ("timeout: 3601", "config.timeout"),
+            ("sayDelay: 100y", "config.sayDelay"),
+            ("sayDelay: 61s", "config.sayDelay"),
+            ("sayDelay: 99999999999999999999s", "config.sayDelay"),
+            ("scenarioTimeout: 0", "config.scenarioTimeout"),
+            ("scenarioTimeout: 25h", "config.scenarioTimeout"),
+            ("scenarioTimeout: 500ms", "config.scenarioTimeout"),
+        ];
+        for (line, key) in cases {
+            let e = parse(&format!("config:\n  {line}\nscenarios:\n  a: []\n")).unwrap_err();
+            assert_eq!(
+                (e.line, e.key.as_deref()),
+                (Some(2), Some(key)),
+                "{line}: {e}"
+            );
+        }
+        let ok = parse("config:\n  timeout: 0.001\n  sayDelay: 60s\n  scenarioTimeout: 24h\nscenarios:\n  a: []\n")
+            .unwrap();
+        assert_eq!(ok.config.timeout, Some(Duration::from_millis(1)));
+        assert_eq!(ok.config.say_delay, Some(Duration::from_secs(60)));
+        assert_eq!(
+            ok.config.scenario_timeout,
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_timeout("1.0005"), Ok(Duration::from_millis(1001)));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use crate::Outcome;
 use crate::associate::prepare_associator;
 use crate::cli::ScriptedArgs;
+use crate::interrupt::Interrupt;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
 use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
@@ -26,6 +27,7 @@ struct Suite {
     plan: TargetPlan,
     timeout: Duration,
     say_delay: Duration,
+    scenario_timeout: Option<Duration>,
 }
 
 /// One scenario to run: which suite, its own name, the name shown.
@@ -64,6 +66,9 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         None
     };
 
+    // From here on SIGINT and SIGTERM stop the run gracefully: what finished keeps its result,
+    // the rest is marked interrupted, every report is printed and written, exit code 130.
+    let interrupt = Interrupt::listen();
     let run_started_at = jiff::Timestamp::now();
     let clock = tokio::time::Instant::now();
     // Targets are started only once all input is known to be valid, and only for files with
@@ -81,6 +86,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
             plan,
             timeout,
             say_delay,
+            scenario_timeout,
         } = suite;
         let started = match plan.start().await {
             Ok(started) => started,
@@ -93,6 +99,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
             session: started.session.clone(),
             timeout,
             say_delay,
+            scenario_timeout,
         }));
         targets.push(Some(started));
     }
@@ -107,7 +114,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         .iter()
         .filter_map(|job| Some((job.scenario.clone(), settings[job.suite].clone()?)))
         .collect();
-    let results = run_scenarios(scenarios, args.parallel, progress).await;
+    let results = run_scenarios(scenarios, args.parallel, progress, &interrupt).await;
     if let Some(live) = &live {
         live.clear();
     }
@@ -164,7 +171,9 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     if let Err(message) = destinations.write(&run_report) {
         return Outcome::Invalid(message);
     }
-    if results.iter().all(|r| r.passed()) {
+    if interrupt.signal().is_some() {
+        Outcome::Interrupted
+    } else if results.iter().all(|r| r.passed()) {
         Outcome::Passed
     } else {
         Outcome::Failed
@@ -202,6 +211,7 @@ fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>,
         .map_err(|message| with_file(files, &file, message))?;
         let timeout = plan.timeout(args.timeout, script.config.timeout);
         let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);
+        let scenario_timeout = args.scenario_timeout.or(script.config.scenario_timeout);
         for scenario in script.scenarios {
             let name = scenario.name.clone();
             let mut shown = scenario;
@@ -219,6 +229,7 @@ fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>,
             plan,
             timeout,
             say_delay,
+            scenario_timeout,
         });
     }
     let total = jobs.len();

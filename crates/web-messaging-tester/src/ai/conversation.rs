@@ -87,6 +87,8 @@ pub struct LoopSettings {
     pub silence: Duration,
     /// Most time the whole conversation may take.
     pub time_limit: Duration,
+    /// SIGINT/SIGTERM: stops the conversation where it is.
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 /// What a conversation produced.
@@ -142,7 +144,9 @@ pub async fn converse(
     settings: &LoopSettings,
     on_line: &(dyn Fn(&Line) + Sync),
 ) -> ConversationOutcome {
-    let deadline = Instant::now() + settings.time_limit;
+    let deadline = Instant::now()
+        .checked_add(settings.time_limit)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let mut state = State {
         lines: Vec::new(),
         turns: 0,
@@ -150,7 +154,7 @@ pub async fn converse(
         on_line,
     };
     let mut conversation = None;
-    let end = match tokio::time::timeout_at(
+    let limited = tokio::time::timeout_at(
         deadline,
         run(
             &mut state,
@@ -161,14 +165,18 @@ pub async fn converse(
             settings,
             deadline,
         ),
-    )
-    .await
-    {
-        Ok(end) => end,
-        Err(_) => EndReason::fail(format!(
-            "The conversation did not end within the time limit of {}",
-            crate::report::humanize(settings.time_limit)
-        )),
+    );
+    let end = tokio::select! {
+        limited = limited => match limited {
+            Ok(end) => end,
+            Err(_) => EndReason::fail(format!(
+                "The conversation did not end within the time limit of {}",
+                crate::report::humanize(settings.time_limit)
+            )),
+        },
+        signal = settings.interrupt.wait() => {
+            EndReason::error(format!("Interrupted by {signal} before the conversation ended"))
+        }
     };
     let mut transcript = Transcript::default();
     let mut first_message_id = None;

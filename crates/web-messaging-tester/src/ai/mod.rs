@@ -20,9 +20,10 @@ mod provider;
 use crate::Outcome;
 use crate::associate::prepare_associator;
 use crate::cli::AiArgs;
+use crate::interrupt::{Interrupt, Signal};
 use crate::report::Extra;
 use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
-use crate::runner::run_in_order;
+use crate::runner::{Failure, run_in_order};
 use crate::target::{TargetPlan, TargetSettings};
 use conversation::{ConversationOutcome, EndKind, LoopSettings, converse};
 use file::{AiFile, AiScenario, ProviderSpec};
@@ -126,6 +127,8 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
 
     // `ai` has no say-delay setting: the default pacing for its target.
     let say_delay = plan.say_delay(None, None);
+    // From here on SIGINT and SIGTERM stop the run gracefully (exit 130, reports written).
+    let interrupt = Interrupt::listen();
     let run_started_at = jiff::Timestamp::now();
     let clock = Instant::now();
     let started = match plan.start().await {
@@ -145,6 +148,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
             .unwrap_or(DEFAULT_MAX_TURNS),
         silence: args.silence,
         time_limit: args.time_limit,
+        interrupt: interrupt.clone(),
     });
     let out_dir = args
         .out_dir
@@ -154,7 +158,23 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     started.shutdown().await;
     let duration = clock.elapsed();
 
-    let scenario_results: Vec<_> = results.iter().map(AiResult::to_scenario_result).collect();
+    let (results, signals): (Vec<AiResult>, Vec<Option<Signal>>) = results.into_iter().unzip();
+    let scenario_results: Vec<_> = results
+        .iter()
+        .zip(&signals)
+        .map(|(result, signal)| {
+            let mut scenario = result.to_scenario_result();
+            if let Some(signal) = *signal {
+                // Shown as interrupted in the CI reports, whatever the conversation reached.
+                scenario.failure = Some(Failure::Interrupted {
+                    signal,
+                    during: (!result.lines.is_empty() || result.turns > 0)
+                        .then(|| "before the conversation ended".to_string()),
+                });
+            }
+            scenario
+        })
+        .collect();
     let associations = match &associator {
         Some(associator) => Some(associator.associate_all(&scenario_results).await),
         None => None,
@@ -192,7 +212,9 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     if let Err(message) = destinations.write(&run_report) {
         return Outcome::Invalid(message);
     }
-    if results.iter().all(AiResult::passed) {
+    if interrupt.signal().is_some() {
+        Outcome::Interrupted
+    } else if results.iter().all(AiResult::passed) {
         Outcome::Passed
     } else {
         Outcome::Failed
@@ -246,24 +268,28 @@ fn build_providers(file: &AiFile, env: &Env, http: &Arc<Http>) -> Result<Provide
     Ok(Providers { main, judges })
 }
 
-/// Runs every scenario, `parallel` at once, and returns their results in file order.
+/// Runs every scenario, `parallel` at once, and returns their results in file order, each with
+/// the signal that interrupted it, if one did.
 async fn run_all(
     prepared: Vec<Prepared>,
     provider: &Arc<Provider>,
     settings: &Arc<LoopSettings>,
     out_dir: Option<Arc<OutputDir>>,
     parallel: usize,
-) -> Vec<AiResult> {
+) -> Vec<(AiResult, Option<Signal>)> {
     let names: Vec<String> = prepared.iter().map(|p| p.scenario.name.clone()).collect();
+    let interrupt = settings.interrupt.clone();
     run_in_order(
         prepared,
         parallel,
+        &interrupt,
         |_, scenario| {
             let provider = Arc::clone(provider);
             let settings = Arc::clone(settings);
             let out_dir = out_dir.clone();
             async move {
                 let result = run_scenario(scenario, &provider, &settings).await;
+                let signal = settings.interrupt.signal();
                 if let Some(out_dir) = out_dir {
                     // As upstream: a file that cannot be saved is reported, the verdict stands.
                     if let Err(e) = out_dir.save(&result) {
@@ -273,28 +299,41 @@ async fn run_all(
                             writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
                     }
                 }
-                result
+                // A conversation that ended on its own before the signal keeps its verdict.
+                let interrupted = signal.filter(|_| result.end_kind == EndKind::Error);
+                (result, interrupted)
             }
         },
-        |index| AiResult {
-            name: names[index].clone(),
-            placeholder_values: IndexMap::new(),
-            prompt: String::new(),
-            lines: Vec::new(),
-            end_kind: EndKind::Error,
-            end_description: "Internal error: the scenario's task stopped unexpectedly".into(),
-            judge: None,
-            judge_skipped: None,
-            model: provider.model().to_string(),
-            turns: 0,
-            usage: provider::Usage::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            transcript: Transcript::default(),
-            first_message_id: None,
+        |index, signal| {
+            let end_description = match signal {
+                Some(signal) => format!("Interrupted by {signal} before the scenario started"),
+                None => "Internal error: the scenario's task stopped unexpectedly".into(),
+            };
+            (not_run(&names[index], end_description, provider), signal)
         },
     )
     .await
+}
+
+/// The result of a scenario that did not run.
+fn not_run(name: &str, end_description: String, provider: &Provider) -> AiResult {
+    AiResult {
+        name: name.to_string(),
+        placeholder_values: IndexMap::new(),
+        prompt: String::new(),
+        lines: Vec::new(),
+        end_kind: EndKind::Error,
+        end_description,
+        judge: None,
+        judge_skipped: None,
+        model: provider.model().to_string(),
+        turns: 0,
+        usage: provider::Usage::default(),
+        duration: Duration::ZERO,
+        started_at: jiff::Timestamp::now(),
+        transcript: Transcript::default(),
+        first_message_id: None,
+    }
 }
 
 async fn run_scenario(
@@ -326,7 +365,9 @@ async fn run_scenario(
     let mut judge_skipped = None;
     if let (Some(follow_up), Some(judge_provider)) = (&prepared.scenario.follow_up, &prepared.judge)
     {
-        if end.kind == EndKind::Error || lines.is_empty() {
+        if settings.interrupt.signal().is_some() && end.kind == EndKind::Error {
+            judge_skipped = Some("the run was interrupted".to_string());
+        } else if end.kind == EndKind::Error || lines.is_empty() {
             judge_skipped = Some("the conversation did not take place".to_string());
         } else {
             let prompt = placeholders::replace(&follow_up.prompt, &prepared.values);

@@ -1,7 +1,7 @@
 //! Options of `load`. Parsing only: the profile's rules live in `profile.rs`.
 
 use super::threshold::{self, Threshold};
-use crate::script::{parse_delay, parse_timeout};
+use crate::script::{parse_delay, parse_say_delay, parse_timeout};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,7 +57,7 @@ pub struct LoadArgs {
     #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
-    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_delay)]
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay)]
     pub say_delay: Option<Duration>,
     /// Log every frame sent and received on stderr (very verbose under load).
     #[arg(short = 'v', long)]

@@ -114,6 +114,8 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
         Ok(started) => started,
         Err(message) => return Outcome::Invalid(message),
     };
+    // From here on SIGINT and SIGTERM stop the run gracefully (exit 130, reports written).
+    let interrupt = crate::interrupt::Interrupt::listen();
     let session = started.session.clone();
     let shown_url = without_query(&session.url).to_string();
     announce(
@@ -125,21 +127,27 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
         simulated,
         real_url.as_deref(),
     );
-    if let Err(message) = smoke_test(&script, &session, timeout, say_delay).await {
+    if let Err(message) = smoke_test(&script, &session, timeout, say_delay, &interrupt).await {
         started.shutdown().await;
+        if interrupt.signal().is_some() {
+            eprintln!("Interrupted during the smoke test: no load was started");
+            return Outcome::Interrupted;
+        }
         return Outcome::Invalid(message);
     }
 
     let recorder = Arc::new(Recorder::new(&script.scenarios));
     let (stop_sender, stop) = watch::channel(false);
-    let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Interrupted: stopping the guests");
+    let signal_watch = {
+        let interrupt = interrupt.clone();
+        tokio::spawn(async move {
+            interrupt.wait().await;
+            eprintln!("Stopping the guests");
             let _ = stop_sender.send(true);
             // Keep the sender, so the guests see `true` rather than a closed channel.
             std::future::pending::<()>().await;
-        }
-    });
+        })
+    };
     let load = LoadPlan {
         scenarios: script.scenarios.clone().into(),
         session,
@@ -152,8 +160,8 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
     let display = progress::Display::start(Arc::clone(&recorder), live);
     let wall_time = engine::run(&load, &recorder, stop.clone()).await;
     display.finish();
-    let interrupted = *stop.borrow();
-    interrupt.abort();
+    let interrupted = *stop.borrow() || interrupt.signal().is_some();
+    signal_watch.abort();
     started.shutdown().await;
 
     let summary = recorder.summary(wall_time);
@@ -177,7 +185,10 @@ pub async fn run(args: LoadArgs, colour_allowed: bool) -> Outcome {
             return Outcome::Failed;
         }
     }
-    if passed {
+    if interrupted {
+        // As every command: an interrupted run exits with 130 once its report is out.
+        Outcome::Interrupted
+    } else if passed {
         Outcome::Passed
     } else {
         Outcome::Failed
@@ -291,6 +302,7 @@ async fn smoke_test(
     session: &genesys_web_messaging::SessionConfig,
     timeout: Duration,
     say_delay: Duration,
+    interrupt: &crate::interrupt::Interrupt,
 ) -> Result<(), String> {
     eprintln!(
         "Smoke test: one guest through {} scenario{}",
@@ -301,13 +313,14 @@ async fn smoke_test(
         session: session.clone(),
         timeout,
         say_delay,
+        scenario_timeout: None,
     };
     let scenarios = script
         .scenarios
         .iter()
         .map(|scenario| (scenario.clone(), settings.clone()))
         .collect();
-    let results = run_scenarios(scenarios, 1, Arc::new(Quiet)).await;
+    let results = run_scenarios(scenarios, 1, Arc::new(Quiet), interrupt).await;
     let Some(failed) = results.iter().find(|r| !r.passed()) else {
         return Ok(());
     };

@@ -165,8 +165,11 @@ pub fn render(report: &RunReport) -> String {
 }
 
 fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title: &str) {
+    let interrupted = s.failure.as_ref().is_some_and(|f| f.kind == "interrupted");
     let (class, verdict) = if s.passed {
         ("pass", "PASS")
+    } else if interrupted {
+        ("fail", "INTERRUPTED")
     } else {
         ("fail", "FAIL")
     };

@@ -56,7 +56,13 @@ fn test_case(scenario: &ScenarioReport) -> TestCase {
     let status = match &scenario.failure {
         None => TestCaseStatus::success(),
         Some(failure) => {
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            // An interrupted scenario did not fail: it was stopped (a JUnit error).
+            let kind = if failure.kind == "interrupted" {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut status = TestCaseStatus::non_success(kind);
             let mut body = failure.message.clone();
             if !scenario.transcript.is_empty() {
                 body.push_str("\n\nTranscript:");

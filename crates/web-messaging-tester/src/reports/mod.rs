@@ -138,7 +138,8 @@ impl ScenarioReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureReport {
-    /// `connect`, `start`, `say`, `wait`, `disconnect`, `internal` or (`ai`) `verdict`.
+    /// `connect`, `start`, `say`, `wait`, `disconnect`, `scenario-timeout`, `interrupted`,
+    /// `internal` or (`ai`) `verdict`.
     pub kind: String,
     /// The whole explanation, as the terminal report prints it.
     pub message: String,
@@ -217,6 +218,8 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::NoDisconnect(_) => "disconnect",
         Failure::Internal(_) => "internal",
         Failure::Verdict(_) => "verdict",
+        Failure::ScenarioTimeout { .. } => "scenario-timeout",
+        Failure::Interrupted { .. } => "interrupted",
     }
 }
 
