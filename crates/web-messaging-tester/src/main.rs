@@ -17,6 +17,7 @@ mod runner;
 mod schema;
 mod script;
 mod scripted;
+mod secrets;
 mod shard;
 mod simulate;
 mod target;
