@@ -13,6 +13,7 @@ mod merge;
 mod progress;
 mod report;
 mod reports;
+mod retry_after;
 mod runner;
 mod schema;
 mod script;
@@ -47,6 +48,8 @@ fn main() -> ExitCode {
         }
     };
     let colour_allowed = apply_colour_choice(cli.color);
+    // The known secret variables are masked in every output, whatever the command.
+    secrets::register_from_env([]);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +79,7 @@ fn main() -> ExitCode {
         Outcome::Passed => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::from(1),
         Outcome::Invalid(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", secrets::terminal(&message));
             ExitCode::from(2)
         }
     }

@@ -126,6 +126,7 @@ impl Redactor {
     }
 
     /// Whether no secret is known.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.compiled().forms.is_empty()
     }
@@ -563,9 +564,7 @@ pub fn escape_controls_keeping_colours(text: &str) -> String {
 /// `text` with the characters XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF) written
 /// visibly, as `\u{1b}`.
 pub fn xml_safe(text: &str) -> Cow<'_, str> {
-    let forbidden = |c: char| {
-        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
-    };
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
     if !text.chars().any(forbidden) {
         return Cow::Borrowed(text);
     }
@@ -670,7 +669,10 @@ mod tests {
             let out = r.redact(&text);
             assert!(!out.contains(&encoded), "{encoded} in {out}");
             assert!(out.contains(MASK), "{out}");
-            assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
+            assert!(
+                out.starts_with("before ") && out.ends_with(" after"),
+                "{out}"
+            );
         }
     }
 
@@ -732,7 +734,7 @@ mod tests {
     #[test]
     fn truncation_redacts_first_and_masks_the_cut() {
         let r = redactor(&[KEY]);
-        let text = format!("{}{KEY} and more", "a".repeat(180));
+        let text = format!("{}{KEY} and more{}", "a".repeat(180), "b".repeat(100));
         let out = r.redact_truncated(&text, 200);
         assert!(!out.contains("sk-test-0123456789a"), "{out}");
         assert!(out.starts_with(&"a".repeat(180)), "{out}");
@@ -750,13 +752,19 @@ mod tests {
         let text = "é".repeat(3000);
         let out = r.redact_truncated(&text, TEXT_LIMIT);
         assert!(out.starts_with(&"é".repeat(TEXT_LIMIT)));
-        assert!(out.ends_with("[truncated, 3000 characters in all]"), "{out}");
+        assert!(
+            out.ends_with("[truncated, 3000 characters in all]"),
+            "{out}"
+        );
     }
 
     #[test]
     fn tokens_registered_later_are_masked_from_then_on() {
         let r = Redactor::new();
-        assert_eq!(r.redact("Bearer tok-abcdefgh-1234"), "Bearer tok-abcdefgh-1234");
+        assert_eq!(
+            r.redact("Bearer tok-abcdefgh-1234"),
+            "Bearer tok-abcdefgh-1234"
+        );
         r.register("tok-abcdefgh-1234");
         assert_eq!(r.redact("Bearer tok-abcdefgh-1234"), "Bearer ***");
     }
@@ -764,7 +772,10 @@ mod tests {
     #[test]
     fn terminal_escapes_controls_and_bidi_but_keeps_lines() {
         assert_eq!(
-            escape_controls("a\u{1b}]0;title\u{7}b\u{1b}[2Jc\u{202e}d\u{9b}e\nf\tg\r", true),
+            escape_controls(
+                "a\u{1b}]0;title\u{7}b\u{1b}[2Jc\u{202e}d\u{9b}e\nf\tg\r",
+                true
+            ),
             "a\\u{1b}]0;title\\u{7}b\\u{1b}[2Jc\\u{202e}d\\u{9b}e\nf\tg\\u{d}"
         );
         assert_eq!(escape_controls("a\nb\tc", false), "a\\u{a}b\\u{9}c");
