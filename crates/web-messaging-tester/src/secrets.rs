@@ -344,9 +344,9 @@ fn forms_of(secret: &str, partial: bool) -> Vec<String> {
     if partial {
         forms.extend(base64_pieces(bytes));
     }
-    forms.push(percent(bytes, |b| unreserved(b), false, true));
-    forms.push(percent(bytes, |b| unreserved(b), false, false));
-    forms.push(percent(bytes, |b| unreserved(b), true, true));
+    forms.push(percent(bytes, unreserved, false, true));
+    forms.push(percent(bytes, unreserved, false, false));
+    forms.push(percent(bytes, unreserved, true, true));
     forms.push(percent(
         bytes,
         |b| unreserved(b) || b"!'()*".contains(&b),
@@ -475,12 +475,19 @@ pub fn register(secret: &str) -> bool {
     GLOBAL.register(secret)
 }
 
-/// Registers the values of [`SECRET_VARIABLES`] and of `extra` variables, when set.
+/// Registers the values of [`SECRET_VARIABLES`] and of `extra` variables, when set (and the
+/// OAuth client's `id:secret`, as Basic auth sends it).
 pub fn register_from_env<'a>(extra: impl IntoIterator<Item = &'a str>) {
     for name in SECRET_VARIABLES.iter().copied().chain(extra) {
         if let Ok(value) = std::env::var(name) {
             register(&value);
         }
+    }
+    if let (Ok(id), Ok(secret)) = (
+        std::env::var("GENESYSCLOUD_OAUTHCLIENT_ID"),
+        std::env::var("GENESYSCLOUD_OAUTHCLIENT_SECRET"),
+    ) {
+        GLOBAL.register_basic_auth(id.trim(), &secret);
     }
 }
 

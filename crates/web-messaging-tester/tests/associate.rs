@@ -400,8 +400,7 @@ async fn preflight_and_login_failures_are_explained_without_the_secret() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("HTTP 401 invalid_client\n"),
+        run.stderr.contains("HTTP 401 invalid_client\n"),
         "{}",
         run.stderr
     );

@@ -326,11 +326,7 @@ async fn l7_a_key_echoed_by_the_model_is_not_printed_saved_or_sent_to_the_bot() 
         &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base)],
     );
     assert_eq!(out.exit, 0, "{out:?}");
-    assert!(
-        out.stdout.contains("AI: My key is ***\n"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("AI: My key is ***\n"), "{}", out.stdout);
     let mut outputs = vec![
         ("stdout".to_string(), out.stdout.clone()),
         ("stderr".to_string(), out.stderr.clone()),
