@@ -526,14 +526,28 @@ fn unsafe_char(c: char, keep_breaks: bool) -> bool {
     }
 }
 
-/// Writes every unsafe character (see [`unsafe_char`]) visibly, as `\u{1b}`.
+/// Writes every unsafe character (see [`unsafe_char`]) visibly, as `\u{1b}`. With
+/// `keep_breaks`, a carriage return just before a line feed (CRLF) is kept: it cannot
+/// overwrite anything.
 pub fn escape_controls(text: &str, keep_breaks: bool) -> String {
-    if !text.chars().any(|c| unsafe_char(c, keep_breaks)) {
+    let unsafe_at = |c: char, next: Option<char>| {
+        !(keep_breaks && c == '\r' && next == Some('\n')) && unsafe_char(c, keep_breaks)
+    };
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
+            any = true;
+            break;
+        }
+    }
+    if !any {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if unsafe_char(c, keep_breaks) {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if unsafe_at(c, chars.peek().copied()) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);
@@ -786,6 +800,7 @@ mod tests {
             "a\\u{1b}]0;title\\u{7}b\\u{1b}[2Jc\\u{202e}d\\u{9b}e\nf\tg\\u{d}"
         );
         assert_eq!(escape_controls("a\nb\tc", false), "a\\u{a}b\\u{9}c");
+        assert_eq!(escape_controls("a\r\nb\rc", true), "a\r\nb\\u{d}c");
         assert_eq!(
             escape_controls_keeping_colours("\u{1b}[2mlog\u{1b}[0m \u{1b}]8;;x\u{7} \u{1b}[2J"),
             "\u{1b}[2mlog\u{1b}[0m \\u{1b}]8;;x\\u{7} \\u{1b}[2J"
