@@ -161,14 +161,13 @@ struct Answer {
 /// Why a request did not give what was needed.
 #[derive(Debug, Clone)]
 pub enum ApiError {
-    /// The server answered with an error status.
+    /// The server answered with an error status. Only its status and code are kept: the
+    /// body's words are never echoed (a login server may quote the request's credentials).
     Status {
         /// HTTP status.
         status: u16,
-        /// Platform `code` (or OAuth `error`).
+        /// Platform `code` (or OAuth `error`), when it is a short identifier.
         code: Option<String>,
-        /// Platform `message` (or OAuth `description`).
-        message: Option<String>,
     },
     /// No answer: time-out, connection refused, invalid answer...
     Transport(String),
@@ -177,17 +176,10 @@ pub enum ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ApiError::Status {
-                status,
-                code,
-                message,
-            } => {
+            ApiError::Status { status, code } => {
                 write!(f, "HTTP {status}")?;
                 if let Some(code) = code {
                     write!(f, " {code}")?;
-                }
-                if let Some(message) = message {
-                    write!(f, ": {message}")?;
                 }
                 Ok(())
             }
@@ -235,6 +227,7 @@ impl Associator {
     /// An associator for these credentials; nothing is sent yet.
     pub fn new(credentials: Credentials, policy: RetryPolicy) -> Result<Associator, String> {
         let endpoints = Endpoints::for_region(&credentials.region)?;
+        crate::secrets::global().register_basic_auth(&credentials.client_id, &credentials.secret);
         let client = reqwest::Client::builder()
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
@@ -250,13 +243,10 @@ impl Associator {
         })
     }
 
-    /// Masks the secret in a text that is about to be shown.
+    /// Masks every secret (the client's, `id:secret`, the tokens; in every encoding) in a
+    /// text that is about to be shown.
     fn mask(&self, text: &str) -> String {
-        if self.credentials.secret.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(&self.credentials.secret, "***")
-        }
+        crate::secrets::redact(text)
     }
 
     /// Logs in (once; again when the token expires) and checks that the client may look up
@@ -272,12 +262,10 @@ impl Associator {
             Ok(_) => Ok(()),
             Err(ApiError::Status { code: Some(code), .. }) if code == "not.found" => Ok(()),
             Err(ApiError::Status {
+                status,
                 code: Some(code),
-                message,
-                ..
             }) if code == "missing.any.permissions" => Err(self.mask(&format!(
-                "Your OAuth Client does not have the necessary permissions to associate conversation IDs to tests: its role needs the permission {PERMISSION}.\nGenesys Cloud said: '{}'",
-                message.unwrap_or_else(|| code.clone())
+                "Your OAuth Client does not have the necessary permissions to associate conversation IDs to tests: its role needs the permission {PERMISSION}.\nGenesys Cloud answered HTTP {status} {code}"
             ))),
             Err(e) => Err(self.mask(&format!(
                 "There was a problem checking whether your OAuth Client has the necessary permissions to associate conversation IDs to tests:\n{e}"
@@ -398,6 +386,7 @@ impl Associator {
             .unwrap_or(3600);
         // Renewed a minute early, so a request never goes out with a token about to expire.
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
+        crate::secrets::register(&token);
         *cached = Some((token.clone(), expires));
         Ok(token)
     }
@@ -411,11 +400,7 @@ impl Associator {
             let outcome = async {
                 let response = build().send().await?;
                 let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let retry_after = crate::retry_after::from_headers(response.headers());
                 let body = response.text().await?;
                 Ok::<_, reqwest::Error>((status, retry_after, body))
             }
@@ -426,9 +411,7 @@ impl Associator {
                     if !retryable || last {
                         return Ok(Answer { status, body });
                     }
-                    let wait = retry_after
-                        .map(|s| Duration::from_secs(s.min(30)))
-                        .unwrap_or(backoff);
+                    let wait = retry_after.unwrap_or(backoff);
                     tracing::debug!(status, "retrying in {wait:?}");
                     tokio::time::sleep(wait).await;
                 }
@@ -455,17 +438,28 @@ fn parse_success(answer: Answer) -> Result<serde_json::Value, ApiError> {
     if (200..300).contains(&answer.status) {
         return json.ok_or_else(|| ApiError::Transport("the answer is not JSON".into()));
     }
-    let text = |key: &str| {
+    let code = |key: &str| {
         json.as_ref()
             .and_then(|j| j.get(key))
             .and_then(|v| v.as_str())
-            .map(String::from)
+            .and_then(error_code)
     };
     Err(ApiError::Status {
         status: answer.status,
-        code: text("code").or_else(|| text("error")),
-        message: text("message").or_else(|| text("description")),
+        code: code("code").or_else(|| code("error")),
     })
+}
+
+/// An error body's code (`not.found`, `invalid_client`), when it looks like one: short, one
+/// word of letters, digits and `._-`. Anything else (a sentence, an echo) is left out.
+pub fn error_code(value: &str) -> Option<String> {
+    let value = value.trim();
+    let looks_like_a_code = !value.is_empty()
+        && value.chars().count() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    (looks_like_a_code && crate::secrets::redact(value) == value).then(|| value.to_string())
 }
 
 fn describe_transport(e: &reqwest::Error, timeout: Duration) -> String {
@@ -615,7 +609,7 @@ mod tests {
         let e = associator.preflight().await.unwrap_err();
         assert!(e.contains("HTTP 500 internal.server.error"), "{e}");
         assert!(!e.contains("s3cr3t-value"), "{e}");
-        assert!(e.contains("bad secret ***"), "{e}");
+        assert!(!e.contains("bad secret"), "the body is not echoed: {e}");
     }
 
     #[test]

@@ -185,16 +185,34 @@ pub struct AiArgs {
     /// Log every frame and every model request (never their keys), with timestamps, on stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// The environment variable holding the openai-compatible server's API key. A file's
+    /// config.ai.config.apiKeyVariable is only read when it names this same variable.
+    #[arg(long = "api-key-variable", value_name = "NAME", value_parser = parse_variable_name)]
+    pub api_key_variable: Option<String>,
     /// Reports and conversation IDs.
     #[command(flatten)]
     pub ci: CiArgs,
 }
 
+fn parse_variable_name(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && !value.starts_with(|c: char| c.is_ascii_digit())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not an environment variable name (letters, digits and _)"
+        ))
+    }
+}
+
 const AI_HELP: &str = "\
 Providers (config.ai.provider) and the environment variables they read:
   chatgpt            OPENAI_API_KEY (required), OPENAI_BASE_URL
-  openai-compatible  OPENAI_BASE_URL with OPENAI_API_KEY, unless the file gives baseUrl
-                     (and apiKeyVariable)
+  openai-compatible  OPENAI_BASE_URL with OPENAI_API_KEY, unless the file gives baseUrl;
+                     then the variable given with --api-key-variable NAME (a file's
+                     apiKeyVariable must name that same variable)
   google-gemini      GEMINI_API_KEY or GOOGLE_API_KEY, GEMINI_BASE_URL
   google-vertex-ai   GOOGLE_APPLICATION_CREDENTIALS, VERTEX_AI_PROJECT,
                      VERTEX_AI_LOCATION, VERTEX_AI_BASE_URL
@@ -313,6 +331,7 @@ const TAKES_VALUE: &[&str] = &[
     "--max-turns",
     "--silence",
     "--time-limit",
+    "--api-key-variable",
     "-u",
     "--users",
     "--ramp-up",

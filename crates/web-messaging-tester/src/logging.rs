@@ -20,10 +20,12 @@ pub fn init(verbose: bool, colour_allowed: bool) {
         return;
     };
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Every line is redacted and escaped (frames carry bot text and tokens).
+    let colours = colour_allowed && std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_allowed && std::io::stderr().is_terminal())
+        .with_writer(crate::secrets::LogWriter { colours })
+        .with_ansi(colours)
         .try_init();
 }
 

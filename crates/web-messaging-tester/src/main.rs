@@ -15,10 +15,12 @@ mod merge;
 mod progress;
 mod report;
 mod reports;
+mod retry_after;
 mod runner;
 mod schema;
 mod script;
 mod scripted;
+mod secrets;
 mod shard;
 mod simulate;
 mod target;
@@ -50,6 +52,8 @@ fn main() -> ExitCode {
         }
     };
     let colour_allowed = apply_colour_choice(cli.color);
+    // The known secret variables are masked in every output, whatever the command.
+    secrets::register_from_env([]);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,7 +84,7 @@ fn main() -> ExitCode {
         Outcome::Failed => ExitCode::from(1),
         Outcome::Interrupted => ExitCode::from(interrupt::EXIT_CODE),
         Outcome::Invalid(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", secrets::terminal(&message));
             ExitCode::from(2)
         }
     }

@@ -37,7 +37,8 @@ pub fn run(args: MergeArgs) -> Outcome {
         if !seen.insert((s.file.as_str(), s.name.as_str())) {
             eprintln!(
                 "warning: {} › {} is in more than one report (were the same shard's reports given twice?)",
-                s.file, s.name
+                crate::secrets::terminal_line(&s.file),
+                crate::secrets::terminal_line(&s.name)
             );
         }
     }

@@ -2,6 +2,7 @@
 //! `[STARTED]`/`[SUCCESS]`/`[FAILED]` lines (on stderr) when piped, in CI or without colour.
 
 use crate::runner::{Progress, ScenarioResult};
+use crate::secrets::terminal_line;
 use genesys_web_messaging::{SessionLog, Transcript};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -42,20 +43,20 @@ pub struct PlainProgress;
 
 impl Progress for PlainProgress {
     fn started(&self, _index: usize, name: &str, _log: Arc<SessionLog>) {
-        eprintln!("[STARTED] {name}");
+        eprintln!("[STARTED] {}", terminal_line(name));
     }
 
     fn finished(&self, _index: usize, result: &ScenarioResult) {
         if result.passed() {
             eprintln!(
                 "[SUCCESS] {} (PASS) in {:.1} s",
-                result.name,
+                terminal_line(&result.name),
                 result.duration.as_secs_f64()
             );
         } else {
             eprintln!(
                 "[FAILED] {} (FAIL) in {:.1} s",
-                result.name,
+                terminal_line(&result.name),
                 result.duration.as_secs_f64()
             );
         }
@@ -90,7 +91,7 @@ impl Progress for LiveProgress {
             ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_prefix(name.to_string());
+        bar.set_prefix(terminal_line(name));
         bar.enable_steady_tick(Duration::from_millis(100));
         let watched = bar.clone();
         // Follow the log: every new message becomes the line's text, until the bar finishes.
@@ -101,9 +102,10 @@ impl Progress for LiveProgress {
                 changed.as_mut().enable();
                 let transcript = Transcript::from_messages(&log.snapshot().messages);
                 if let Some(last) = transcript.render("You", "Them").last() {
-                    let first_line = last.lines().next().unwrap_or_default().trim().to_string();
+                    let first_line = last.lines().next().unwrap_or_default().trim();
                     let more = if last.contains('\n') { "..." } else { "" };
-                    watched.set_message(format!("{first_line}{more}"));
+                    let shown = crate::secrets::global().redact_truncated(first_line, 200);
+                    watched.set_message(format!("{}{more}", terminal_line(&shown)));
                 }
                 if log.snapshot().closed.is_some() {
                     break;

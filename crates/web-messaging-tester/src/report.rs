@@ -4,8 +4,9 @@
 
 use crate::associate::{Association, UNASSOCIATED};
 use crate::runner::{Failure, ScenarioResult};
+use crate::secrets::{bound, redact, terminal, terminal_line};
 use anstyle::{AnsiColor, Style};
-use genesys_web_messaging::{Expectation, Fault, SayError, WaitError, WaitFailure};
+use genesys_web_messaging::{Expectation, Fault, SayError, Transcript, WaitError, WaitFailure};
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -125,6 +126,7 @@ pub fn verdict_summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, Verdict)
     let lines: Vec<String> = outcomes
         .into_iter()
         .map(|(name, verdict)| {
+            let name = terminal_line(name);
             let (word, style) = verdict.word_and_style();
             format!("{style}{word}{style:#} - {name}")
         })
@@ -138,6 +140,8 @@ pub fn verdict_summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, Verdict)
 /// A `label` (an [`Extra`]'s) goes in the title, upstream's way: `<name> (PASS - <label>)` /
 /// `<name> (FAIL) - <label>`.
 pub fn block_head(name: &str, passed: bool, label: Option<&str>) -> Vec<String> {
+    let name = terminal_line(name);
+    let label = label.map(terminal_line);
     let title = match (passed, label) {
         (true, None) => format!("{PASS}{name} (PASS){PASS:#}"),
         (false, None) => format!("{FAIL}{name} (FAIL){FAIL:#}"),
@@ -150,30 +154,57 @@ pub fn block_head(name: &str, passed: bool, label: Option<&str>) -> Vec<String> 
 fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
     let mut lines = if result.interrupted() {
         let (word, style) = Verdict::Interrupted.word_and_style();
+        let name = terminal_line(&result.name);
         let title = match &extra.label {
-            None => format!("{style}{} ({word}){style:#}", result.name),
-            Some(label) => format!("{style}{} ({word}) - {label}{style:#}", result.name),
+            None => format!("{style}{name} ({word}){style:#}"),
+            Some(label) => format!("{style}{name} ({word}) - {}{style:#}", terminal_line(label)),
         };
         vec![String::new(), title, RULE.to_string()]
     } else {
         block_head(&result.name, result.passed(), extra.label.as_deref())
     };
-    lines.extend(result.transcript.render("You", "Them"));
+    lines.extend(
+        bounded_transcript(&result.transcript)
+            .render("You", "Them")
+            .iter()
+            .map(|line| terminal(line)),
+    );
     if let Some(failure) = &result.failure {
         lines.push(String::new());
-        lines.push(describe_failure(failure, extra.timeout.unwrap_or(timeout)));
+        lines.push(terminal(&describe_failure(
+            failure,
+            extra.timeout.unwrap_or(timeout),
+        )));
     }
-    lines.extend(extra.notes.iter().cloned());
+    lines.extend(extra.notes.iter().map(|note| terminal(note)));
     let mut text = lines.join("\n");
     text.push('\n');
     text
 }
 
-/// A failure in upstream's wording, extended for the failures upstream cannot report.
+/// The transcript as outputs copy it: every text and option redacted and cut to
+/// [`crate::secrets::TEXT_LIMIT`] characters.
+pub fn bounded_transcript(transcript: &Transcript) -> Transcript {
+    let mut bounded = transcript.clone();
+    for line in &mut bounded.lines {
+        line.text = bound(&line.text);
+        for option in &mut line.options {
+            *option = bound(option);
+        }
+    }
+    bounded
+}
+
+/// A failure in upstream's wording, extended for the failures upstream cannot report. What
+/// was received is redacted and each text cut to [`crate::secrets::TEXT_LIMIT`] characters.
 pub fn describe_failure(failure: &Failure, timeout: Duration) -> String {
+    redact(&describe_failure_raw(failure, timeout))
+}
+
+fn describe_failure_raw(failure: &Failure, timeout: Duration) -> String {
     match failure {
-        Failure::Connect(reason) => reason.clone(),
-        Failure::Internal(reason) => format!("Internal error: {reason}"),
+        Failure::Connect(reason) => bound(reason),
+        Failure::Internal(reason) => format!("Internal error: {}", bound(reason)),
         Failure::Verdict(reason) => reason.clone(),
         Failure::Say(SayError::Send(e)) => format!("Could not send text: {e}"),
         Failure::Say(e) => e.to_string(),
@@ -306,7 +337,7 @@ fn with_received(head: String, received: &[String]) -> String {
 fn list(items: &[String]) -> String {
     items
         .iter()
-        .map(|t| format!("\n - {}", t.replace('\n', "\n   ")))
+        .map(|t| format!("\n - {}", bound(t).replace('\n', "\n   ")))
         .collect()
 }
 

@@ -1,13 +1,16 @@
 //! `validate <files...>`: checks test-scripts and bot flows without connecting anywhere.
 //!
 //! A file with a top-level `states:` key is a bot flow; one with `config.ai` is an `ai` test
-//! file, which this command does not check yet (it says so); any other is a test-script. Each
-//! valid file prints `ok: <file>` on stdout; each invalid one prints its error
-//! (file:line:column and key) on stderr, and the command exits with 2.
+//! file (checked as `ai` loads it); any other is a test-script. Each valid file prints
+//! `ok: <file>` on stdout; each invalid one prints its error (file:line:column and key) on
+//! stderr, and the command exits with 2. An `ai` file's `apiKeyVariable` gets a warning: `ai`
+//! only reads it with `--api-key-variable` naming the same variable.
 
 use crate::Outcome;
+use crate::ai::file::AiFile;
 use crate::cli::ValidateArgs;
 use crate::script::TestScript;
+use crate::secrets::{terminal, terminal_line};
 use std::path::Path;
 use web_messaging_input::{InputError, read_file};
 use web_messaging_simulator::BotFlow;
@@ -47,17 +50,38 @@ pub fn kind_of(source: &str) -> FileKind {
     }
 }
 
-/// Checks one file.
-pub fn check(path: &Path) -> Result<FileKind, InputError> {
+/// Checks one file; also returns what is valid but worth a warning.
+pub fn check(path: &Path) -> Result<(FileKind, Vec<String>), InputError> {
     let source = read_file(path, "file")?;
     let kind = kind_of(&source);
     match kind {
         FileKind::BotFlow => {
-            BotFlow::from_yaml_str(&source, &path.display().to_string()).map(|_| kind)
+            BotFlow::from_yaml_str(&source, &path.display().to_string()).map(|_| (kind, Vec::new()))
         }
-        FileKind::TestScript => TestScript::parse(path, &source).map(|_| kind),
-        FileKind::AiTest => Ok(kind),
+        FileKind::TestScript => TestScript::parse(path, &source).map(|_| (kind, Vec::new())),
+        FileKind::AiTest => AiFile::parse(path, &source).map(|file| (kind, ai_warnings(&file))),
     }
+}
+
+fn ai_warnings(file: &AiFile) -> Vec<String> {
+    let specs = std::iter::once(&file.ai).chain(
+        file.scenarios
+            .iter()
+            .filter_map(|s| s.follow_up.as_ref())
+            .filter_map(|f| f.provider.as_ref()),
+    );
+    specs
+        .filter_map(|spec| {
+            let variable = spec.config.api_key_variable.as_ref()?;
+            let site = spec.config.api_key_variable_at.as_ref()?;
+            Some(
+                site.error(format!(
+                    "is only read when `ai` is run with --api-key-variable {variable}"
+                ))
+                .to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Runs `validate`.
@@ -69,14 +93,15 @@ pub fn run(args: ValidateArgs) -> Outcome {
     let mut invalid = 0;
     for file in &files {
         match check(file) {
-            Ok(FileKind::AiTest) => println!(
-                "skipped: {} (an ai test file: `validate` does not check those yet)",
-                file.display()
-            ),
-            Ok(_) => println!("ok: {}", file.display()),
+            Ok((_, warnings)) => {
+                for warning in warnings {
+                    eprintln!("warning: {}", terminal(&warning));
+                }
+                println!("ok: {}", terminal_line(&file.display().to_string()));
+            }
             Err(e) => {
                 invalid += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", terminal(&e.to_string()));
             }
         }
     }

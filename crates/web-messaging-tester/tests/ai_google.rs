@@ -290,7 +290,7 @@ async fn a_refused_service_account_stops_before_any_session() {
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(
         out.stderr.starts_with(&format!(
-            "error: The check to ensure Google Vertex AI can be used failed due to:\ncould not get an access token with the credentials in {credentials}: HTTP 400 Bad Request: Invalid JWT Signature."
+            "error: The check to ensure Google Vertex AI can be used failed due to:\ncould not get an access token with the credentials in {credentials}: HTTP 400 Bad Request: invalid_grant\n"
         )),
         "{}",
         out.stderr

@@ -316,7 +316,7 @@ async fn messages_not_found_keep_their_verdict_and_get_a_warning() {
         title_line(&run.stdout, "Wrong"),
         "Wrong (FAIL) - unable to associate conversation ID"
     );
-    let warning = "WARNING: Could not find Conversation ID for test due to an unexpected error: HTTP 404 not.found: The requested operation failed with status 404.";
+    let warning = "WARNING: Could not find Conversation ID for test due to an unexpected error: HTTP 404 not.found.";
     assert_eq!(run.stdout.matches(warning).count(), 2, "{}", run.stdout);
     assert!(
         run.stdout
@@ -356,7 +356,7 @@ async fn server_errors_are_retried_and_a_lasting_one_only_warns() {
         run.stdout
             .contains("Greets (PASS - unable to associate conversation ID)")
     );
-    assert!(run.stdout.contains("WARNING: Could not find Conversation ID for test due to an unexpected error: HTTP 503 service.unavailable: Service Unavailable."), "{}", run.stdout);
+    assert!(run.stdout.contains("WARNING: Could not find Conversation ID for test due to an unexpected error: HTTP 503 service.unavailable."), "{}", run.stdout);
     let requests = failing.received_requests().await.unwrap();
     let lookups = requests
         .iter()
@@ -377,7 +377,7 @@ async fn preflight_and_login_failures_are_explained_without_the_secret() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "error: There was a problem checking whether your OAuth Client has the necessary permissions to associate conversation IDs to tests:\nHTTP 500 internal.server.error: The server encountered an error\n"
+        "error: There was a problem checking whether your OAuth Client has the necessary permissions to associate conversation IDs to tests:\nHTTP 500 internal.server.error\n"
     );
 
     // The login is refused, and the server (wrongly) echoes the secret.
@@ -400,8 +400,7 @@ async fn preflight_and_login_failures_are_explained_without_the_secret() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("HTTP 401 invalid_client: client secret *** is wrong"),
+        run.stderr.contains("HTTP 401 invalid_client\n"),
         "{}",
         run.stderr
     );

@@ -173,6 +173,10 @@ fn every_yaml_file_the_tool_accepts_validates_against_its_schema() {
     let (mut scripts, mut bots) = (0, 0);
     for file in &accepted {
         let document = yaml_to_json(file);
+        // `ai` test files are checked by `validate` too, but have no schema (yet).
+        if document.get("config").and_then(|c| c.get("ai")).is_some() {
+            continue;
+        }
         let validator = if document.get("states").is_some() {
             bots += 1;
             &bot

@@ -122,7 +122,31 @@ pub struct ProviderConfig {
     /// `baseUrl` (openai-compatible).
     pub base_url: Option<String>,
     /// `apiKeyVariable` (openai-compatible): the environment variable holding the server's key.
+    /// Read only when the command line allows it (`--api-key-variable`).
     pub api_key_variable: Option<String>,
+    /// Where `apiKeyVariable` is written, for the error when it is not allowed.
+    pub api_key_variable_at: Option<Site>,
+}
+
+/// Where a setting is written: file, line, column and key (as an [`InputError`] whose
+/// message is filled in when it is used). Not part of a setting's equality.
+#[derive(Debug, Clone)]
+pub struct Site(pub InputError);
+
+impl PartialEq for Site {
+    fn eq(&self, _: &Site) -> bool {
+        true
+    }
+}
+
+impl Site {
+    /// The error at this site with `message`.
+    pub fn error(&self, message: impl Into<String>) -> InputError {
+        InputError {
+            message: message.into(),
+            ..self.0.clone()
+        }
+    }
 }
 
 /// One `examples` entry: what the other side says, and how the model should answer.
@@ -552,6 +576,14 @@ fn provider_spec(
         model_version,
         examples: raw.examples.map(|e| e.value).unwrap_or_default(),
         base_url,
+        api_key_variable_at: raw.api_key_variable.as_ref().map(|v| {
+            Site(InputError::at(
+                file,
+                &v.referenced,
+                &key("apiKeyVariable"),
+                "",
+            ))
+        }),
         api_key_variable: text(raw.api_key_variable, "apiKeyVariable")?,
     };
     Ok(ProviderSpec { kind, config })

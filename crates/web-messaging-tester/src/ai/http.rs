@@ -80,21 +80,33 @@ impl Http {
         })
     }
 
+    /// A client with another retry policy (tests: short waits).
+    #[cfg(test)]
+    pub fn with_policy(policy: RetryPolicy) -> Result<Http, String> {
+        let mut http = Http::new()?;
+        http.policy = policy;
+        Ok(http)
+    }
+
     /// The underlying client, to build requests with.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
     /// Sends the request `build` makes (again for each attempt) and decodes its JSON answer.
-    /// `what` names the request in errors and logs; every text in `secrets` is replaced by
-    /// `***` in any error.
+    /// `what` names the request in errors and logs; `secrets` are registered with the run's
+    /// redactor (so they are masked, in every encoding, in every output) and masked in any
+    /// error.
     pub async fn send_json<T: DeserializeOwned>(
         &self,
         what: &str,
         build: impl Fn() -> RequestBuilder,
         secrets: &[&str],
     ) -> Result<T, ProviderError> {
-        let clean = |text: String| ProviderError(redact(&text, secrets));
+        for secret in secrets {
+            crate::secrets::register(secret);
+        }
+        let clean = |text: String| ProviderError(crate::secrets::redact(&text));
         let mut attempt = 1;
         loop {
             let started = Instant::now();
@@ -115,7 +127,7 @@ impl Http {
                 (Err(e), _) => tracing::debug!(
                     target: TARGET,
                     "{what}: {} (attempt {attempt})",
-                    redact(&describe_transport(e), secrets)
+                    crate::secrets::redact(&describe_transport(e))
                 ),
             }
             if let Some(retry_after) = retry_after
@@ -146,19 +158,9 @@ fn retryable(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
+/// `Retry-After` as seconds or as an HTTP date (capped, never a panic).
 fn parse_retry_after(response: &Response) -> Option<Duration> {
-    let value = response.headers().get("retry-after")?.to_str().ok()?.trim();
-    retry_after_value(value, jiff::Timestamp::now())
-}
-
-fn retry_after_value(value: &str, now: jiff::Timestamp) -> Option<Duration> {
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    let wait = at.duration_since(now);
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    crate::retry_after::from_headers(response.headers())
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {
@@ -168,49 +170,47 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {
         .await
         .map_err(|e| format!("HTTP {status}, but the answer could not be read: {e}"))?;
     if !status.is_success() {
-        return Err(match error_message(&body) {
-            Some(message) => format!("HTTP {status}: {message}"),
-            None if body.trim().is_empty() => format!("HTTP {status}"),
-            None => format!("HTTP {status}: {}", snippet(&body)),
+        // Never the body itself: a server may echo the request, key included.
+        return Err(match error_summary(&body) {
+            Some(summary) => format!("HTTP {status}: {summary}"),
+            None => format!("HTTP {status}"),
         });
     }
     serde_json::from_str(&body).map_err(|e| {
         format!(
-            "the answer was not what the API returns ({e}): {}",
-            snippet(&body)
+            "the answer was not what the API returns ({}; {} bytes)",
+            crate::secrets::bound(&e.to_string()),
+            body.len()
         )
     })
 }
 
-/// The error text of the usual JSON error shapes: OpenAI's and Google's
-/// `{"error": {"message": ...}}`, Ollama's `{"error": "..."}`, OAuth's `error_description`.
-fn error_message(body: &str) -> Option<String> {
+/// What an error body says, as codes: OpenAI's `error.code`/`error.type`, Google's
+/// `error.status`, OAuth's `error`; Ollama's `{"error": "..."}` words, redacted and cut to
+/// 200 characters. Never the body's `message`s, which may quote the request.
+fn error_summary(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let error = value.get("error");
-    let text = error
-        .and_then(|e| e.get("message"))
-        .or_else(|| value.get("error_description"))
-        .or(error)?
-        .as_str()?
-        .trim()
-        .to_string();
-    (!text.is_empty()).then_some(text)
-}
-
-/// The start of a body, on one line, for error messages.
-fn snippet(body: &str) -> String {
-    const LIMIT: usize = 200;
-    let flat: String = body
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() > LIMIT {
-        let cut: String = flat.chars().take(LIMIT).collect();
-        format!("'{cut}...'")
-    } else {
-        format!("'{flat}'")
+    let error = value.get("error")?;
+    if let Some(text) = error.as_str() {
+        if let Some(code) = crate::associate::error_code(text) {
+            return Some(code);
+        }
+        let text = crate::secrets::escape_controls(&crate::secrets::redact(text), false);
+        let cut = crate::secrets::global().redact_truncated(&text, 200);
+        return (!cut.trim().is_empty()).then(|| cut.into_owned());
     }
+    let codes: Vec<String> = ["code", "status", "type"]
+        .iter()
+        .filter_map(|key| {
+            let value = error.get(key)?;
+            match value {
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                serde_json::Value::String(s) => crate::associate::error_code(s),
+                _ => None,
+            }
+        })
+        .collect();
+    (!codes.is_empty()).then(|| codes.join(" "))
 }
 
 /// A transport error with its causes (reqwest's own text stops at "error sending request").
@@ -242,15 +242,6 @@ fn describe_transport(e: &reqwest::Error) -> String {
     }
 }
 
-/// `text` with every secret replaced by `***`.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(secret, "***");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,39 +263,59 @@ mod tests {
         );
     }
 
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let now: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
-        assert_eq!(retry_after_value("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(
-            retry_after_value("Wed, 01 Jan 2025 00:00:05 GMT", now),
-            Some(Duration::from_secs(5))
-        );
-        assert_eq!(
-            retry_after_value("Tue, 31 Dec 2024 00:00:05 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after_value("soon", now), None);
+    #[tokio::test]
+    async fn a_huge_or_strange_retry_after_never_panics() {
+        use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+        let server = MockServer::start().await;
+        for value in ["1e30", "NaN", "-5", "99999999999999999999999", "inf"] {
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(429).insert_header("retry-after", value))
+                .up_to_n_times(1)
+                .mount(&server)
+                .await;
+        }
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": 1})))
+            .mount(&server)
+            .await;
+        let http = Http::with_policy(RetryPolicy {
+            attempts: 6,
+            first_backoff: Duration::from_millis(1),
+            max_wait: Duration::from_millis(20),
+        })
+        .unwrap();
+        let url = server.uri();
+        let answer: serde_json::Value = http
+            .send_json("test", || http.client().post(&url), &[])
+            .await
+            .unwrap();
+        assert_eq!(answer["ok"], 1);
+        assert_eq!(server.received_requests().await.unwrap().len(), 6);
     }
 
     #[test]
-    fn error_shapes_and_redaction() {
+    fn error_bodies_are_summarised_never_echoed() {
         assert_eq!(
-            error_message(r#"{"error":{"message":"Incorrect API key provided: sk-123"}}"#),
-            Some("Incorrect API key provided: sk-123".into())
+            error_summary(
+                r#"{"error":{"message":"Incorrect API key provided: sk-123","type":"invalid_request_error","code":"invalid_api_key"}}"#
+            ),
+            Some("invalid_api_key invalid_request_error".into())
         );
         assert_eq!(
-            error_message(r#"{"error":"model 'x' not found"}"#),
+            error_summary(
+                r#"{"error":{"code":400,"message":"API key not valid","status":"INVALID_ARGUMENT"}}"#
+            ),
+            Some("400 INVALID_ARGUMENT".into())
+        );
+        assert_eq!(
+            error_summary(r#"{"error":"model 'x' not found"}"#),
             Some("model 'x' not found".into())
         );
         assert_eq!(
-            error_message(r#"{"error":"invalid_grant","error_description":"Invalid JWT"}"#),
-            Some("Invalid JWT".into())
+            error_summary(r#"{"error":"invalid_grant","error_description":"Invalid JWT"}"#),
+            Some("invalid_grant".into())
         );
-        assert_eq!(error_message("<html>"), None);
-        assert_eq!(
-            redact("key sk-123 and sk-123", &["sk-123"]),
-            "key *** and ***"
-        );
+        assert_eq!(error_summary(r#"{"error":{"message":"only words"}}"#), None);
+        assert_eq!(error_summary("<html>"), None);
     }
 }

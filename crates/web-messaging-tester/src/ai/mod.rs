@@ -10,7 +10,7 @@
 //! JUnit, JSON and HTML reports).
 
 mod conversation;
-mod file;
+pub(crate) mod file;
 mod http;
 mod judge;
 mod output;
@@ -51,10 +51,16 @@ struct Prepared {
 /// Runs `ai`.
 pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     init_logging(args.verbose, colour_allowed);
-    let file = match AiFile::load(&args.file) {
+    crate::secrets::register_from_env(args.api_key_variable.as_deref());
+    let mut file = match AiFile::load(&args.file) {
         Ok(file) => file,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
+    if let Err(message) =
+        allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())
+    {
+        return Outcome::Invalid(message);
+    }
     let file_target = TargetSettings {
         deployment_id: file.deployment_id.clone(),
         region: file.region.clone(),
@@ -85,7 +91,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     };
     for provider in providers.all() {
         for note in provider.notes() {
-            eprintln!("warning: {note}");
+            eprintln!("warning: {}", crate::secrets::terminal(note));
         }
     }
     for provider in providers.all() {
@@ -221,6 +227,50 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     }
 }
 
+/// Provider keys come only from the documented variables or from the one named on the
+/// command line: a file's `apiKeyVariable` must name the `--api-key-variable` variable (a file
+/// alone cannot send any variable to any server). The flag's variable becomes the key of
+/// every `openai-compatible` provider of the file that names none.
+fn allow_key_variables(
+    file: &mut AiFile,
+    path: &std::path::Path,
+    allowed: Option<&str>,
+) -> Result<(), String> {
+    let mut specs: Vec<&mut ProviderSpec> = vec![&mut file.ai];
+    specs.extend(
+        file.scenarios
+            .iter_mut()
+            .filter_map(|s| s.follow_up.as_mut())
+            .filter_map(|f| f.provider.as_mut()),
+    );
+    let mut used = false;
+    for spec in specs {
+        if let (Some(variable), Some(site)) = (
+            &spec.config.api_key_variable,
+            &spec.config.api_key_variable_at,
+        ) && allowed != Some(variable.as_str())
+        {
+            let message = format!(
+                "names the environment variable {variable} as the server's API key, but a test file alone may not choose which variable is read (it could send any secret to any server): pass --api-key-variable {variable} to allow it"
+            );
+            return Err(site.error(message).to_string());
+        }
+        if spec.kind == file::ProviderKind::OpenAiCompatible {
+            used = true;
+            if spec.config.api_key_variable.is_none() {
+                spec.config.api_key_variable = allowed.map(String::from);
+            }
+        }
+    }
+    match allowed {
+        Some(variable) if !used => Err(format!(
+            "--api-key-variable {variable}: only provider openai-compatible reads it, and {} uses none",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The provider of `config.ai` and those of the `followUp`s that name their own, each built
 /// once however many scenarios use it.
 struct Providers {
@@ -295,6 +345,7 @@ async fn run_all(
                     if let Err(e) = out_dir.save(&result) {
                         let warn = anstyle::AnsiColor::Yellow.on_default();
                         let mut stderr = anstream::stderr();
+                        let e = crate::secrets::terminal(&e);
                         let _ =
                             writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
                     }
@@ -344,8 +395,14 @@ async fn run_scenario(
     let started = Instant::now();
     let started_at = jiff::Timestamp::now();
     let name = prepared.scenario.name.clone();
-    eprintln!("[STARTED] {name}");
-    let on_line = |line: &conversation::Line| eprintln!("[{name}] {}", transcript_line(line));
+    let shown = crate::secrets::terminal_line(&name);
+    eprintln!("[STARTED] {shown}");
+    let on_line = |line: &conversation::Line| {
+        eprintln!(
+            "[{shown}] {}",
+            crate::secrets::terminal(&crate::secrets::bound(&transcript_line(line)))
+        );
+    };
     let ConversationOutcome {
         lines,
         end,
@@ -396,9 +453,9 @@ async fn run_scenario(
     };
     let seconds = result.duration.as_secs_f64();
     if result.passed() {
-        eprintln!("[SUCCESS] {} (PASS) in {seconds:.1} s", result.name);
+        eprintln!("[SUCCESS] {shown} (PASS) in {seconds:.1} s");
     } else {
-        eprintln!("[FAILED] {} (FAIL) in {seconds:.1} s", result.name);
+        eprintln!("[FAILED] {shown} (FAIL) in {seconds:.1} s");
     }
     result
 }
@@ -415,9 +472,10 @@ fn init_logging(verbose: bool, colour_allowed: bool) {
         genesys_web_messaging::WIRE_TARGET,
         http::TARGET
     );
+    let colours = colour_allowed && std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_allowed && std::io::stderr().is_terminal())
+        .with_writer(crate::secrets::LogWriter { colours })
+        .with_ansi(colours)
         .try_init();
 }

@@ -7,6 +7,7 @@ use super::judge::Verdict;
 use super::provider::Usage;
 use crate::report::{Extra, block_head, summary};
 use crate::runner::{Failure, ScenarioResult};
+use crate::secrets::{bound, redact, terminal};
 use genesys_web_messaging::Transcript;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -74,10 +75,10 @@ impl AiResult {
 
     /// Why it ended, and the judge's say.
     fn verdict_lines(&self) -> Vec<String> {
-        let mut lines = vec![self.end_description.clone()];
+        let mut lines = vec![bound(&self.end_description)];
         if let Some(judge) = &self.judge {
             let verdict = if judge.passed { "PASS" } else { "FAIL" };
-            lines.push(format!("Judge ({verdict}): {}", judge.reason));
+            lines.push(format!("Judge ({verdict}): {}", bound(&judge.reason)));
         }
         if let Some(skipped) = &self.judge_skipped {
             lines.push(format!("Judge: not asked, {skipped}"));
@@ -115,14 +116,19 @@ fn block(result: &AiResult, extra: &Extra) -> String {
             result
                 .placeholder_values
                 .iter()
-                .map(|(key, value)| format!("{key}: {value}")),
+                .map(|(key, value)| terminal(&format!("{key}: {value}"))),
         );
         lines.push(String::new());
     }
-    lines.extend(result.lines.iter().map(transcript_line));
+    lines.extend(
+        result
+            .lines
+            .iter()
+            .map(|line| terminal(&bound(&transcript_line(line)))),
+    );
     lines.push(String::new());
-    lines.extend(result.verdict_lines());
-    lines.extend(extra.notes.iter().cloned());
+    lines.extend(result.verdict_lines().iter().map(|line| terminal(line)));
+    lines.extend(extra.notes.iter().map(|note| terminal(note)));
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -181,17 +187,19 @@ pub fn to_json(result: &AiResult) -> String {
         match (line.speaker, transcript.last_mut()) {
             (Speaker::Bot, Some(last)) if last.role == "bot" => {
                 last.content.push('\n');
-                last.content.push_str(&line.text);
+                last.content.push_str(&bound(&line.text));
             }
             (speaker, _) => transcript.push(Utterance {
                 role: match speaker {
                     Speaker::Customer => "customer",
                     Speaker::Bot => "bot",
                 },
-                content: line.text.clone(),
+                content: bound(&line.text),
             }),
         }
     }
+    let end_description = bound(&result.end_description);
+    let judge_reason = result.judge.as_ref().map(|j| bound(&j.reason));
     let file = OutputFile {
         placeholder_values: &result.placeholder_values,
         prompt: &result.prompt,
@@ -201,19 +209,22 @@ pub fn to_json(result: &AiResult) -> String {
             } else {
                 "fail"
             },
-            description: &result.end_description,
+            description: &end_description,
         },
         transcript,
         judge: result.judge.as_ref().map(|j| JudgeOutput {
             verdict: if j.passed { "pass" } else { "fail" },
-            reason: &j.reason,
+            reason: judge_reason.as_deref().unwrap_or_default(),
             model: &j.model,
         }),
         model: &result.model,
         turns: result.turns,
         usage: result.usage,
     };
-    serde_json::to_string_pretty(&file).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let json =
+        serde_json::to_string_pretty(&file).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    // No secret, in any form, in the saved file.
+    redact(&json)
 }
 
 /// Upstream's file name: lower case, whitespace as `-`, only `a-z 0-9 - _` kept.

@@ -151,13 +151,15 @@ fn latency_cells(latency: Option<&LatencySummary>) -> String {
     }
 }
 
+/// A label's first line, cut to `width`, redacted and made safe for a terminal (names and
+/// steps come from the test-script).
 fn truncate(text: &str, width: usize) -> String {
     let first_line = text.lines().next().unwrap_or_default();
     if first_line.chars().count() <= width && !text.contains('\n') {
-        return first_line.to_string();
+        return crate::secrets::terminal_line(first_line);
     }
     let kept: String = first_line.chars().take(width.saturating_sub(3)).collect();
-    format!("{kept}...")
+    format!("{}...", crate::secrets::terminal_line(&kept))
 }
 
 fn errors_cell(errors: &std::collections::BTreeMap<String, u64>) -> String {
@@ -281,6 +283,7 @@ pub fn render(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: b
                 .labels
                 .get(key)
                 .map_or(key.as_str(), String::as_str);
+            let label = crate::secrets::terminal_line(label);
             let _ = writeln!(out, "  {label:<40}{count:>8}");
         }
     }

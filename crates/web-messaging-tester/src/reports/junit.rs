@@ -49,7 +49,11 @@ pub fn render(report: &RunReport) -> Result<String, quick_junit::SerializeError>
         suite.add_test_cases(scenarios.into_iter().map(test_case));
         junit.add_test_suite(suite);
     }
-    junit.to_string()
+    // XML 1.0 has no way to write most control characters, even escaped: bot text with
+    // them would make the document unreadable, so they are written visibly instead.
+    junit
+        .to_string()
+        .map(|xml| crate::secrets::xml_safe(&xml).into_owned())
 }
 
 fn test_case(scenario: &ScenarioReport) -> TestCase {

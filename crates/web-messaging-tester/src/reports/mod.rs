@@ -12,6 +12,7 @@ pub mod junit;
 use crate::associate::Association;
 use crate::report::describe_failure;
 use crate::runner::{Failure, ScenarioResult};
+use crate::secrets::{bound, redact};
 use crate::shard::Shard;
 use genesys_web_messaging::Speaker;
 use serde::{Deserialize, Serialize};
@@ -234,12 +235,12 @@ impl ScenarioReport {
                 }),
                 Vec::new(),
             ),
-            Some(Association::NotFound { warning }) => (None, vec![warning.clone()]),
+            Some(Association::NotFound { warning }) => (None, vec![bound(warning)]),
             None => (None, Vec::new()),
         };
         ScenarioReport {
-            name: context.name.to_string(),
-            file: context.file.to_string(),
+            name: redact(context.name),
+            file: redact(context.file),
             passed: result.passed(),
             started_at: result.started_at,
             duration_ms: millis(result.duration),
@@ -253,7 +254,7 @@ impl ScenarioReport {
                 .steps
                 .iter()
                 .map(|s| StepReport {
-                    description: s.description.clone(),
+                    description: bound(&s.description),
                     passed: s.passed,
                     duration_ms: millis(s.duration),
                     response_time_ms: s.response_time.map(millis),
@@ -269,8 +270,8 @@ impl ScenarioReport {
                         Speaker::Bot => "bot",
                     }
                     .into(),
-                    text: l.text.clone(),
-                    options: l.options.clone(),
+                    text: bound(&l.text),
+                    options: l.options.iter().map(|o| bound(o)).collect(),
                     time: l.time,
                 })
                 .collect(),
@@ -409,6 +410,8 @@ impl Destinations {
                 "--report-json" => report.to_json(),
                 _ => html::render(report),
             };
+            // The last net: no secret, in any form, in any report file.
+            let text = redact(&text);
             let staged_file = stage(&path, text.as_bytes())
                 .map_err(|e| format!("{flag} {}: cannot write it: {e}", path.display()))?;
             staged.push((flag, path, staged_file));

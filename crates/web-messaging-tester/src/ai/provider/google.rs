@@ -186,6 +186,7 @@ impl Google {
                     .unwrap_or(GEMINI_BASE_URL)
                     .trim_end_matches('/');
                 let url = format!("{base}/models/{model}:generateContent");
+                crate::secrets::register(&key);
                 (url, Credentials::ApiKey(key))
             }
         };

@@ -106,6 +106,7 @@ impl GoogleAuth {
                 self.source.display()
             ))
         })?;
+        crate::secrets::register(&response.access_token);
         let lifetime = Duration::from_secs(response.expires_in.unwrap_or(ASSERTION_LIFETIME));
         *cached = Some((response.access_token.clone(), Instant::now() + lifetime));
         Ok(response.access_token)
@@ -190,6 +191,7 @@ fn read_credentials(path: &Path) -> Result<Kind, String> {
     match file.kind.as_str() {
         "service_account" => {
             let pem = field(file.private_key, "private_key")?;
+            crate::secrets::register(&pem);
             let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
                 format!(
                     "the private_key in the Google credentials file {shown} is not a PKCS#8 PEM key"
@@ -207,12 +209,18 @@ fn read_credentials(path: &Path) -> Result<Kind, String> {
                 token_uri,
             })
         }
-        "authorized_user" => Ok(Kind::AuthorizedUser {
-            client_id: field(file.client_id, "client_id")?,
-            client_secret: field(file.client_secret, "client_secret")?,
-            refresh_token: field(file.refresh_token, "refresh_token")?,
-            token_uri,
-        }),
+        "authorized_user" => {
+            let client_secret = field(file.client_secret, "client_secret")?;
+            let refresh_token = field(file.refresh_token, "refresh_token")?;
+            crate::secrets::register(&client_secret);
+            crate::secrets::register(&refresh_token);
+            Ok(Kind::AuthorizedUser {
+                client_id: field(file.client_id, "client_id")?,
+                client_secret,
+                refresh_token,
+                token_uri,
+            })
+        }
         other => Err(format!(
             "the Google credentials file {shown} is of type '{other}': only service_account and authorized_user files are supported"
         )),

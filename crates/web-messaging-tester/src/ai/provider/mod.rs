@@ -199,17 +199,27 @@ impl Provider {
         &self.notes
     }
 
-    /// Asks the model for its next message after `messages`, told `system`.
+    /// Asks the model for its next message after `messages`, told `system`. Every secret
+    /// is masked in what is sent and in the answer (a model echoing a key never gets it
+    /// printed, saved or sent to the bot).
     pub async fn complete(
         &self,
         system: &str,
         messages: &[ChatMessage],
     ) -> Result<Completion, ProviderError> {
-        let messages = normalise(messages);
-        match &self.backend {
-            Backend::OpenAi(b) => b.complete(system, &messages).await,
-            Backend::Google(b) => b.complete(system, &messages).await,
+        use crate::secrets::redact;
+        let system = redact(system);
+        let mut messages = normalise(messages);
+        for message in &mut messages {
+            message.content = redact(&message.content);
         }
+        let mut completion = match &self.backend {
+            Backend::OpenAi(b) => b.complete(&system, &messages).await,
+            Backend::Google(b) => b.complete(&system, &messages).await,
+        }?;
+        completion.text = redact(&completion.text);
+        completion.unusual_stop = completion.unusual_stop.map(|s| redact(&s));
+        Ok(completion)
     }
 
     /// One small request, before any session opens, to prove the key, the model and the

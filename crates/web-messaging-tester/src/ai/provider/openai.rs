@@ -111,6 +111,9 @@ impl OpenAi {
                 (base, Some(key), model)
             }
         };
+        if let Some(key) = &key {
+            crate::secrets::register(key);
+        }
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!(
                 "the OpenAI base URL must be an http:// or https:// URL, not '{base}'"
