@@ -62,9 +62,11 @@
 
 mod connection;
 mod flow;
+mod limits;
 mod server;
 mod session;
 mod template;
 
 pub use flow::{BotFlow, FlowError};
+pub use limits::SimulatorLimits;
 pub use server::{Simulator, SimulatorBuilder};
