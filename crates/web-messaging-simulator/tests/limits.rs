@@ -413,3 +413,29 @@ async fn a_flow_at_the_largest_accepted_numbers_runs_without_panicking() {
     let mut other = connect(&sim).await;
     assert_eq!(other.configure().await["body"]["newSession"], true);
 }
+
+#[tokio::test]
+async fn a_guest_cannot_grow_its_session_attributes_past_the_limit() {
+    let sim =
+        simulator("limits: { maxCustomAttributesBytes: 200 }\nstates:\n  main:\n    - reply: ok\n")
+            .await;
+    let mut guest = connect(&sim).await;
+    guest.configure().await;
+    let mut refused = 0;
+    for i in 0..8 {
+        // Each message alone is well under the limit; together they are not.
+        let channel = json!({"metadata":{"customAttributes":{format!("name{i}"): "v".repeat(30)}}});
+        let frame = guest
+            .send_message(json!({"type":"Text","text":"hi","channel":channel}))
+            .await;
+        if frame["code"] == 4013 {
+            refused += 1;
+        } else {
+            assert_eq!(frame["body"]["text"], "hi", "{frame}");
+            assert_eq!(guest.reply().await, "ok");
+        }
+        // Stay under the onMessage rate limit.
+        tokio::time::sleep(Duration::from_millis(520)).await;
+    }
+    assert!(refused >= 3, "{refused}");
+}
