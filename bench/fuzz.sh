@@ -43,8 +43,8 @@ for target in $targets; do
   fi
   props=$(cargo test "${profile[@]}" --quiet -p "$crate" --test "$test" -- --list 2>/dev/null | grep -c ': test$')
   start=$(date +%s)
-  PROPTEST_CASES=$cases timeout --signal=INT --kill-after=30 "$limit" \
-    cargo test "${profile[@]}" --quiet -p "$crate" --test "$test" -- --test-threads=1 \
+  PROPTEST_CASES=$cases RUST_BACKTRACE=0 timeout --signal=INT --kill-after=30 "$limit" \
+    cargo test "${profile[@]}" -p "$crate" --test "$test" -- --test-threads=1 \
     >"$work/out" 2>&1
   rc=$?
   seconds=$(( $(date +%s) - start ))
@@ -64,8 +64,12 @@ for target in $targets; do
   printf '%-52s %6s %6s %6s %12s %8s %s\n' "$crate --test $test" "$props" "$passed" "$failed" "$inputs" "$seconds" "$result"
   panics=$(grep -c 'panicked at' "$work/out")
   if [ "$panics" -gt 0 ] || [ "$failed" -gt 0 ]; then
-    echo "  panics: $panics"
-    grep -E 'panicked at|minimal failing input|Test failed|^test .* FAILED' -A3 "$work/out" | sed 's/^/    /' | head -n 80
+    echo "  panicking inputs (shrinking included): $panics; failing properties: $failed"
+    grep -E '^test .* FAILED$' "$work/out" | sed 's/^/    /'
+    # Proptest's verdict per failing property: the error and the minimal failing input.
+    grep -E 'Test failed|minimal failing input' "$work/out" | sed 's/^/    /' | head -n 40
+    # A panic outside proptest (or before shrinking ends): its first lines.
+    grep -m 3 -A1 'panicked at' "$work/out" | sed 's/^/    /'
   fi
 done
 echo "inputs tried in all: $total_inputs"
