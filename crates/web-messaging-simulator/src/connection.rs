@@ -12,8 +12,9 @@
 //! counters belong to the socket.
 
 use crate::flow::{BotFlow, Captures, CardTemplate, GuestInput, Reply, Rule};
-use crate::server::{Shared, check_upgrade, stopped};
-use crate::session::{Notice, SessionState, SharedSession, lock};
+use crate::limits::FrameBudget;
+use crate::server::{OpenConnection, Shared, check_upgrade, stopped};
+use crate::session::{Lookup, Notice, SessionState, SharedSession, lock};
 use futures_util::{SinkExt, StreamExt};
 use genesys_web_messaging::protocol::{
     Card, CardAction, Carousel, ClientRequest, Content, Direction, EventKind, FrameType,
@@ -41,17 +42,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use uuid::Uuid;
 
-/// A guest that opens a TCP connection but never completes the TLS handshake or the upgrade
-/// is dropped after this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a close handshake may take before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same when the simulator shuts down: a guest that does not answer at once is not
 /// worth keeping `shutdown` waiting.
 const SHUTDOWN_CLOSE_TIMEOUT: Duration = Duration::from_millis(250);
-/// Largest frame or message accepted from a guest, unless `limits.maxMessageLength` needs
-/// more. A larger frame gets 4011 and the socket is closed (1009): its bytes cannot be skipped.
-const MAX_FRAME_BYTES: usize = 1 << 20;
 /// `onMessage` requests allowed per session within [`RATE_WINDOW`] (Genesys: 2 per second).
 const RATE_LIMIT: usize = 2;
 /// The rate-limit window.
@@ -68,16 +63,22 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     tls: Option<TlsAcceptor>,
+    _open: OpenConnection,
 ) {
+    // One deadline for the TLS handshake and the upgrade together: a client that dribbles
+    // its bytes (a slowloris) is dropped when it passes.
+    let deadline = Instant::now()
+        .checked_add(shared.limits.handshake_timeout)
+        .unwrap_or_else(far_future);
     match tls {
-        None => serve_websocket(stream, peer, shared, stop).await,
+        None => serve_websocket(stream, peer, shared, stop, deadline).await,
         Some(acceptor) => {
             let accepted = tokio::select! {
-                result = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => result,
+                result = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => result,
                 () = stopped(&mut stop) => return,
             };
             match accepted {
-                Ok(Ok(stream)) => serve_websocket(stream, peer, shared, stop).await,
+                Ok(Ok(stream)) => serve_websocket(stream, peer, shared, stop, deadline).await,
                 Ok(Err(e)) => {
                     tracing::debug!(target: "web_messaging_simulator", %peer, "TLS handshake failed: {e}");
                 }
@@ -98,8 +99,12 @@ async fn serve_websocket<S: AsyncRead + AsyncWrite + Unpin>(
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    deadline: Instant,
 ) {
-    let limit = MAX_FRAME_BYTES.max(
+    // Largest frame or message accepted from a guest, unless `limits.maxMessageLength` needs
+    // more. A larger frame gets 4011 and the socket is closed (1009): its bytes cannot be
+    // skipped.
+    let limit = shared.limits.max_frame_bytes.max(
         shared
             .flow
             .limits
@@ -120,7 +125,7 @@ async fn serve_websocket<S: AsyncRead + AsyncWrite + Unpin>(
         Some(config),
     );
     let ws = tokio::select! {
-        result = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake) => match result {
+        result = tokio::time::timeout_at(deadline, handshake) => match result {
             Ok(Ok(ws)) => ws,
             Ok(Err(e)) => {
                 tracing::debug!(target: "web_messaging_simulator", %peer, "upgrade failed: {e}");
@@ -274,6 +279,14 @@ pub(crate) struct Connection {
     last_delivery: Option<Instant>,
     /// The SessionExpiredEvent went out on this socket.
     expiry_notified: bool,
+    /// Until a valid `configureSession` comes, the socket is closed at this time.
+    configure_by: Option<Instant>,
+    /// A valid `configureSession` came on this socket.
+    configured: bool,
+    /// When the guest last sent a frame (any frame).
+    last_frame: Instant,
+    /// The inbound frame rate limit.
+    budget: Option<FrameBudget>,
 }
 
 impl Drop for Connection {
@@ -287,6 +300,12 @@ impl Connection {
         let id = shared.next_connection_id();
         let dice = Dice::new(shared.seed, id);
         let (notices_tx, notices) = mpsc::unbounded_channel();
+        let now = Instant::now();
+        let limits = &shared.limits;
+        let configure_by = limits
+            .configure_timeout
+            .map(|limit| now.checked_add(limit).unwrap_or_else(far_future));
+        let budget = FrameBudget::new(limits, now);
         Connection {
             shared,
             id,
@@ -302,7 +321,38 @@ impl Connection {
             last_bot_message: None,
             last_delivery: None,
             expiry_notified: false,
+            configure_by,
+            configured: false,
+            last_frame: now,
+            budget,
         }
+    }
+
+    /// When the socket is closed for idling: no valid `configureSession` yet, or no frame at
+    /// all for the idle timeout once configured.
+    fn idle_deadline(&self) -> Option<Instant> {
+        if !self.configured {
+            return self.configure_by;
+        }
+        let limit = self.shared.limits.idle_timeout?;
+        Some(
+            self.last_frame
+                .checked_add(limit)
+                .unwrap_or_else(far_future),
+        )
+    }
+
+    /// Why the socket must be closed now for idling, if it must.
+    fn idled(&self, now: Instant) -> Option<(CloseCode, &'static str)> {
+        let due = self.idle_deadline()?;
+        if now < due {
+            return None;
+        }
+        Some(if self.configured {
+            (CloseCode::Away, "Idle for too long")
+        } else {
+            (CloseCode::Policy, "No configureSession in time")
+        })
     }
 
     fn flow(&self) -> &BotFlow {
@@ -314,10 +364,18 @@ impl Connection {
         mut ws: WebSocketStream<S>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let write_timeout = self.shared.limits.write_timeout;
         loop {
+            // A guest over its frame rate is not read until it has budget again.
+            let read_at = self
+                .budget
+                .as_mut()
+                .and_then(|budget| budget.ready_at(Instant::now()));
             let due = [
                 self.pending.first_key_value().map(|(&(at, _), _)| at),
                 self.expiry_deadline(),
+                self.idle_deadline(),
+                read_at,
             ]
             .into_iter()
             .flatten()
@@ -327,9 +385,26 @@ impl Connection {
                 () = stopped(&mut stop) => Event::Stop,
                 notice = self.notices.recv() => Event::Notice(notice),
                 () = sleep_until(due) => Event::Due,
-                incoming = ws.next() => Event::Incoming(incoming),
+                incoming = ws.next(), if read_at.is_none() => Event::Incoming(incoming),
             };
             let now = Instant::now();
+            if matches!(event, Event::Due)
+                && let Some((code, reason)) = self.idled(now)
+            {
+                tracing::debug!(target: "web_messaging_simulator", "closing an idle socket: {reason}");
+                let _ = tokio::time::timeout(
+                    write_timeout,
+                    close(&mut ws, code, reason, CLOSE_TIMEOUT),
+                )
+                .await;
+                return;
+            }
+            if let Event::Incoming(Some(Ok(_))) = &event {
+                self.last_frame = now;
+                if let Some(budget) = &mut self.budget {
+                    budget.spend(now);
+                }
+            }
             let mut out = match event {
                 Event::Stop => {
                     close(
@@ -346,13 +421,16 @@ impl Connection {
                 Event::Incoming(None) => return,
                 Event::Incoming(Some(Err(WsError::Capacity(e)))) => {
                     tracing::debug!(target: "web_messaging_simulator", "oversized frame: {e}");
-                    let _ =
-                        write(&mut ws, vec![string_error(4011, "message too long", None)]).await;
-                    let frame = CloseFrame {
-                        code: CloseCode::Size,
-                        reason: "Message too long".into(),
+                    let answer = async {
+                        let _ = write(&mut ws, vec![string_error(4011, "message too long", None)])
+                            .await;
+                        let frame = CloseFrame {
+                            code: CloseCode::Size,
+                            reason: "Message too long".into(),
+                        };
+                        let _ = ws.close(Some(frame)).await;
                     };
-                    let _ = ws.close(Some(frame)).await;
+                    let _ = tokio::time::timeout(write_timeout, answer).await;
                     // The rest of the frame is still unread: closing now would reset the
                     // connection, and the guest could lose the answer. Read it away first.
                     drain_raw(ws.get_mut(), CLOSE_TIMEOUT).await;
@@ -375,8 +453,14 @@ impl Connection {
             // a zero-delay reply (or welcome message).
             out.extend(self.check_expiry(now));
             out.extend(self.run_due(now));
-            if !write(&mut ws, out).await {
-                return;
+            // A guest that does not read would hold the task (and its socket) forever.
+            match tokio::time::timeout(write_timeout, write(&mut ws, out)).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(_) => {
+                    tracing::debug!(target: "web_messaging_simulator", "a guest stopped reading: dropped");
+                    return;
+                }
             }
         }
     }
@@ -526,7 +610,8 @@ impl Connection {
             return None;
         }
         let attached = self.session.as_ref()?;
-        Some(lock(&attached.session).last_activity + ttl)
+        let last = lock(&attached.session).last_activity;
+        Some(last.checked_add(ttl).unwrap_or_else(far_future))
     }
 
     /// Sends the SessionExpiredEvent once the session has been inactive for its TTL.
@@ -577,12 +662,25 @@ impl Connection {
     ) -> Vec<Out> {
         if !self.flow().session.respond {
             self.silent = true;
+            self.configured = true;
             return Vec::new();
         }
+        // Genesys: "the token cannot exceed 2048 characters". What the real service answers
+        // is not documented: a 400 string error, as for other malformed requests. The token is
+        // never stored, and the socket stays unconfigured.
+        let max = self.shared.limits.max_token_chars;
+        if token.is_empty() || token.chars().take(max.saturating_add(1)).count() > max {
+            return vec![string_error(
+                400,
+                &format!("token must be 1 to {max} characters"),
+                tracing_id,
+            )];
+        }
+        self.configured = true;
         let after = self.flow().session.respond_after;
         if after > Duration::ZERO {
             self.push(
-                now + after,
+                now.checked_add(after).unwrap_or_else(far_future),
                 Action::Configure {
                     token,
                     start_new,
@@ -603,7 +701,11 @@ impl Connection {
     ) -> Vec<Out> {
         let shared = Arc::clone(&self.shared);
         let flow = &shared.flow;
-        let (session, existed) = shared.sessions.get_or_create(&token, flow.start, now);
+        let (session, existed) = match shared.sessions.get_or_create(&token, flow.start, now) {
+            Lookup::New(session) => (session, false),
+            Lookup::Existing(session) => (session, true),
+            Lookup::Expired => return vec![session_expired(tracing_id)],
+        };
         let mut state = lock(&session);
         if existed && self.has_expired(&mut state, now) {
             return vec![session_expired(tracing_id)];
@@ -692,8 +794,19 @@ impl Connection {
             attributes.extend(channel.metadata.custom_attributes.clone());
         }
         if !attributes.is_empty() {
-            let size = serde_json::to_string(&attributes).map_or(0, |s| s.len());
-            if size > limits.max_custom_attributes_bytes {
+            // The message's attributes, and the session's once they are merged: a guest that
+            // sends new names every time must not grow its session without end.
+            let size = |map: &BTreeMap<String, String>| {
+                serde_json::to_string(map).map_or(usize::MAX, |s| s.len())
+            };
+            let merged = || {
+                let mut merged = state.attributes.clone();
+                merged.extend(attributes.clone());
+                size(&merged)
+            };
+            if size(&attributes) > limits.max_custom_attributes_bytes
+                || merged() > limits.max_custom_attributes_bytes
+            {
                 let body = format!(
                     "Custom Attributes in channel metadata is larger than {} bytes",
                     limits.max_custom_attributes_bytes
@@ -895,7 +1008,9 @@ impl Connection {
             let mut delay = reply.delay;
             if !reply.jitter.is_zero() {
                 let jitter = u64::try_from(reply.jitter.as_millis()).unwrap_or(u64::MAX);
-                delay += Duration::from_millis(self.dice.delay.random_range(0..=jitter));
+                delay = delay.saturating_add(Duration::from_millis(
+                    self.dice.delay.random_range(0..=jitter),
+                ));
             }
             if reply.typing {
                 let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
@@ -907,7 +1022,7 @@ impl Connection {
                     },
                 );
             }
-            at += delay;
+            at = at.checked_add(delay).unwrap_or_else(far_future);
             let item = render(reply, captures, correlation_id);
             if reverse_all {
                 all.push(item);
@@ -1064,7 +1179,10 @@ impl Connection {
         );
         for frame in frames {
             let latency = Duration::from_millis(self.dice.latency.random_range(min..=max));
-            let at = (now + latency).max(self.last_delivery.unwrap_or(now));
+            let at = now
+                .checked_add(latency)
+                .unwrap_or_else(far_future)
+                .max(self.last_delivery.unwrap_or(now));
             self.last_delivery = Some(at);
             self.push(
                 at,
@@ -1231,6 +1349,11 @@ fn echo_response(
         body,
         tracing_id,
     )
+}
+
+/// A deadline that never comes in practice, for durations too long to add to `now`.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }
 
 async fn sleep_until(due: Option<Instant>) {

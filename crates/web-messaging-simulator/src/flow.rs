@@ -321,8 +321,8 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         captures,
     };
     let defaults = ReplyDefaults {
-        delay: Duration::from_millis(raw.reply_delay_ms.unwrap_or(0)),
-        jitter: Duration::from_millis(raw.reply_jitter_ms.unwrap_or(0)),
+        delay: millis(raw.reply_delay_ms.as_ref(), file, "replyDelayMs")?.unwrap_or_default(),
+        jitter: millis(raw.reply_jitter_ms.as_ref(), file, "replyJitterMs")?.unwrap_or_default(),
         typing: false,
     };
 
@@ -363,15 +363,23 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
             };
             let ttl = match session.ttl_seconds {
                 None => None,
-                Some(ttl) => Some(Duration::from_secs(positive(
-                    ttl,
-                    file,
-                    "session.ttlSeconds",
-                )?)),
+                Some(ttl) => {
+                    let ttl = at_most(ttl, MAX_TTL_SECONDS, file, "session.ttlSeconds")?;
+                    Some(Duration::from_secs(positive(
+                        ttl,
+                        file,
+                        "session.ttlSeconds",
+                    )?))
+                }
             };
             SessionSettings {
                 respond: session.respond.unwrap_or(true),
-                respond_after: Duration::from_millis(session.respond_after_ms.unwrap_or(0)),
+                respond_after: millis(
+                    session.respond_after_ms.as_ref(),
+                    file,
+                    "session.respondAfterMs",
+                )?
+                .unwrap_or_default(),
                 ttl,
                 autostart: session.autostart.unwrap_or(false),
                 welcome,
@@ -387,11 +395,23 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         Some(limits) => Limits {
             max_message_length: match limits.max_message_length {
                 None => DEFAULT_MAX_MESSAGE_LENGTH,
-                Some(n) => to_usize(positive(n, file, "limits.maxMessageLength")?),
+                Some(n) => {
+                    let key = "limits.maxMessageLength";
+                    let n = at_most(n, MAX_MESSAGE_LENGTH, file, key)?;
+                    to_usize(positive(n, file, key)?)
+                }
             },
             max_custom_attributes_bytes: match limits.max_custom_attributes_bytes {
                 None => DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
-                Some(n) => to_usize(n.value),
+                Some(n) => to_usize(
+                    at_most(
+                        n,
+                        MAX_CUSTOM_ATTRIBUTES_BYTES,
+                        file,
+                        "limits.maxCustomAttributesBytes",
+                    )?
+                    .value,
+                ),
             },
         },
     };
@@ -419,6 +439,14 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
                         ),
                     ));
                 }
+                Some(range) if range.value.max > MAX_DELAY_MS => {
+                    return Err(at(
+                        file,
+                        &range.referenced,
+                        "faults.latencyMs".into(),
+                        too_large(range.value.max, MAX_DELAY_MS, " ms (24 hours)"),
+                    ));
+                }
                 Some(range) => Some((
                     Duration::from_millis(range.value.min),
                     Duration::from_millis(range.value.max),
@@ -431,7 +459,11 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
             Faults {
                 out_of_order: probability(faults.out_of_order, file, "faults.outOfOrder")?,
                 latency,
-                ignore_input_within: faults.ignore_input_within_ms.map(Duration::from_millis),
+                ignore_input_within: millis(
+                    faults.ignore_input_within_ms.as_ref(),
+                    file,
+                    "faults.ignoreInputWithinMs",
+                )?,
                 drop_after_messages,
                 error_rate: probability(faults.error_rate, file, "faults.errorRate")?,
                 error: faults
@@ -460,6 +492,47 @@ fn default_fault_error() -> ErrorReply {
     ErrorReply {
         code: 5000,
         body: "Request failed.".into(),
+    }
+}
+
+/// The longest delay a flow may set, in ms (24 hours): delays, jitters, latency, response
+/// times. Larger values are surely mistakes, and would overflow the simulator's clock.
+const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
+/// The longest `session.ttlSeconds` (a year: Genesys' TTL is set in minutes to months).
+const MAX_TTL_SECONDS: u64 = 365 * 24 * 60 * 60;
+/// The largest `limits.maxMessageLength`, in characters.
+const MAX_MESSAGE_LENGTH: u64 = 1 << 20;
+/// The largest `limits.maxCustomAttributesBytes`.
+const MAX_CUSTOM_ATTRIBUTES_BYTES: u64 = 1 << 20;
+
+fn too_large(value: u64, max: u64, unit: &str) -> String {
+    format!("is too large: at most {max}{unit} (got {value})")
+}
+
+/// Refuses a number over `max`.
+fn at_most(n: Spanned<u64>, max: u64, file: &str, key: &str) -> Result<Spanned<u64>, FlowError> {
+    if n.value > max {
+        return Err(at(
+            file,
+            &n.referenced,
+            key.into(),
+            too_large(n.value, max, ""),
+        ));
+    }
+    Ok(n)
+}
+
+/// A delay in ms, refused over [`MAX_DELAY_MS`].
+fn millis(n: Option<&Spanned<u64>>, file: &str, key: &str) -> Result<Option<Duration>, FlowError> {
+    match n {
+        None => Ok(None),
+        Some(n) if n.value > MAX_DELAY_MS => Err(at(
+            file,
+            &n.referenced,
+            key.into(),
+            too_large(n.value, MAX_DELAY_MS, " ms (24 hours)"),
+        )),
+        Some(n) => Ok(Some(Duration::from_millis(n.value))),
     }
 }
 
@@ -752,8 +825,10 @@ fn compile_reply_map(
         quick_replies,
         card,
         carousel,
-        delay: map.delay_ms.map_or(defaults.delay, Duration::from_millis),
-        jitter: map.jitter_ms.map_or(defaults.jitter, Duration::from_millis),
+        delay: millis(map.delay_ms.as_ref(), cx.file, &format!("{key}.delayMs"))?
+            .unwrap_or(defaults.delay),
+        jitter: millis(map.jitter_ms.as_ref(), cx.file, &format!("{key}.jitterMs"))?
+            .unwrap_or(defaults.jitter),
         typing: map.typing.unwrap_or(defaults.typing),
     })
 }

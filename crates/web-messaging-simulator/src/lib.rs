@@ -7,7 +7,9 @@
 //! replies may be texts, quick replies, cards or carousels, and whose conditions may test the
 //! guest's text, button payloads and custom attributes. Guest sessions are shared by every
 //! socket (reconnects resume, `closeSession` kicks other sockets, sessions expire), limits
-//! are enforced (4011, 4013, 429), and faults come on demand, reproducibly from a seed:
+//! are enforced (4011, 4013, 429), resources are bounded ([`SimulatorLimits`]: sessions,
+//! connections, token length, frame size and rate, handshake, configure and idle timeouts),
+//! and faults come on demand, reproducibly from a seed:
 //! errors, garbage frames, out-of-order delivery, latency, ignored input, dropped sockets,
 //! slow or silent `configureSession`. The bot-flow format is described in this crate's README.
 //!
@@ -62,9 +64,11 @@
 
 mod connection;
 mod flow;
+mod limits;
 mod server;
 mod session;
 mod template;
 
 pub use flow::{BotFlow, FlowError};
+pub use limits::SimulatorLimits;
 pub use server::{Simulator, SimulatorBuilder};

@@ -2,11 +2,12 @@
 
 use crate::connection;
 use crate::flow::BotFlow;
+use crate::limits::SimulatorLimits;
 use crate::session::Sessions;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
@@ -32,17 +33,27 @@ pub(crate) struct Shared {
     /// Whether `received` keeps frames: a long-running `simulate` under load must not grow.
     recording: bool,
     connections: AtomicU64,
+    /// Open TCP connections, upgraded or not.
+    open: AtomicUsize,
+    pub(crate) limits: SimulatorLimits,
 }
 
 impl Shared {
-    pub(crate) fn new(flow: BotFlow, seed: u64, recording: bool) -> Shared {
+    pub(crate) fn new(
+        flow: BotFlow,
+        seed: u64,
+        recording: bool,
+        limits: SimulatorLimits,
+    ) -> Shared {
         Shared {
+            sessions: Sessions::new(flow.session.ttl, limits.max_sessions),
             flow,
             seed,
-            sessions: Sessions::default(),
             received: Mutex::new(Vec::new()),
             recording,
             connections: AtomicU64::new(0),
+            open: AtomicUsize::new(0),
+            limits,
         }
     }
 
@@ -60,6 +71,29 @@ impl Shared {
     /// The number of the next connection: 0, 1, 2... in accept order.
     pub(crate) fn next_connection_id(&self) -> u64 {
         self.connections.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Counts one open connection until dropped.
+pub(crate) struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    /// Counts a new connection, unless `max_connections` are open already.
+    fn admit(shared: &Arc<Shared>) -> Option<OpenConnection> {
+        let max = shared.limits.max_connections;
+        shared
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| OpenConnection(Arc::clone(shared)))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -114,9 +148,17 @@ pub struct SimulatorBuilder {
     tls: bool,
     seed: Option<u64>,
     recording: bool,
+    limits: SimulatorLimits,
 }
 
 impl SimulatorBuilder {
+    /// Resource limits: connections, sessions, token length, frame size and rate, and the
+    /// handshake, configure and idle timeouts. See [`SimulatorLimits`] for the defaults.
+    pub fn limits(mut self, limits: SimulatorLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Whether to keep every frame guests send for [`Simulator::received`] (on by default).
     /// Turn it off for long or heavy runs, where the record would only grow.
     pub fn record_received(mut self, enabled: bool) -> Self {
@@ -166,7 +208,7 @@ impl SimulatorBuilder {
             .seed
             .or(self.flow.seed)
             .unwrap_or_else(rand::random::<u64>);
-        let shared = Arc::new(Shared::new(self.flow, seed, self.recording));
+        let shared = Arc::new(Shared::new(self.flow, seed, self.recording, self.limits));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
@@ -234,6 +276,7 @@ impl Simulator {
             tls: false,
             seed: None,
             recording: true,
+            limits: SimulatorLimits::default(),
         }
     }
 
@@ -277,6 +320,21 @@ impl Simulator {
             .clone()
     }
 
+    /// The limits in force.
+    pub fn limits(&self) -> &SimulatorLimits {
+        &self.shared.limits
+    }
+
+    /// The guest sessions stored now (live, and expired ones not yet removed).
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// The TCP connections open now (upgraded or not).
+    pub fn connection_count(&self) -> usize {
+        self.shared.open.load(Ordering::Acquire)
+    }
+
     /// Stops accepting, closes every open connection (close code 1001) and waits for them
     /// to finish, for up to five seconds.
     pub async fn shutdown(mut self) {
@@ -305,12 +363,29 @@ async fn accept_loop(
 ) {
     let mut connections = JoinSet::new();
     let for_connections = stop.clone();
+    // Expired sessions also go when new ones come; this removes them when none do.
+    let sweep_every = shared
+        .flow
+        .session
+        .ttl
+        .map(|ttl| ttl.clamp(Duration::from_millis(100), Duration::from_secs(60)));
+    let mut sweep = tokio::time::interval(sweep_every.unwrap_or(Duration::from_secs(3600)));
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             // Also ends when the Simulator is gone (the sender dropped).
             () = stopped(&mut stop) => break,
+            _ = sweep.tick(), if sweep_every.is_some() => {
+                shared.sessions.sweep(tokio::time::Instant::now());
+            }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Some(open) = OpenConnection::admit(&shared) else {
+                        // Over the cap: closed before anything is read; open ones go on.
+                        tracing::debug!(target: "web_messaging_simulator", %peer, "connection refused: too many open connections");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     connections.spawn(connection::serve(
                         stream,
@@ -318,6 +393,7 @@ async fn accept_loop(
                         Arc::clone(&shared),
                         for_connections.clone(),
                         tls.clone(),
+                        open,
                     ));
                 }
                 Err(e) => {

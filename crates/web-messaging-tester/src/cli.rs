@@ -286,6 +286,35 @@ pub struct SimulateArgs {
     /// Seed of the random choices (reply jitter, faults), instead of the bot flow's `seed`.
     #[arg(long, value_name = "number")]
     pub seed: Option<u64>,
+    /// Open connections at once; more are closed as soon as they are accepted.
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = parse_positive)]
+    pub max_connections: usize,
+    /// Guest sessions kept; beyond it expired, then least recently active sessions go.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = parse_positive)]
+    pub max_sessions: usize,
+    /// Close a socket that sends no valid configureSession within this many seconds
+    /// (0: never).
+    #[arg(long, value_name = "seconds", default_value_t = 10)]
+    pub configure_timeout: u64,
+    /// Close a configured socket that sends nothing (not even a heartbeat) for this many
+    /// seconds (0: never).
+    #[arg(long, value_name = "seconds", default_value_t = 600)]
+    pub idle_timeout: u64,
+    /// Largest WebSocket frame or message from a guest, in bytes.
+    #[arg(long, value_name = "bytes", default_value_t = 1 << 20, value_parser = parse_positive)]
+    pub max_frame_bytes: usize,
+    /// Frames read per second from one socket (bursts of twice as many); a faster guest is
+    /// read more slowly (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub frames_per_second: u32,
+}
+
+fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        Ok(_) => Err("must be greater than 0".into()),
+        Err(_) => Err(format!("'{value}' is not a whole number")),
+    }
 }
 
 fn parse_max_turns(value: &str) -> Result<u32, String> {

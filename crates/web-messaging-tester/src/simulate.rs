@@ -4,7 +4,22 @@ use crate::Outcome;
 use crate::cli::SimulateArgs;
 use std::io::Write;
 use std::net::SocketAddr;
-use web_messaging_simulator::{BotFlow, Simulator};
+use std::time::Duration;
+use web_messaging_simulator::{BotFlow, Simulator, SimulatorLimits};
+
+/// The simulator's limits from the command line; the rest keep their defaults.
+fn limits(args: &SimulateArgs) -> SimulatorLimits {
+    let seconds = |n: u64| (n > 0).then(|| Duration::from_secs(n));
+    let mut limits = SimulatorLimits::default();
+    limits.max_connections = args.max_connections;
+    limits.max_sessions = args.max_sessions;
+    limits.configure_timeout = seconds(args.configure_timeout);
+    limits.idle_timeout = seconds(args.idle_timeout);
+    limits.max_frame_bytes = args.max_frame_bytes;
+    limits.frames_per_second = args.frames_per_second;
+    limits.frame_burst = args.frames_per_second.saturating_mul(2);
+    limits
+}
 
 /// Runs `simulate`: writes the certificate (with `--tls --export-cert`), prints the WebSocket
 /// URL on stdout, serves until Ctrl-C.
@@ -18,7 +33,8 @@ pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
     let mut builder = Simulator::builder(flow)
         .bind(SocketAddr::new(args.host, args.port))
         .tls(args.tls)
-        .record_received(false);
+        .record_received(false)
+        .limits(limits(&args));
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }

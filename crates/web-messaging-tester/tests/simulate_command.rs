@@ -127,3 +127,65 @@ fn scripted_talks_wss_to_a_simulator_it_trusts_with_ca_cert() {
     assert!(!stdout.contains("PASS - "), "{stdout}");
     drop(server);
 }
+
+#[test]
+fn validate_and_simulate_refuse_absurd_numbers_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bot = dir.path().join("bot.yml");
+    std::fs::write(
+        &bot,
+        "session:\n  ttlSeconds: 18446744073709551615\nstates:\n  main:\n    - reply: ok\n",
+    )
+    .expect("write");
+    let bot = bot.to_str().expect("utf-8 path");
+    let mut messages = Vec::new();
+    for command in ["validate", "simulate"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+            .args([command, bot])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(output.stdout.is_empty(), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            stderr.contains("bot.yml:2:15:")
+                && stderr.contains("session.ttlSeconds")
+                && stderr.contains("too large"),
+            "{command}: {stderr}"
+        );
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("too large"))
+            .expect("the error line")
+            .to_string();
+        messages.push(line);
+    }
+    assert!(
+        messages[1].contains(messages[0].trim_start_matches("error: ")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn simulate_closes_connections_beyond_max_connections() {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let (server, url) = start_simulate(&["--max-connections", "1"]);
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/v1")
+        .to_string();
+    let _first = TcpStream::connect(&addr).expect("connects");
+    // Connections are accepted in order: the first is counted before the second comes.
+    let mut second = TcpStream::connect(&addr).expect("the kernel accepts");
+    second
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buffer = [0; 16];
+    match second.read(&mut buffer) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the second connection was not closed: {other:?}"),
+    }
+    drop(server);
+}

@@ -5,7 +5,12 @@ use crate::flow::BotFlow;
 
 fn connection(yaml: &str) -> Connection {
     let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
-    Connection::new(Arc::new(Shared::new(flow, 0, true)))
+    Connection::new(Arc::new(Shared::new(
+        flow,
+        0,
+        true,
+        crate::SimulatorLimits::default(),
+    )))
 }
 
 fn frames(out: Vec<Out>) -> Vec<Value> {

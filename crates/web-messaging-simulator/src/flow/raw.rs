@@ -22,9 +22,9 @@ pub(super) struct RawFlow {
     #[serde(default)]
     pub(super) allowed_origins: Option<Vec<String>>,
     #[serde(default)]
-    pub(super) reply_delay_ms: Option<u64>,
+    pub(super) reply_delay_ms: Option<Spanned<u64>>,
     #[serde(default)]
-    pub(super) reply_jitter_ms: Option<u64>,
+    pub(super) reply_jitter_ms: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) limits: Option<RawLimits>,
     #[serde(default)]
@@ -51,7 +51,7 @@ pub(super) struct RawSession {
     #[serde(default)]
     pub(super) respond: Option<bool>,
     #[serde(default)]
-    pub(super) respond_after_ms: Option<u64>,
+    pub(super) respond_after_ms: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) ttl_seconds: Option<Spanned<u64>>,
     #[serde(default)]
@@ -68,7 +68,7 @@ pub(super) struct RawFaults {
     #[serde(default)]
     pub(super) latency_ms: Option<Spanned<RawRange>>,
     #[serde(default)]
-    pub(super) ignore_input_within_ms: Option<u64>,
+    pub(super) ignore_input_within_ms: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) drop_after_messages: Option<Spanned<u64>>,
     #[serde(default)]
@@ -184,9 +184,9 @@ pub(super) struct RawReplyMap {
     #[serde(default)]
     pub(super) text: Option<Spanned<String>>,
     #[serde(default)]
-    pub(super) delay_ms: Option<u64>,
+    pub(super) delay_ms: Option<Spanned<u64>>,
     #[serde(default)]
-    pub(super) jitter_ms: Option<u64>,
+    pub(super) jitter_ms: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) typing: Option<bool>,
     #[serde(default)]
@@ -380,6 +380,12 @@ const SPANNED_FIELDS: &[&str] = &[
     "latencyMs",
     "dropAfterMessages",
     "errorRate",
+    "replyDelayMs",
+    "replyJitterMs",
+    "respondAfterMs",
+    "ignoreInputWithinMs",
+    "delayMs",
+    "jitterMs",
 ];
 
 /// Lists whose items are wrapped in [`Spanned`].
