@@ -9,7 +9,7 @@
 //! Pacing lives in one place, [`Conversation::say`]: it waits until the bot has been quiet for
 //! the configured delay and keeps within Genesys' limit of 2 `onMessage` per second.
 
-use crate::expect::Expectation;
+use crate::expect::{BUSY_RETRY, Evaluator, Expectation, TooExpensive};
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 use crate::protocol::SessionResponse;
 use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
@@ -61,6 +61,9 @@ pub enum WaitFailure {
     Closed(Closed),
     /// The session never started (no `SessionResponse`) within the timeout.
     SessionNotStarted,
+    /// A reply could not be matched against the pattern within the timeout (a backtracking
+    /// pattern, e.g. with lookaround or backreferences, that takes too long on that reply).
+    TooExpensive(TooExpensive),
 }
 
 /// A wait that failed, with everything needed to explain it.
@@ -102,6 +105,12 @@ impl fmt::Display for WaitError {
                 f,
                 "{} whilst waiting a message that contained '{expected}'",
                 capitalise(&closed.to_string())
+            )?,
+            WaitFailure::TooExpensive(e) => write!(
+                f,
+                "{} within the step's timeout of {}ms",
+                capitalise(&e.to_string()),
+                self.timeout.as_millis()
             )?,
             WaitFailure::SessionNotStarted => write!(
                 f,
@@ -475,14 +484,23 @@ impl Conversation {
         let cursor = self.cursor;
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
+        let mut evaluator = Evaluator::new(expectation, Arc::clone(self.session.log()));
         let outcome = loop {
             let faults_reported = self.faults_reported;
             let outcome = self
                 .wait_until(deadline, |snap| {
                     for received in after(snap, cursor) {
                         let message = &received.message;
-                        if message.is_reply() && expectation.is_met_by_message(message) {
-                            return Check::Done(Ok(Arc::clone(received)));
+                        if message.is_reply() {
+                            match evaluator.verdict(received) {
+                                Some(true) => return Check::Done(Ok(Arc::clone(received))),
+                                Some(false) => {}
+                                // Decided on a helper thread, which publishes when done.
+                                None if evaluator.is_waiting_for_a_thread() => {
+                                    return Check::Pending(Some(Instant::now() + BUSY_RETRY));
+                                }
+                                None => return Check::Pending(None),
+                            }
                         }
                         if message.is_disconnect() {
                             let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
@@ -512,7 +530,9 @@ impl Conversation {
             other => {
                 let reason = match other {
                     Some(Err(reason)) => reason,
-                    _ => WaitFailure::TimedOut,
+                    _ => evaluator
+                        .undecided()
+                        .map_or(WaitFailure::TimedOut, WaitFailure::TooExpensive),
                 };
                 let mut error = self.failure(expectation.describe(), timeout, reason);
                 error.expectation = Some(expectation.clone());
@@ -629,7 +649,7 @@ impl Conversation {
         }
         let received = after(&snap, self.cursor)
             .filter(|r| r.message.is_reply())
-            .map(|r| readable(&r.message))
+            .map(|r| readable_received(r))
             .collect();
         let late = match (self.cursor, self.cursor_moved_at) {
             (Some(cursor), Some(moved_at)) => snap
@@ -673,6 +693,19 @@ impl Conversation {
                 _ = tokio::time::sleep_until(wake) => {}
             }
         }
+    }
+}
+
+/// A reply as failures list it, with a note when its `channel.time` was not believed.
+fn readable_received(received: &Received) -> String {
+    let text = readable(&received.message);
+    match received.clamped_time {
+        Some(given) => format!(
+            "{text} [channel.time {given} was more than {} s from its receive time: ordered by \
+             receive time]",
+            crate::log::CHANNEL_TIME_TOLERANCE.as_secs()
+        ),
+        None => text,
     }
 }
 
