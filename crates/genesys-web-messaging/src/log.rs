@@ -47,7 +47,9 @@ pub struct Received {
     /// Whether it arrived after a message with a later `channel.time` (out-of-order delivery).
     pub arrived_out_of_order: bool,
     /// The `channel.time` the server gave, when it was more than [`CHANNEL_TIME_TOLERANCE`]
-    /// from the receive time and so was replaced by the receive time (in `time`) for ordering.
+    /// from the receive time and so was not believed: the message is then ordered by its
+    /// receive time instead (`time` places it after every message received before it and
+    /// before any received after it).
     pub clamped_time: Option<Timestamp>,
 }
 
@@ -210,7 +212,13 @@ impl SessionLog {
                 message.id,
                 CHANNEL_TIME_TOLERANCE.as_secs()
             );
-            parsed = Some(wall);
+            // Where it arrived: after every message received before it, and before any
+            // message received after it (whose time is at least its own receive time less the
+            // tolerance).
+            let earliest_believable = wall.checked_sub(CHANNEL_TIME_TOLERANCE).unwrap_or(wall);
+            parsed = Some(s.latest_time.map_or(earliest_believable, |latest| {
+                latest.max(earliest_believable)
+            }));
         }
         let time = parsed.or(s.latest_time).unwrap_or(wall);
         let arrived_out_of_order = parsed.is_some_and(|t| s.latest_time.is_some_and(|l| t < l));

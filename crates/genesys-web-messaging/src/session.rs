@@ -545,7 +545,7 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
                 },
                 tungstenite::Error::Capacity(
                     tungstenite::error::CapacityError::MessageTooLong { size, max_size },
-                ) => Closed::Failed(format!(
+                ) => Closed::LimitExceeded(format!(
                     "the server sent a message of {size} bytes or more, over the limit of \
                      {max_size} bytes (max message size)"
                 )),
