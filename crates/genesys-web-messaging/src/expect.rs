@@ -23,6 +23,8 @@ use std::time::Duration;
 pub struct JsRegex {
     regex: Arc<regress::Regex>,
     linear: Option<regex::Regex>,
+    /// Whether `linear`'s named groups capture exactly what regress's do.
+    linear_captures: bool,
     source: String,
     flags: String,
 }
@@ -79,9 +81,14 @@ impl JsRegex {
     /// Compiles `pattern` with JavaScript `flags` (e.g. `"im"`).
     pub fn new(pattern: &str, flags: &str) -> Result<JsRegex, regress::Error> {
         let regex = regress::Regex::with_flags(pattern, flags)?;
+        let (linear, linear_captures) = match crate::linear::compile(pattern, flags) {
+            Some((linear, exact)) => (Some(linear), exact),
+            None => (None, false),
+        };
         Ok(JsRegex {
             regex: Arc::new(regex),
-            linear: crate::linear::compile(pattern, flags),
+            linear,
+            linear_captures,
             source: pattern.to_string(),
             flags: flags.to_string(),
         })
@@ -134,6 +141,17 @@ impl JsRegex {
         budget: Duration,
     ) -> Result<Option<Vec<(String, String)>>, TooExpensive> {
         if let Some(linear) = &self.linear {
+            if self.linear_captures {
+                return Ok(linear.captures(text).map(|found| {
+                    linear
+                        .capture_names()
+                        .flatten()
+                        .filter_map(|name| {
+                            Some((name.to_string(), found.name(name)?.as_str().to_string()))
+                        })
+                        .collect()
+                }));
+            }
             if !linear.is_match(text) {
                 return Ok(None);
             }

@@ -28,14 +28,16 @@ use std::sync::OnceLock;
 /// The largest `{n,m}` bound translated; beyond it regress is used (under its deadline).
 const MAX_REPEAT: u32 = 1000;
 
-/// The linear-time equivalent of a pattern regress compiled with `flags`, when there is one.
-pub(crate) fn compile(pattern: &str, flags: &str) -> Option<regex::Regex> {
-    let translated = translate(pattern, flags)?;
-    regex::RegexBuilder::new(&translated)
+/// The linear-time equivalent of a pattern regress compiled with `flags`, when there is one,
+/// and whether its named groups capture exactly what regress's do.
+pub(crate) fn compile(pattern: &str, flags: &str) -> Option<(regex::Regex, bool)> {
+    let translated = translate_with_captures(pattern, flags)?;
+    let regex = regex::RegexBuilder::new(&translated.0)
         .size_limit(8 << 20)
         .dfa_size_limit(4 << 20)
         .build()
-        .ok()
+        .ok()?;
+    Some((regex, translated.1))
 }
 
 #[derive(Clone, Copy, Default)]
@@ -46,7 +48,16 @@ struct Flags {
 }
 
 /// The `regex` crate spelling of a JavaScript pattern, or `None` when it has no exact one.
+#[cfg(test)]
 pub(crate) fn translate(pattern: &str, flags: &str) -> Option<String> {
+    translate_with_captures(pattern, flags).map(|(translated, _)| translated)
+}
+
+/// The translation, and whether its named groups capture what regress's do: the leftmost-first
+/// match of the `regex` crate is the one a backtracking engine finds, except that JavaScript
+/// resets the groups of a repeated group at each iteration, and that a multiline `^` here
+/// consumes the line terminator before it (which can change where the match starts).
+fn translate_with_captures(pattern: &str, flags: &str) -> Option<(String, bool)> {
     let mut f = Flags::default();
     for c in flags.chars() {
         match c {
@@ -62,9 +73,11 @@ pub(crate) fn translate(pattern: &str, flags: &str) -> Option<String> {
         pos: 0,
         flags: f,
         out: String::with_capacity(pattern.len() * 2),
+        named: 0,
+        captures_exact: true,
     };
     t.disjunction(0)?;
-    (t.pos == t.chars.len()).then_some(t.out)
+    (t.pos == t.chars.len()).then_some((t.out, t.captures_exact))
 }
 
 const LINE_TERMINATORS: &str = r"[\n\r\x{2028}\x{2029}]";
@@ -74,6 +87,9 @@ struct Translator {
     pos: usize,
     flags: Flags,
     out: String,
+    /// Named groups emitted so far.
+    named: usize,
+    captures_exact: bool,
 }
 
 enum ClassAtom {
@@ -132,6 +148,7 @@ impl Translator {
                     if depth != 0 || !first {
                         return None;
                     }
+                    self.captures_exact = false;
                     write!(self.out, r"(?:\A|{LINE_TERMINATORS})").ok()?;
                 } else {
                     self.out.push_str(r"\A");
@@ -172,28 +189,52 @@ impl Translator {
                 self.emit_set(&set);
             }
             '(' => {
+                let named_before = self.named;
+                let mut name = None;
                 if self.peek() == Some('?') {
                     match (self.peek_at(1), self.peek_at(2)) {
                         (Some(':'), _) => self.pos += 2,
                         (Some('<'), Some(c)) if c != '=' && c != '!' => {
                             self.pos += 2;
+                            let mut n = String::new();
                             loop {
                                 match self.next()? {
                                     '>' => break,
-                                    c if c.is_ascii_alphanumeric() || c == '_' || c == '$' => {}
+                                    c if c.is_ascii_alphanumeric() || c == '_' || c == '$' => {
+                                        n.push(c)
+                                    }
                                     _ => return None,
                                 }
                             }
+                            name = Some(n);
                         }
                         _ => return None,
                     }
                 }
-                self.out.push_str("(?:");
+                match name {
+                    Some(name)
+                        if !name.contains('$')
+                            && !name.starts_with(|c: char| c.is_ascii_digit()) =>
+                    {
+                        self.named += 1;
+                        write!(self.out, "(?P<{name}>").ok()?;
+                    }
+                    Some(_) => {
+                        self.captures_exact = false;
+                        self.out.push_str("(?:");
+                    }
+                    None => self.out.push_str("(?:"),
+                }
                 self.disjunction(depth + 1)?;
                 if self.next()? != ')' {
                     return None;
                 }
                 self.out.push(')');
+                let repeated = self.quantifier()?;
+                if repeated && self.named > named_before {
+                    self.captures_exact = false;
+                }
+                return Some(());
             }
             '[' => {
                 let set = self.class()?;
@@ -202,7 +243,7 @@ impl Translator {
             '*' | '+' | '?' | '{' | ')' | '|' => return None,
             c => self.emit_literal(c)?,
         }
-        self.quantifier()
+        self.quantifier().map(|_| ())
     }
 
     fn no_quantifier(&self) -> Option<()> {
@@ -212,7 +253,8 @@ impl Translator {
         }
     }
 
-    fn quantifier(&mut self) -> Option<()> {
+    /// Translates the quantifier after an atom, if any; says whether there was one.
+    fn quantifier(&mut self) -> Option<bool> {
         match self.peek() {
             Some(c @ ('*' | '+' | '?')) => {
                 self.pos += 1;
@@ -241,13 +283,15 @@ impl Translator {
                     None => write!(self.out, "{{{min},}}").ok()?,
                 }
             }
-            _ => return Some(()),
+            _ => return Some(false),
         }
-        // Laziness changes which match is found, never whether there is one.
+        // Laziness changes which match is found (so what groups capture), never whether there
+        // is one.
         if self.peek() == Some('?') {
             self.pos += 1;
+            self.out.push('?');
         }
-        Some(())
+        Some(true)
     }
 
     fn number(&mut self) -> Option<u32> {
@@ -472,7 +516,7 @@ mod tests {
 
     fn both(pattern: &str, flags: &str, text: &str) -> (bool, bool) {
         let js = regress::Regex::with_flags(pattern, flags).unwrap();
-        let linear = compile(pattern, flags)
+        let (linear, _) = compile(pattern, flags)
             .unwrap_or_else(|| panic!("/{pattern}/{flags} should translate"));
         (js.find(text).is_some(), linear.is_match(text))
     }

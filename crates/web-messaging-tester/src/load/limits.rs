@@ -25,15 +25,15 @@ pub fn files_needed(guests: usize, in_process_simulator: bool) -> u64 {
         .saturating_add(64)
 }
 
-/// The number of scenarios `scripted` and `ai` run at once for `-p parallel`: at most one per
-/// scenario (more would only idle), and refused, before anything connects, when that many
-/// guests cannot have a socket each under the open-files limit (raised to the hard limit first).
+/// The number of scenarios `scripted` and `ai` run at once for `-p parallel`: refused, before
+/// anything connects, when that many guests cannot have a socket each under the open-files
+/// limit (raised to the hard limit first), since such a `-p` cannot mean what it says on this
+/// machine; then at most one per scenario (more would only idle).
 pub fn check_parallel(
     parallel: usize,
     scenarios: usize,
     in_process_simulator: bool,
 ) -> Result<usize, String> {
-    let parallel = parallel.min(scenarios).max(1);
     if let Some(limit) = raise_open_files_limit() {
         let needed = files_needed(parallel, in_process_simulator);
         if needed > limit {
@@ -48,7 +48,7 @@ pub fn check_parallel(
             ));
         }
     }
-    Ok(parallel)
+    Ok(parallel.min(scenarios).max(1))
 }
 
 #[cfg(test)]
@@ -66,6 +66,6 @@ mod tests {
     fn parallel_is_clamped_to_the_scenarios() {
         assert_eq!(check_parallel(100, 3, false), Ok(3));
         assert_eq!(check_parallel(4, 0, false), Ok(1));
-        assert!(check_parallel(usize::MAX, usize::MAX, true).is_err());
+        assert!(check_parallel(usize::MAX, 1, true).is_err());
     }
 }
