@@ -14,7 +14,7 @@
 //! server's `retryAfter` is capped at [`ConversationOptions::max_retry_after`] and followed at
 //! most [`ConversationOptions::max_resends`] times per wait, and deadlines never overflow.
 
-use crate::expect::Expectation;
+use crate::expect::{BUSY_RETRY, Evaluator, Expectation, TooExpensive};
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 use crate::protocol::SessionResponse;
 use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
@@ -91,6 +91,9 @@ pub enum WaitFailure {
     Closed(Closed),
     /// The session never started (no `SessionResponse`) within the timeout.
     SessionNotStarted,
+    /// A reply could not be matched against the pattern within the timeout (a backtracking
+    /// pattern, e.g. with lookaround or backreferences, that takes too long on that reply).
+    TooExpensive(TooExpensive),
 }
 
 /// A wait that failed, with everything needed to explain it.
@@ -136,6 +139,12 @@ impl fmt::Display for WaitError {
                 f,
                 "{} whilst waiting a message that contained '{expected}'",
                 capitalise(&closed.to_string())
+            )?,
+            WaitFailure::TooExpensive(e) => write!(
+                f,
+                "{} within the step's timeout of {}ms",
+                capitalise(&e.to_string()),
+                self.timeout.as_millis()
             )?,
             WaitFailure::SessionNotStarted => write!(
                 f,
@@ -540,14 +549,23 @@ impl Conversation {
         let mut disconnect_seen_at: Option<Instant> = None;
         let mut resends = 0;
         let mut rate_limited = None;
+        let mut evaluator = Evaluator::new(expectation, Arc::clone(self.session.log()));
         let outcome = loop {
             let faults_reported = self.faults_reported;
             let outcome = self
                 .wait_until(deadline, |snap| {
                     for received in after(snap, cursor) {
                         let message = &received.message;
-                        if message.is_reply() && expectation.is_met_by_message(message) {
-                            return Check::Done(Ok(Arc::clone(received)));
+                        if message.is_reply() {
+                            match evaluator.verdict(received) {
+                                Some(true) => return Check::Done(Ok(Arc::clone(received))),
+                                Some(false) => {}
+                                // Decided on a helper thread, which publishes when done.
+                                None if evaluator.is_waiting_for_a_thread() => {
+                                    return Check::Pending(Some(Instant::now() + BUSY_RETRY));
+                                }
+                                None => return Check::Pending(None),
+                            }
                         }
                         if message.is_disconnect() {
                             let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
@@ -583,7 +601,9 @@ impl Conversation {
             other => {
                 let reason = match other {
                     Some(Err(reason)) => reason,
-                    _ => WaitFailure::TimedOut,
+                    _ => evaluator
+                        .undecided()
+                        .map_or(WaitFailure::TimedOut, WaitFailure::TooExpensive),
                 };
                 let mut error = self.failure(expectation.describe(), timeout, reason);
                 error.expectation = Some(expectation.clone());
@@ -701,7 +721,7 @@ impl Conversation {
         }
         let received = after(&snap, self.cursor)
             .filter(|r| r.message.is_reply())
-            .map(|r| readable(&r.message))
+            .map(|r| readable_received(r))
             .collect();
         let late = match (self.cursor, self.cursor_moved_at) {
             (Some(cursor), Some(moved_at)) => snap
@@ -746,6 +766,19 @@ impl Conversation {
                 _ = tokio::time::sleep_until(wake) => {}
             }
         }
+    }
+}
+
+/// A reply as failures list it, with a note when its `channel.time` was not believed.
+fn readable_received(received: &Received) -> String {
+    let text = readable(&received.message);
+    match received.clamped_time {
+        Some(given) => format!(
+            "{text} [channel.time {given} was more than {} s from its receive time: ordered by \
+             receive time]",
+            crate::log::CHANNEL_TIME_TOLERANCE.as_secs()
+        ),
+        None => text,
     }
 }
 

@@ -1,23 +1,94 @@
 //! What a step waits for in a reply.
+//!
+//! Regular expressions have JavaScript semantics (regress). A pattern that has an exact
+//! linear-time equivalent (see `linear.rs`) is matched with the `regex` crate and can never be
+//! slow; any other (lookaround, backreferences...) runs on a helper thread under a deadline, so
+//! a catastrophic pattern fails its step with [`TooExpensive`] instead of hanging it.
 
+use crate::log::{Received, SessionLog};
 use crate::protocol::StructuredMessage;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, mpsc};
+use std::time::Duration;
 
 /// A regular expression with ECMAScript (JavaScript `RegExp`) syntax and semantics, as
 /// upstream's `waitForReplyMatching` uses: lookbehind, backreferences, `[^]`, ASCII `\d`, and
 /// with the `m` flag `^`/`$` at every JavaScript line terminator.
+///
+/// Matching is safe against catastrophic backtracking: see [`JsRegex::is_linear`] and
+/// [`JsRegex::is_match_within`].
 #[derive(Clone)]
 pub struct JsRegex {
-    regex: regress::Regex,
+    regex: Arc<regress::Regex>,
+    linear: Option<regex::Regex>,
+    /// Whether `linear`'s named groups capture exactly what regress's do.
+    linear_captures: bool,
     source: String,
     flags: String,
+}
+
+/// A pattern that could not be matched within the time it was given (only patterns without a
+/// linear-time equivalent: lookaround, backreferences...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pattern {pattern} too expensive to match against a {chars}-character reply{}", if *busy { " (other expensive matches were still running)" } else { "" })]
+pub struct TooExpensive {
+    /// The pattern, as `/source/flags`.
+    pub pattern: String,
+    /// The length of the text, in characters.
+    pub chars: usize,
+    /// Whether the match could not even start, because earlier expensive matches still hold
+    /// every helper thread.
+    pub busy: bool,
+}
+
+/// Backtracking matches running on helper threads, process-wide. A match that overran its
+/// deadline keeps its thread until it ends (regress cannot be interrupted), so this bounds the
+/// CPU a hostile pattern can take.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+fn max_running() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2)
+    })
+}
+
+struct Slot;
+
+impl Slot {
+    fn acquire() -> Option<Slot> {
+        RUNNING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max_running()).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl JsRegex {
     /// Compiles `pattern` with JavaScript `flags` (e.g. `"im"`).
     pub fn new(pattern: &str, flags: &str) -> Result<JsRegex, regress::Error> {
+        let regex = regress::Regex::with_flags(pattern, flags)?;
+        let (linear, linear_captures) = match crate::linear::compile(pattern, flags) {
+            Some((linear, exact)) => (Some(linear), exact),
+            None => (None, false),
+        };
         Ok(JsRegex {
-            regex: regress::Regex::with_flags(pattern, flags)?,
+            regex: Arc::new(regex),
+            linear,
+            linear_captures,
             source: pattern.to_string(),
             flags: flags.to_string(),
         })
@@ -28,9 +99,114 @@ impl JsRegex {
         &self.source
     }
 
+    /// Whether the pattern is matched in linear time (it has an exact equivalent without
+    /// backtracking). Other patterns are matched by a backtracking engine, under a deadline.
+    pub fn is_linear(&self) -> bool {
+        self.linear.is_some()
+    }
+
     /// Whether the pattern matches anywhere in `text` (JavaScript's `RegExp.test`).
+    ///
+    /// Unbounded for a pattern that is not [linear](JsRegex::is_linear): prefer
+    /// [`JsRegex::is_match_within`] on text from outside.
     pub fn is_match(&self, text: &str) -> bool {
-        self.regex.find(text).is_some()
+        match &self.linear {
+            Some(linear) => linear.is_match(text),
+            None => self.regex.find(text).is_some(),
+        }
+    }
+
+    /// Whether the pattern matches anywhere in `text`, deciding within `budget`. A linear
+    /// pattern always decides at once; any other runs on a helper thread while this thread
+    /// waits at most `budget` (call it from blocking code, not from an async task).
+    pub fn is_match_within(&self, text: &str, budget: Duration) -> Result<bool, TooExpensive> {
+        if let Some(linear) = &self.linear {
+            return Ok(linear.is_match(text));
+        }
+        let (sender, receiver) = mpsc::channel();
+        self.spawn_match(text, move |found| {
+            let _ = sender.send(found);
+        })?;
+        receiver
+            .recv_timeout(budget)
+            .map_err(|_| self.too_expensive(text, false))
+    }
+
+    /// The match, with its named groups, within `budget`: `Ok(None)` when it does not match.
+    /// Linear patterns reject a non-matching text at once; a matching one (or any other
+    /// pattern) runs regress on a helper thread for the groups.
+    pub fn find_groups_within(
+        &self,
+        text: &str,
+        budget: Duration,
+    ) -> Result<Option<Vec<(String, String)>>, TooExpensive> {
+        if let Some(linear) = &self.linear {
+            if self.linear_captures {
+                return Ok(linear.captures(text).map(|found| {
+                    linear
+                        .capture_names()
+                        .flatten()
+                        .filter_map(|name| {
+                            Some((name.to_string(), found.name(name)?.as_str().to_string()))
+                        })
+                        .collect()
+                }));
+            }
+            if !linear.is_match(text) {
+                return Ok(None);
+            }
+            let named_group = self
+                .source
+                .match_indices("(?<")
+                .any(|(at, _)| !matches!(self.source[at + 3..].chars().next(), Some('=' | '!')));
+            if !named_group {
+                return Ok(Some(Vec::new()));
+            }
+        }
+        let slot = Slot::acquire().ok_or_else(|| self.too_expensive(text, true))?;
+        let (sender, receiver) = mpsc::channel();
+        let regex = Arc::clone(&self.regex);
+        let owned = text.to_string();
+        std::thread::spawn(move || {
+            let _slot = slot;
+            let groups = regex.find(&owned).map(|found| {
+                found
+                    .named_groups()
+                    .filter_map(|(name, range)| {
+                        Some((name.to_string(), owned.get(range?)?.to_string()))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let _ = sender.send(groups);
+        });
+        receiver
+            .recv_timeout(budget)
+            .map_err(|_| self.too_expensive(text, false))
+    }
+
+    /// Starts a backtracking match on a helper thread; `done` gets the answer.
+    fn spawn_match(
+        &self,
+        text: &str,
+        done: impl FnOnce(bool) + Send + 'static,
+    ) -> Result<(), TooExpensive> {
+        let slot = Slot::acquire().ok_or_else(|| self.too_expensive(text, true))?;
+        let regex = Arc::clone(&self.regex);
+        let owned = text.to_string();
+        std::thread::spawn(move || {
+            let found = regex.find(&owned).is_some();
+            drop(slot);
+            done(found);
+        });
+        Ok(())
+    }
+
+    fn too_expensive(&self, text: &str, busy: bool) -> TooExpensive {
+        TooExpensive {
+            pattern: self.to_js_string(),
+            chars: text.chars().count(),
+            busy,
+        }
     }
 
     /// The pattern as JavaScript prints a `RegExp`: `/source/flags`, with `/` escaped.
@@ -147,6 +323,100 @@ impl Expectation {
             Expectation::QuickReplies(labels) => format!("quick replies: {}", labels.join(", ")),
             Expectation::Buttons(labels) => format!("buttons: {}", labels.join(", ")),
         }
+    }
+}
+
+/// Decides, once per message, whether bot messages meet an expectation, without ever blocking
+/// the async task that asks: a backtracking match runs on a helper thread, and the session log
+/// is published when it ends so the waiting step looks again. Used by the reply waits.
+pub(crate) struct Evaluator<'e> {
+    expectation: &'e Expectation,
+    log: Arc<SessionLog>,
+    verdicts: HashMap<u64, Verdict>,
+}
+
+enum Verdict {
+    Done(bool),
+    Running(Arc<OnceLock<bool>>, usize),
+    /// Every helper thread is busy: try again shortly.
+    Waiting(usize),
+}
+
+/// How often a wait looks again while every helper thread is busy.
+pub(crate) const BUSY_RETRY: Duration = Duration::from_millis(20);
+
+impl<'e> Evaluator<'e> {
+    pub(crate) fn new(expectation: &'e Expectation, log: Arc<SessionLog>) -> Self {
+        Evaluator {
+            expectation,
+            log,
+            verdicts: HashMap::new(),
+        }
+    }
+
+    /// Whether `received` meets the expectation; `None` while that is still being worked out.
+    pub(crate) fn verdict(&mut self, received: &Received) -> Option<bool> {
+        let key = received.arrival;
+        match self.verdicts.get(&key) {
+            Some(Verdict::Done(met)) => return Some(*met),
+            Some(Verdict::Running(cell, _)) => {
+                let met = *cell.get()?;
+                self.verdicts.insert(key, Verdict::Done(met));
+                return Some(met);
+            }
+            Some(Verdict::Waiting(_)) | None => {}
+        }
+        let regex = match self.expectation {
+            Expectation::Matching(regex) if !regex.is_linear() => regex,
+            expectation => {
+                let met = expectation.is_met_by_message(&received.message);
+                self.verdicts.insert(key, Verdict::Done(met));
+                return Some(met);
+            }
+        };
+        let text = received.message.text.as_deref().unwrap_or_default();
+        let chars = text.chars().count();
+        let cell = Arc::new(OnceLock::new());
+        let answer = Arc::clone(&cell);
+        let log = Arc::clone(&self.log);
+        let started = regex.spawn_match(text, move |met| {
+            let _ = answer.set(met);
+            log.publish();
+        });
+        let verdict = match started {
+            Ok(()) => Verdict::Running(cell, chars),
+            Err(_) => Verdict::Waiting(chars),
+        };
+        self.verdicts.insert(key, verdict);
+        None
+    }
+
+    /// Whether a pending verdict waits for a free helper thread (then look again after
+    /// [`BUSY_RETRY`]) rather than for a running match (which publishes when done).
+    pub(crate) fn is_waiting_for_a_thread(&self) -> bool {
+        self.verdicts
+            .values()
+            .any(|v| matches!(v, Verdict::Waiting(_)))
+    }
+
+    /// Why the wait could not finish, when a match was still undecided at its deadline.
+    pub(crate) fn undecided(&self) -> Option<TooExpensive> {
+        let Expectation::Matching(regex) = self.expectation else {
+            return None;
+        };
+        self.verdicts.values().find_map(|v| match v {
+            Verdict::Running(cell, chars) if cell.get().is_none() => Some(TooExpensive {
+                pattern: regex.to_js_string(),
+                chars: *chars,
+                busy: false,
+            }),
+            Verdict::Waiting(chars) => Some(TooExpensive {
+                pattern: regex.to_js_string(),
+                chars: *chars,
+                busy: true,
+            }),
+            _ => None,
+        })
     }
 }
 

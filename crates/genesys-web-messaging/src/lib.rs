@@ -28,6 +28,7 @@
 
 mod conversation;
 mod expect;
+mod linear;
 mod log;
 pub mod protocol;
 mod session;
@@ -36,10 +37,11 @@ mod transcript;
 pub use conversation::{
     Conversation, ConversationOptions, MAX_RETRY_AFTER, Reply, SayError, WaitError, WaitFailure,
 };
-pub use expect::{Expectation, JsRegex};
-pub use log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
+pub use expect::{Expectation, JsRegex, TooExpensive};
+pub use log::{CHANNEL_TIME_TOLERANCE, Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 pub use session::{
-    ConnectError, GuestSession, SendError, SessionConfig, WIRE_TARGET, load_pem_certificates,
+    ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, GuestSession, SendError,
+    SessionConfig, WIRE_TARGET, load_pem_certificates,
 };
 pub use transcript::{
     Speaker, Transcript, TranscriptLine, readable, text_and_options, with_options,

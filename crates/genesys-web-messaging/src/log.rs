@@ -4,12 +4,26 @@
 //! kept sorted by `channel.time` (ties and untimed messages by arrival), so a reply that arrives
 //! late on the wire but was created earlier lands in its right place without holding every
 //! message back for a fixed window. Nothing is ever removed, so nothing is lost between steps.
+//!
+//! Two guards keep a hostile or broken server from breaking that: a `channel.time` more than
+//! [`CHANNEL_TIME_TOLERANCE`] from the moment the message arrived is replaced by the arrival time
+//! for ordering (and kept in [`Received::clamped_time`]), so one message dated in the year 9000
+//! cannot hide every later reply behind it; and the log keeps at most its capacity of events,
+//! past which the session is closed with [`Closed::LimitExceeded`].
 
 use crate::protocol::{FrameError, ServerError, SessionResponse, StructuredMessage};
 use jiff::Timestamp;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// How far a message's `channel.time` may be from the moment it was received (either way)
+/// and still order it. Beyond, the receive time orders it: Genesys stamps messages when it
+/// creates them, a fraction of a second before they arrive, so a minute off is a broken clock
+/// or a hostile server, never a late delivery worth repairing.
+pub const CHANNEL_TIME_TOLERANCE: Duration = Duration::from_secs(60);
 
 /// Where a message sits in the conversation: its `channel.time`, then its arrival number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +46,11 @@ pub struct Received {
     pub arrival: u64,
     /// Whether it arrived after a message with a later `channel.time` (out-of-order delivery).
     pub arrived_out_of_order: bool,
+    /// The `channel.time` the server gave, when it was more than [`CHANNEL_TIME_TOLERANCE`]
+    /// from the receive time and so was not believed: the message is then ordered by its
+    /// receive time instead (`time` places it after every message received before it and
+    /// before any received after it).
+    pub clamped_time: Option<Timestamp>,
 }
 
 impl Received {
@@ -72,6 +91,10 @@ pub enum Closed {
     /// This client closed the session.
     #[error("the session was closed by the client")]
     ByClient,
+    /// This client closed the session because the server went past one of its limits (a
+    /// message too large, too many messages).
+    #[error("{0}")]
+    LimitExceeded(String),
 }
 
 fn describe_close(code: Option<u16>, reason: &str) -> String {
@@ -82,8 +105,9 @@ fn describe_close(code: Option<u16>, reason: &str) -> String {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
+    capacity: usize,
     messages: Vec<Arc<Received>>,
     session: Option<SessionResponse>,
     faults: Vec<Fault>,
@@ -94,10 +118,17 @@ struct State {
 }
 
 /// The shared, ordered record of a session. Cheap to clone handles come from [`Arc`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionLog {
     state: Mutex<State>,
     changed: Notify,
+    full: AtomicBool,
+}
+
+impl Default for SessionLog {
+    fn default() -> Self {
+        SessionLog::with_capacity(crate::session::DEFAULT_MAX_MESSAGES)
+    }
 }
 
 /// A consistent view of the log at one moment.
@@ -116,6 +147,46 @@ pub struct Snapshot {
 }
 
 impl SessionLog {
+    /// An empty log keeping at most `capacity` events (messages and faults).
+    pub fn with_capacity(capacity: usize) -> Self {
+        SessionLog {
+            state: Mutex::new(State {
+                capacity: capacity.max(1),
+                messages: Vec::new(),
+                session: None,
+                faults: Vec::new(),
+                closed: None,
+                arrivals: 0,
+                latest_time: None,
+                last_reply_at: None,
+            }),
+            changed: Notify::new(),
+            full: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the log went past its capacity (and so closed the session).
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Acquire)
+    }
+
+    /// Refuses one more event once the capacity is reached: closes the session instead.
+    fn over_capacity(&self, s: &mut State) -> bool {
+        if s.messages.len() + s.faults.len() < s.capacity {
+            return false;
+        }
+        if !self.full.swap(true, Ordering::AcqRel) {
+            tracing::warn!(target: crate::WIRE_TARGET, "the server sent more than {} messages: closing", s.capacity);
+        }
+        if s.closed.is_none() {
+            s.closed = Some(Closed::LimitExceeded(format!(
+                "the bot sent more than {} messages, the most a session keeps (max messages)",
+                s.capacity
+            )));
+        }
+        true
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state half-written (every update
         // is a single push or assignment), so a poisoned lock is still safe to read.
@@ -126,9 +197,30 @@ impl SessionLog {
     /// came in is [published](SessionLog::publish).
     pub fn record_message(&self, message: StructuredMessage) {
         let mut s = self.lock();
+        if self.over_capacity(&mut s) {
+            return;
+        }
         let now = Instant::now();
-        let parsed = message.time().and_then(|t| t.parse::<Timestamp>().ok());
-        let time = parsed.or(s.latest_time).unwrap_or_else(Timestamp::now);
+        let wall = Timestamp::now();
+        let mut parsed = message.time().and_then(|t| t.parse::<Timestamp>().ok());
+        let clamped_time = parsed.filter(|&t| !within_tolerance(t, wall));
+        if let Some(given) = clamped_time {
+            tracing::warn!(
+                target: crate::WIRE_TARGET,
+                "message {} has channel.time {given}, more than {} s from its receive time \
+                 {wall}: ordered by its receive time",
+                message.id,
+                CHANNEL_TIME_TOLERANCE.as_secs()
+            );
+            // Where it arrived: after every message received before it, and before any
+            // message received after it (whose time is at least its own receive time less the
+            // tolerance).
+            let earliest_believable = wall.checked_sub(CHANNEL_TIME_TOLERANCE).unwrap_or(wall);
+            parsed = Some(s.latest_time.map_or(earliest_believable, |latest| {
+                latest.max(earliest_believable)
+            }));
+        }
+        let time = parsed.or(s.latest_time).unwrap_or(wall);
         let arrived_out_of_order = parsed.is_some_and(|t| s.latest_time.is_some_and(|l| t < l));
         if s.latest_time.is_none_or(|l| time > l) {
             s.latest_time = Some(time);
@@ -142,6 +234,7 @@ impl SessionLog {
             received_at: now,
             arrival: s.arrivals,
             arrived_out_of_order,
+            clamped_time,
         });
         s.arrivals += 1;
         let key = received.key();
@@ -156,7 +249,10 @@ impl SessionLog {
 
     /// Records an error response or malformed frame (seen once published).
     pub fn record_fault(&self, fault: Fault) {
-        self.lock().faults.push(fault);
+        let mut s = self.lock();
+        if !self.over_capacity(&mut s) {
+            s.faults.push(fault);
+        }
     }
 
     /// Wakes every waiter to look at what was recorded since the last call. The session task
@@ -195,10 +291,68 @@ impl SessionLog {
     }
 }
 
+fn within_tolerance(time: Timestamp, now: Timestamp) -> bool {
+    let tolerance = CHANNEL_TIME_TOLERANCE.as_millis() as i64;
+    let gap = time.as_millisecond().saturating_sub(now.as_millisecond());
+    (-tolerance..=tolerance).contains(&gap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::{Direction, OutgoingChannel};
+
+    /// A `channel.time` this many milliseconds after now (within the tolerance).
+    fn at(offset_ms: i64) -> String {
+        Timestamp::from_millisecond(Timestamp::now().as_millisecond() + offset_ms)
+            .unwrap()
+            .to_string()
+    }
+
+    fn texts(log: &SessionLog) -> Vec<String> {
+        log.snapshot()
+            .messages
+            .iter()
+            .map(|m| m.message.text.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_channel_time_far_from_now_is_clamped_to_the_receive_time() {
+        let log = SessionLog::default();
+        log.record_message(msg("a", &at(0)));
+        log.record_message(msg("future", "9000-01-01T00:00:00Z"));
+        log.record_message(msg("past", "1970-01-01T00:00:00Z"));
+        log.record_message(msg("b", &at(10)));
+        assert_eq!(texts(&log), ["a", "future", "past", "b"]);
+        let snap = log.snapshot();
+        assert_eq!(
+            snap.messages[1].clamped_time,
+            Some("9000-01-01T00:00:00Z".parse().unwrap())
+        );
+        assert!(snap.messages[0].clamped_time.is_none());
+        assert!(snap.messages[3].clamped_time.is_none());
+        // A minute off is still ordered by channel.time.
+        assert!(within_tolerance(
+            at(59_000).parse().unwrap(),
+            Timestamp::now()
+        ));
+    }
+
+    #[test]
+    fn closes_the_session_past_its_capacity() {
+        let log = SessionLog::with_capacity(3);
+        for i in 0..5 {
+            log.record_message(msg(&format!("m{i}"), &at(i)));
+        }
+        assert!(log.is_full());
+        let snap = log.snapshot();
+        assert_eq!(snap.messages.len(), 3);
+        assert_eq!(
+            snap.closed.unwrap().to_string(),
+            "the bot sent more than 3 messages, the most a session keeps (max messages)"
+        );
+    }
 
     fn msg(text: &str, time: &str) -> StructuredMessage {
         StructuredMessage {
@@ -217,9 +371,9 @@ mod tests {
     #[test]
     fn keeps_messages_in_channel_time_order() {
         let log = SessionLog::default();
-        log.record_message(msg("hello2", "2001-01-01T01:01:16.001Z"));
-        log.record_message(msg("hello1", "2001-01-01T01:01:13.001Z"));
-        log.record_message(msg("hello3", "2001-01-01T01:01:17.001Z"));
+        log.record_message(msg("hello2", &at(3_000)));
+        log.record_message(msg("hello1", &at(0)));
+        log.record_message(msg("hello3", &at(4_000)));
         let snap = log.snapshot();
         let texts: Vec<_> = snap
             .messages
@@ -234,11 +388,11 @@ mod tests {
     #[test]
     fn untimed_messages_follow_the_message_before_them() {
         let log = SessionLog::default();
-        log.record_message(msg("a", "2001-01-01T01:01:13.001Z"));
+        log.record_message(msg("a", &at(0)));
         let mut untimed = msg("b", "x");
         untimed.channel = None;
         log.record_message(untimed);
-        log.record_message(msg("c", "2001-01-01T01:01:14.001Z"));
+        log.record_message(msg("c", &at(1_000)));
         let texts: Vec<_> = log
             .snapshot()
             .messages

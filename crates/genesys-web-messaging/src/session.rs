@@ -29,6 +29,14 @@ use tracing::{debug, warn};
 /// namespace so `RUST_LOG=WebMessengerGuestSession=debug` shows the wire.
 pub const WIRE_TARGET: &str = "WebMessengerGuestSession";
 
+/// The largest message (and frame) a session accepts from the server by default: 1 MiB. Web
+/// Messaging events are a few kilobytes; a bigger one ends the session with a clear reason.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
+
+/// How many events (messages and errors) a session keeps by default. One more ends the session:
+/// a bot (or server) that floods the guest fails the scenario instead of exhausting memory.
+pub const DEFAULT_MAX_MESSAGES: usize = 10_000;
+
 /// Where and how to connect a guest.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -47,6 +55,12 @@ pub struct SessionConfig {
     /// Extra certificates to trust for `wss://`, besides the public roots (e.g. a simulator's
     /// self-signed certificate).
     pub extra_root_certificates: Vec<CertificateDer<'static>>,
+    /// The largest WebSocket message (and frame) accepted from the server, in bytes. A bigger
+    /// one closes the session with a reason naming the limit.
+    pub max_message_size: usize,
+    /// Most events (messages and errors) the session keeps. One more closes the session with a
+    /// reason naming the limit.
+    pub max_messages: usize,
 }
 
 impl SessionConfig {
@@ -80,7 +94,21 @@ impl SessionConfig {
             connect_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(30),
             extra_root_certificates: Vec::new(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            max_messages: DEFAULT_MAX_MESSAGES,
         }
+    }
+
+    /// Sets the largest message accepted from the server, in bytes (at least 1 KiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes.max(1024);
+        self
+    }
+
+    /// Sets how many events (messages and errors) the session keeps (at least 1).
+    pub fn max_messages(mut self, messages: usize) -> Self {
+        self.max_messages = messages.max(1);
+        self
     }
 
     /// Sets the `Origin` header.
@@ -204,7 +232,7 @@ impl GuestSession {
                 timeout: config.connect_timeout,
             })??;
         let token = uuid::Uuid::new_v4().to_string();
-        let log = Arc::new(SessionLog::default());
+        let log = Arc::new(SessionLog::with_capacity(config.max_messages));
         let (commands, receiver) = mpsc::unbounded_channel();
         tokio::spawn(drive(
             socket,
@@ -356,7 +384,10 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
     debug!(target: WIRE_TARGET, "connecting to {url}");
     // tungstenite's default 128 KiB read buffer per socket dominates memory when thousands of
     // guests run at once (load tests); Web Messaging frames are small.
-    let ws_config = WebSocketConfig::default().read_buffer_size(4096);
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size));
     let result =
         tokio_tungstenite::connect_async_tls_with_config(request, Some(ws_config), true, connector)
             .await;
@@ -426,8 +457,11 @@ async fn drive(
             frame = stream.next() => {
                 // Frames that arrived together are published together: a step woken by the
                 // first never sees the conversation without the rest.
+                // A bounded batch: a flood of frames still lets commands and heartbeats through.
                 let mut open = receive(&log, frame);
-                while open {
+                let mut batch = 1;
+                while open && batch < MAX_BATCH {
+                    batch += 1;
                     match stream.next().now_or_never() {
                         Some(frame) => open = receive(&log, frame),
                         None => break,
@@ -472,6 +506,9 @@ async fn drive(
     }
 }
 
+/// Frames read in one go before the session task looks at its other duties.
+const MAX_BATCH: usize = 256;
+
 /// Records one frame (or the end of the stream); returns whether the socket is still open.
 fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>) -> bool {
     match frame {
@@ -506,6 +543,12 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
                     code: None,
                     reason: String::new(),
                 },
+                tungstenite::Error::Capacity(
+                    tungstenite::error::CapacityError::MessageTooLong { size, max_size },
+                ) => Closed::LimitExceeded(format!(
+                    "the server sent a message of {size} bytes or more, over the limit of \
+                     {max_size} bytes (max message size)"
+                )),
                 other => Closed::Failed(other.to_string()),
             });
             return false;
@@ -518,7 +561,8 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
             return false;
         }
     }
-    true
+    // Past the log's capacity the session is closed (the log recorded why).
+    !log.is_full()
 }
 
 fn record_frame(log: &SessionLog, text: &str) {

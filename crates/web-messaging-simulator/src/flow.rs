@@ -9,6 +9,7 @@
 mod raw;
 
 use crate::template::{Template, group_names};
+use genesys_web_messaging::JsRegex;
 use raw::{
     RawCard, RawFlow, RawItem, RawLabel, RawReplies, RawReplyMap, RawRule, RawWhen, at, source_text,
 };
@@ -100,7 +101,7 @@ pub(crate) struct Rule {
 pub(crate) struct Condition {
     /// Lower-cased needle.
     pub(crate) contains: Option<String>,
-    pub(crate) matches: Option<regress::Regex>,
+    pub(crate) matches: Option<JsRegex>,
     pub(crate) payload: Option<String>,
     pub(crate) attribute: Option<AttributeCondition>,
 }
@@ -117,7 +118,38 @@ pub(crate) struct AttributeCondition {
 pub(crate) enum AttributeTest {
     Present,
     Equals(String),
-    Matches(regress::Regex),
+    Matches(JsRegex),
+}
+
+/// The longest one `matches` test may take. Patterns without a linear-time equivalent run
+/// on a helper thread; one that overruns counts as not matching (and is logged), so one guest's
+/// catastrophic pattern never stalls the simulator or another guest.
+const MATCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Waits for a bounded match without holding up the other tasks of a multi-threaded runtime.
+fn bounded<T>(wait: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
+}
+
+/// The named groups of `regex`'s match in `text`, `None` when it does not match or could not
+/// be decided within [`MATCH_BUDGET`] (logged).
+fn bounded_groups(regex: &JsRegex, text: &str) -> Option<Vec<(String, String)>> {
+    match bounded(|| regex.find_groups_within(text, MATCH_BUDGET)) {
+        Ok(groups) => groups,
+        Err(e) => {
+            tracing::warn!(
+                "{e} within {} ms: treated as no match",
+                MATCH_BUDGET.as_millis()
+            );
+            None
+        }
+    }
 }
 
 /// What the guest said, as the rules see it.
@@ -149,7 +181,18 @@ impl Condition {
             let ok = match &condition.test {
                 AttributeTest::Present => true,
                 AttributeTest::Equals(expected) => value == expected,
-                AttributeTest::Matches(regex) => regex.find(value).is_some(),
+                AttributeTest::Matches(regex) => {
+                    match bounded(|| regex.is_match_within(value, MATCH_BUDGET)) {
+                        Ok(found) => found,
+                        Err(e) => {
+                            tracing::warn!(
+                                "{e} within {} ms: treated as no match",
+                                MATCH_BUDGET.as_millis()
+                            );
+                            false
+                        }
+                    }
+                }
             };
             if !ok {
                 return None;
@@ -157,12 +200,7 @@ impl Condition {
         }
         let mut captured = Vec::new();
         if let Some(regex) = &self.matches {
-            let found = regex.find(input.text)?;
-            for (name, range) in found.named_groups() {
-                if let Some(range) = range {
-                    captured.push((name.to_string(), input.text[range].to_string()));
-                }
-            }
+            captured.extend(bounded_groups(regex, input.text)?);
         }
         Some(captured)
     }
@@ -575,7 +613,7 @@ fn compile_rule(
 ) -> Result<Rule, FlowError> {
     let file = cx.file;
     let regex = |pattern: &Spanned<String>, key: String| {
-        regress::Regex::with_flags(&pattern.value, "i").map_err(|e| {
+        JsRegex::new(&pattern.value, "i").map_err(|e| {
             at(
                 file,
                 &pattern.referenced,

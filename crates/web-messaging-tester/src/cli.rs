@@ -129,6 +129,31 @@ pub struct SessionArgs {
     /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
     #[arg(long = "ca-cert", value_name = "pem")]
     pub ca_cert: Option<PathBuf>,
+    /// Largest message accepted from the server, in bytes (suffixes KiB, MiB); a bigger one
+    /// fails the scenario. Default 1MiB.
+    #[arg(long = "max-message-size", value_name = "bytes", value_parser = parse_size)]
+    pub max_message_size: Option<usize>,
+}
+
+/// A size in bytes: `65536`, `512KiB`, `4MiB` (K/KB/KiB and M/MB/MiB are all binary). At least
+/// 1 KiB, at most 1 GiB.
+fn parse_size(value: &str) -> Result<usize, String> {
+    let text = value.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit: u64 = match text[digits.len()..].to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        other => return Err(format!("unknown unit '{other}': use bytes, KiB or MiB")),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{value}' is not a size such as 1048576, 512KiB or 4MiB"))?;
+    match n.checked_mul(unit) {
+        Some(bytes) if (1 << 10..=1 << 30).contains(&bytes) => Ok(bytes as usize),
+        _ => Err("must be between 1KiB and 1024MiB".into()),
+    }
 }
 
 /// What `scripted` and `ai` produce for CI: reports and conversation IDs.

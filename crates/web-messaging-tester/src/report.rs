@@ -292,6 +292,14 @@ fn describe_wait(e: &WaitError) -> String {
             &e.received,
         ),
         WaitFailure::SessionNotStarted => "The session did not start".to_string(),
+        WaitFailure::TooExpensive(too) => with_received(
+            format!(
+                "Could not decide within {} whether a reply matches:\n {expected}\n{}",
+                humanize(e.timeout),
+                capitalise(&too.to_string())
+            ),
+            &e.received,
+        ),
     };
     if let Some(note) = &e.rate_limited {
         let _ = write!(text, "\n{note}");

@@ -48,6 +48,11 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         Ok(loaded) => loaded,
         Err(message) => return Outcome::Invalid(message),
     };
+    let simulated = suites.iter().any(|suite| suite.plan.simulated());
+    let parallel = match crate::load::check_parallel(args.parallel, jobs.len(), simulated) {
+        Ok(parallel) => parallel,
+        Err(message) => return Outcome::Invalid(message),
+    };
     if let Some(shard) = args.shard
         && jobs.is_empty()
     {
@@ -114,7 +119,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         .iter()
         .filter_map(|job| Some((job.scenario.clone(), settings[job.suite].clone()?)))
         .collect();
-    let results = run_scenarios(scenarios, args.parallel, progress, &interrupt).await;
+    let results = run_scenarios(scenarios, parallel, progress, &interrupt).await;
     if let Some(live) = &live {
         live.clear();
     }

@@ -63,6 +63,7 @@ pub struct TargetPlan {
     pub target: Target,
     flow: Option<BotFlow>,
     extra_roots: Vec<CertificateDer<'static>>,
+    max_message_size: Option<usize>,
 }
 
 /// A plan put into action: the simulator (when asked for) is running and every session opens
@@ -107,6 +108,7 @@ impl TargetPlan {
             target,
             flow,
             extra_roots,
+            max_message_size: session.max_message_size,
         })
     }
 
@@ -159,6 +161,9 @@ impl TargetPlan {
         }
         session = session.custom_attribute("IsAutomatedTest", "true");
         session.extra_root_certificates = self.extra_roots;
+        if let Some(bytes) = self.max_message_size {
+            session = session.max_message_size(bytes);
+        }
         Ok(StartedTarget { session, simulator })
     }
 }

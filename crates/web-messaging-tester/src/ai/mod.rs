@@ -137,6 +137,11 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
     let interrupt = Interrupt::listen();
     let run_started_at = jiff::Timestamp::now();
     let clock = Instant::now();
+    let parallel =
+        match crate::load::check_parallel(args.parallel, prepared.len(), plan.simulated()) {
+            Ok(parallel) => parallel,
+            Err(message) => return Outcome::Invalid(message),
+        };
     let started = match plan.start().await {
         Ok(started) => started,
         Err(message) => return Outcome::Invalid(message),
@@ -160,7 +165,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         .out_dir
         .clone()
         .map(|dir| Arc::new(OutputDir::new(dir)));
-    let results = run_all(prepared, &providers.main, &settings, out_dir, args.parallel).await;
+    let results = run_all(prepared, &providers.main, &settings, out_dir, parallel).await;
     started.shutdown().await;
     let duration = clock.elapsed();
 

@@ -18,7 +18,7 @@ mod stats;
 mod threshold;
 
 pub use args::LoadArgs;
-pub use limits::raise_open_files_limit;
+pub use limits::{check_parallel, raise_open_files_limit};
 pub use threshold::{Threshold, parse as parse_threshold};
 
 use crate::Outcome;

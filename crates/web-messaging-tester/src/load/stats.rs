@@ -93,6 +93,7 @@ impl ErrorKind {
             WaitFailure::Server(Fault::Frame(_)) => ErrorKind::BadFrame,
             WaitFailure::Closed(closed) => ErrorKind::of_closed(closed),
             WaitFailure::SessionNotStarted => ErrorKind::SessionNotStarted,
+            WaitFailure::TooExpensive(_) => ErrorKind::WrongReply,
         }
     }
 
@@ -117,7 +118,7 @@ impl ErrorKind {
     fn of_closed(closed: &Closed) -> ErrorKind {
         match closed {
             Closed::ByServer { .. } => ErrorKind::SocketClosed,
-            Closed::Failed(_) => ErrorKind::SocketFailed,
+            Closed::Failed(_) | Closed::LimitExceeded(_) => ErrorKind::SocketFailed,
             Closed::ByClient => ErrorKind::Internal,
         }
     }
