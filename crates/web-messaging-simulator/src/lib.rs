@@ -63,12 +63,14 @@
 #![warn(missing_docs)]
 
 mod connection;
+mod conversation;
 mod flow;
 mod limits;
 mod server;
 mod session;
 mod template;
 
+pub use conversation::{AgentProfile, ConversationState, TransferState};
 pub use flow::{BotFlow, FlowError};
 pub use limits::SimulatorLimits;
 pub use server::{Simulator, SimulatorBuilder};

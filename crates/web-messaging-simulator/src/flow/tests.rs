@@ -362,6 +362,7 @@ fn reads_the_rich_and_fault_keys() {
             text,
             payload,
             attributes,
+            date_pick: None,
         }
     }
     assert!(
@@ -407,6 +408,7 @@ fn attribute_conditions() {
                 text: "x",
                 payload: None,
                 attributes,
+                date_pick: None,
             })
             .is_some()
     };
