@@ -470,7 +470,7 @@ fn rich_reply_mistakes() {
         3,
         14,
         "states.s[0].reply",
-        "needs a `text`, a `card` or a `carousel`",
+        "needs a `text`, a `card`, a `carousel`, a `datePicker` or an `attachment`",
     );
     let e = error("states:\n  s:\n    - reply: { text: x, quickReplies: [a, ~] }\n");
     assert_error(
