@@ -161,6 +161,8 @@ struct Outgoing {
     text: Option<String>,
     content: Vec<Content>,
     correlation_id: String,
+    /// Attachments, DatePickers, and the agent who writes it (see [`agent`]).
+    extras: agent::Extras,
 }
 
 /// An action waiting for its time.
@@ -287,6 +289,9 @@ pub(crate) struct Connection {
     last_frame: Instant,
     /// The inbound frame rate limit.
     budget: Option<FrameBudget>,
+    /// `originatingMessageId` of the button response in the frame being handled (the
+    /// protocol types do not carry it).
+    inbound_origin: Option<String>,
 }
 
 impl Drop for Connection {
@@ -325,6 +330,7 @@ impl Connection {
             configured: false,
             last_frame: now,
             budget,
+            inbound_origin: None,
         }
     }
 
@@ -483,6 +489,7 @@ impl Connection {
             .get("tracingId")
             .and_then(Value::as_str)
             .map(str::to_string);
+        self.inbound_origin = agent::button_origin(&value);
         let request = match serde_json::from_value::<ClientRequest>(value) {
             Ok(request) => request,
             Err(_) => return vec![bad_request(tracing_id)],
@@ -858,6 +865,7 @@ impl Connection {
             .content
             .iter()
             .find_map(|c| c.button_response.as_ref().map(|b| b.payload.clone()));
+        let date_pick = self.date_pick(&message, &state.record);
         let joins = message.events.iter().any(|e| {
             e.event_type == "Presence" && e.presence.as_ref().is_some_and(|p| p.kind == "Join")
         });
@@ -886,6 +894,11 @@ impl Connection {
             tracing::debug!(target: "web_messaging_simulator", "the bot ignores a message sent too soon after its own");
             return out;
         }
+        if state.record.handover.is_some() {
+            // The conversation is the agent's: the bot's rules no longer answer.
+            self.agent_answer(state, now);
+            return out;
+        }
         let mut start = now;
         if !state.welcomed {
             state.welcomed = true;
@@ -895,6 +908,7 @@ impl Connection {
             text: &text,
             payload: payload.as_deref(),
             attributes: &state.attributes,
+            date_pick,
         };
         let current = &flow.states[state.state];
         let matched = current
@@ -912,7 +926,10 @@ impl Connection {
                 );
                 state.state = next;
             }
-            self.schedule(rule, start, &correlation_id, &state.captures);
+            let at = self.schedule(rule, start, &correlation_id, &state.captures);
+            if let Some(transfer) = &rule.transfer {
+                self.start_transfer(state, transfer, at, now);
+            }
         }
         out
     }
@@ -950,8 +967,14 @@ impl Connection {
         )
     }
 
-    /// Queues a matched rule's actions, timed from `start`.
-    fn schedule(&mut self, rule: &Rule, start: Instant, correlation_id: &str, captures: &Captures) {
+    /// Queues a matched rule's actions, timed from `start`; returns when its last reply is due.
+    fn schedule(
+        &mut self,
+        rule: &Rule,
+        start: Instant,
+        correlation_id: &str,
+        captures: &Captures,
+    ) -> Instant {
         let at = self.schedule_replies(
             &rule.replies,
             start,
@@ -985,6 +1008,7 @@ impl Connection {
         if rule.drop_socket {
             self.push(at, Action::Drop);
         }
+        at
     }
 
     /// Queues replies one after the other from `start`; returns when the last is due.
@@ -1197,8 +1221,9 @@ impl Connection {
     fn bot_message(&mut self, item: Outgoing) -> Out {
         let mut metadata = Map::new();
         metadata.insert("correlationId".into(), item.correlation_id.into());
+        let id = Uuid::new_v4().simple().to_string();
         let message = StructuredMessage {
-            id: Uuid::new_v4().simple().to_string(),
+            id: id.clone(),
             kind: item.kind.into(),
             direction: Direction::Outbound,
             text: item.text,
@@ -1212,7 +1237,9 @@ impl Connection {
             originating_entity: Some("Bot".into()),
             ..StructuredMessage::default()
         };
-        frame(FrameType::Message, "StructuredMessage", 200, message, None)
+        let mut body = serde_json::to_value(message).unwrap_or_default();
+        self.decorate(&mut body, &id, item.extras);
+        frame(FrameType::Message, "StructuredMessage", 200, body, None)
     }
 
     /// An Outbound event message (typing, disconnect).
@@ -1290,8 +1317,10 @@ fn render(reply: &Reply, captures: &Captures, correlation_id: &str) -> Outgoing 
             ..Content::default()
         });
     }
+    let extras = agent::Extras::render(reply, captures);
     Outgoing {
-        kind: if content.is_empty() {
+        // An attachment alone keeps `Text` (as captured); a DatePicker is structured.
+        kind: if content.is_empty() && !extras.is_structured() {
             "Text"
         } else {
             "Structured"
@@ -1299,6 +1328,7 @@ fn render(reply: &Reply, captures: &Captures, correlation_id: &str) -> Outgoing 
         text: reply.text.as_ref().map(fill),
         content,
         correlation_id: correlation_id.to_string(),
+        extras,
     }
 }
 
@@ -1423,5 +1453,6 @@ async fn close<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = tokio::time::timeout(wait, drain).await;
 }
 
+mod agent;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,12 @@
 //! texts, probabilities) and builds the compact form the connections run. Every error carries
 //! the file, line, column and key.
 
+mod content;
 mod raw;
+mod transfer;
+
+pub(crate) use content::{DatePick, RenderedAttachment, RenderedDatePicker, parse_time};
+pub(crate) use transfer::{AGENT_TYPING_MS, Transfer};
 
 use crate::template::{Template, group_names};
 use genesys_web_messaging::JsRegex;
@@ -94,6 +99,8 @@ pub(crate) struct Rule {
     pub(crate) close_socket: bool,
     pub(crate) drop_socket: bool,
     pub(crate) out_of_order: bool,
+    /// After the replies, the bot hands the conversation over to a queue (and an agent).
+    pub(crate) transfer: Option<std::sync::Arc<Transfer>>,
 }
 
 /// Which guest messages a rule answers: every condition given must hold.
@@ -104,6 +111,8 @@ pub(crate) struct Condition {
     pub(crate) matches: Option<JsRegex>,
     pub(crate) payload: Option<String>,
     pub(crate) attribute: Option<AttributeCondition>,
+    /// The guest answered a DatePicker the bot offered (with this time).
+    pub(crate) date_picked: Option<content::DatePicked>,
 }
 
 /// A condition on one of the guest's custom attributes.
@@ -161,6 +170,8 @@ pub(crate) struct GuestInput<'a> {
     pub(crate) payload: Option<&'a str>,
     /// The session's custom attributes.
     pub(crate) attributes: &'a BTreeMap<String, String>,
+    /// The guest's answer to a DatePicker, if this message is one.
+    pub(crate) date_pick: Option<DatePick>,
 }
 
 impl Condition {
@@ -173,6 +184,11 @@ impl Condition {
         }
         if let Some(payload) = &self.payload
             && input.payload != Some(payload.as_str())
+        {
+            return None;
+        }
+        if let Some(picked) = &self.date_picked
+            && !picked.holds(input.date_pick)
         {
             return None;
         }
@@ -212,6 +228,7 @@ impl Condition {
             text,
             payload: None,
             attributes: &attributes,
+            date_pick: None,
         })
         .is_some()
     }
@@ -224,6 +241,10 @@ pub(crate) struct Reply {
     pub(crate) quick_replies: Vec<QuickReplyTemplate>,
     pub(crate) card: Option<CardTemplate>,
     pub(crate) carousel: Vec<CardTemplate>,
+    /// An attachment (`content[].attachment`).
+    pub(crate) attachment: Option<content::AttachmentTemplate>,
+    /// A DatePicker offer (`content[].datePicker`).
+    pub(crate) date_picker: Option<content::DatePickerTemplate>,
     pub(crate) delay: Duration,
     /// Up to this much more delay, drawn at random.
     pub(crate) jitter: Duration,
@@ -535,7 +556,7 @@ fn default_fault_error() -> ErrorReply {
 
 /// The longest delay a flow may set, in ms (24 hours): delays, jitters, latency, response
 /// times. Larger values are surely mistakes, and would overflow the simulator's clock.
-const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
+pub(crate) const MAX_DELAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// The longest `session.ttlSeconds` (a year: Genesys' TTL is set in minutes to months).
 const MAX_TTL_SECONDS: u64 = 365 * 24 * 60 * 60;
 /// The largest `limits.maxMessageLength`, in characters.
@@ -633,6 +654,14 @@ fn compile_rule(
                     Some(pattern) => Some(regex(pattern, format!("{key}.when.matches"))?),
                 },
                 payload: map.payload,
+                date_picked: match &map.date_picked {
+                    None => None,
+                    Some(picked) => Some(content::compile_date_picked(
+                        picked,
+                        file,
+                        &format!("{key}.when.datePicked"),
+                    )?),
+                },
                 attribute: match map.attribute {
                     None => None,
                     Some(attribute) => Some(AttributeCondition {
@@ -677,6 +706,24 @@ fn compile_rule(
             )
         })?),
     };
+    let transfer = match &rule.transfer {
+        None => None,
+        Some(transfer) if rule.disconnect => {
+            return Err(at(
+                file,
+                &transfer.referenced,
+                format!("{key}.transfer"),
+                "cannot follow `disconnect: true`: the bot either ends the conversation or \
+                 transfers it (use `transfer.disconnect` for the agent to end it)"
+                    .into(),
+            ));
+        }
+        Some(transfer) => Some(std::sync::Arc::new(transfer::compile_transfer(
+            transfer,
+            cx,
+            &format!("{key}.transfer"),
+        )?)),
+    };
     Ok(Rule {
         when,
         replies,
@@ -690,6 +737,7 @@ fn compile_rule(
         close_socket: rule.close_socket,
         drop_socket: rule.drop_socket,
         out_of_order: rule.out_of_order,
+        transfer,
     })
 }
 
@@ -772,6 +820,8 @@ fn compile_item(
             quick_replies: Vec::new(),
             card: None,
             carousel: Vec::new(),
+            attachment: None,
+            date_picker: None,
             delay: defaults.delay,
             jitter: defaults.jitter,
             typing: defaults.typing,
@@ -809,14 +859,48 @@ fn compile_reply_map(
             cx,
         )?),
     };
-    if text.is_none() && map.card.is_none() && map.carousel.is_none() {
+    if text.is_none()
+        && map.card.is_none()
+        && map.carousel.is_none()
+        && map.date_picker.is_none()
+        && map.attachment.is_none()
+    {
         return Err(at(
             cx.file,
             location,
             key.to_string(),
-            "needs a `text`, a `card` or a `carousel`".into(),
+            "needs a `text`, a `card`, a `carousel`, a `datePicker` or an `attachment`".into(),
         ));
     }
+    let other_content = map.quick_replies.is_some() || map.card.is_some() || map.carousel.is_some();
+    let date_picker = match &map.date_picker {
+        None => None,
+        Some(picker) => {
+            content::check_alone(
+                other_content || map.attachment.is_some(),
+                "datePicker",
+                &picker.referenced,
+                cx,
+                key,
+            )?;
+            Some(content::compile_date_picker(
+                picker,
+                cx,
+                &format!("{key}.datePicker"),
+            )?)
+        }
+    };
+    let attachment = match &map.attachment {
+        None => None,
+        Some(attachment) => {
+            content::check_alone(other_content, "attachment", &attachment.referenced, cx, key)?;
+            Some(content::compile_attachment(
+                attachment,
+                cx,
+                &format!("{key}.attachment"),
+            )?)
+        }
+    };
     let mut quick_replies = Vec::new();
     for (i, label) in map.quick_replies.iter().flatten().enumerate() {
         let key = format!("{key}.quickReplies[{i}]");
@@ -863,6 +947,8 @@ fn compile_reply_map(
         quick_replies,
         card,
         carousel,
+        attachment,
+        date_picker,
         delay: millis(map.delay_ms.as_ref(), cx.file, &format!("{key}.delayMs"))?
             .unwrap_or(defaults.delay),
         jitter: millis(map.jitter_ms.as_ref(), cx.file, &format!("{key}.jitterMs"))?

@@ -4,8 +4,10 @@
 //! `closeSession`) with the frame types of [`genesys_web_messaging::protocol`], over `ws://` or
 //! `wss://` (a self-signed certificate made at start-up, see [`SimulatorBuilder::tls`]), and
 //! answers as a [`BotFlow`] file says: a small state machine of `when` → `reply` rules whose
-//! replies may be texts, quick replies, cards or carousels, and whose conditions may test the
-//! guest's text, button payloads and custom attributes. Guest sessions are shared by every
+//! replies may be texts, quick replies, cards, carousels, DatePickers or attachments, and whose
+//! conditions may test the guest's text, button payloads, picked dates and custom attributes.
+//! A rule may hand the conversation over to a queue, where an agent joins, types and writes
+//! as a human ([`Simulator::conversation_state`] shows the queue and agent). Guest sessions are shared by every
 //! socket (reconnects resume, `closeSession` kicks other sockets, sessions expire), limits
 //! are enforced (4011, 4013, 429), resources are bounded ([`SimulatorLimits`]: sessions,
 //! connections, token length, frame size and rate, handshake, configure and idle timeouts),
@@ -63,12 +65,14 @@
 #![warn(missing_docs)]
 
 mod connection;
+mod conversation;
 mod flow;
 mod limits;
 mod server;
 mod session;
 mod template;
 
+pub use conversation::{AgentProfile, ConversationState, TransferState};
 pub use flow::{BotFlow, FlowError};
 pub use limits::SimulatorLimits;
 pub use server::{Simulator, SimulatorBuilder};

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// Open TCP connections, upgraded or not.
     open: AtomicUsize,
     pub(crate) limits: SimulatorLimits,
+    /// `http(s)://HOST:PORT/downloads`: where attachments without a URL of their own are
+    /// offered. Set once the address is known.
+    pub(crate) downloads: std::sync::OnceLock<String>,
 }
 
 impl Shared {
@@ -54,7 +57,16 @@ impl Shared {
             connections: AtomicU64::new(0),
             open: AtomicUsize::new(0),
             limits,
+            downloads: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The base of the simulator's own download URLs (`http://127.0.0.1/downloads` until the
+    /// address is known).
+    pub(crate) fn downloads(&self) -> &str {
+        self.downloads
+            .get()
+            .map_or("http://127.0.0.1/downloads", String::as_str)
     }
 
     /// Records one frame a guest sent, in arrival order.
@@ -209,6 +221,7 @@ impl SimulatorBuilder {
             .or(self.flow.seed)
             .unwrap_or_else(rand::random::<u64>);
         let shared = Arc::new(Shared::new(self.flow, seed, self.recording, self.limits));
+        let _ = shared.downloads.set(downloads_base(addr, self.tls));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
             listener,
@@ -225,6 +238,18 @@ impl SimulatorBuilder {
             task: Some(task),
         })
     }
+}
+
+/// `http(s)://HOST:PORT/downloads` for the address listened on (loopback for an unspecified
+/// address, which guests cannot connect to as such).
+fn downloads_base(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("{scheme}://{}/downloads", SocketAddr::new(ip, addr.port()))
 }
 
 /// A certificate for the usual loopback names (and `ip`), and the TLS acceptor serving it.
@@ -328,6 +353,25 @@ impl Simulator {
     /// The guest sessions stored now (live, and expired ones not yet removed).
     pub fn session_count(&self) -> usize {
         self.shared.sessions.len()
+    }
+
+    /// What the simulator knows of the conversation of `token`: the bot's state, whether it
+    /// is read-only, and the handover to a queue and agent once the bot's `transfer` ran.
+    /// `None` for a token with no stored session.
+    pub fn conversation_state(&self, token: &str) -> Option<crate::ConversationState> {
+        let session = self.shared.sessions.get(token)?;
+        let state = crate::session::lock(&session);
+        Some(crate::ConversationState {
+            bot_state: self
+                .shared
+                .flow
+                .states
+                .get(state.state)
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            read_only: state.read_only,
+            transfer: state.record.transfer_state(tokio::time::Instant::now()),
+        })
     }
 
     /// The TCP connections open now (upgraded or not).

@@ -5,6 +5,7 @@
 //! Locks are plain mutexes, never held across an `.await`, and at most one session is locked
 //! at a time.
 
+use crate::conversation::FlowRecord;
 use crate::flow::Captures;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
@@ -41,6 +42,8 @@ pub(crate) struct SessionState {
     pub(crate) recent: VecDeque<Instant>,
     /// The sockets attached to this session, by connection id.
     pub(crate) sockets: Vec<(u64, UnboundedSender<Notice>)>,
+    /// The handover to an agent and the DatePickers offered in this conversation.
+    pub(crate) record: FlowRecord,
 }
 
 impl SessionState {
@@ -55,6 +58,7 @@ impl SessionState {
             expired: false,
             recent: VecDeque::new(),
             sockets: Vec::new(),
+            record: FlowRecord::default(),
         }
     }
 
@@ -65,6 +69,7 @@ impl SessionState {
         self.welcomed = false;
         self.captures.clear();
         self.attributes.clear();
+        self.record = FlowRecord::default();
     }
 }
 
@@ -185,6 +190,14 @@ impl Sessions {
             },
         );
         Lookup::New(session)
+    }
+
+    /// The session of `token`, if it is stored (never creates one).
+    pub(crate) fn get(&self, token: &str) -> Option<SharedSession> {
+        self.store()
+            .by_token
+            .get(token)
+            .map(|stored| Arc::clone(&stored.session))
     }
 
     /// Removes every session past its TTL.

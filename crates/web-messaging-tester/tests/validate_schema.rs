@@ -239,7 +239,28 @@ fn the_schemas_refuse_what_the_tool_refuses() {
         "replyDelayMs: -1\nstates:\n  main: []\n",
         "states:\n  main:\n    - when: sometimes\n",
         "unknown: 1\nstates:\n  main: []\n",
+        "states:\n  main:\n    - transfer: { agent: A }\n",
+        "states:\n  main:\n    - transfer: { queue: Q, after: soon }\n",
+        "states:\n  main:\n    - transfer: { queue: Q, say: [{ text: a, quickReplies: [x] }] }\n",
+        "states:\n  main:\n    - transfer: { queue: Q }\n      disconnect: true\n",
+        "states:\n  main:\n    - when: { datePicked: tomorrow }\n",
+        "states:\n  main:\n    - reply: { datePicker: { title: T, availableTimes: [] } }\n",
+        "states:\n  main:\n    - reply: { datePicker: { title: T, availableTimes: [{ dateTime: \"2030-01-01 09:00\", duration: 60 }] } }\n",
+        "states:\n  main:\n    - reply: { attachment: { filename: a.png, mediaType: Image } }\n",
+        "states:\n  main:\n    - reply: { attachment: { filename: a.png, mediaType: Picture, mime: image/png } }\n",
+        "states:\n  main:\n    - reply: { text: t, quickReplies: [a], attachment: { filename: a, mediaType: Link } }\n",
     ] {
         assert!(!bot.is_valid(&yaml(bad)), "bot schema accepts {bad:?}");
+    }
+    for good in [
+        "states:\n  main:\n    - when: { datePicked: any }\n      transfer: { queue: Q, after: 3s, agent: Anna, say: [hi, { attachment: { filename: a.png, mediaType: Image, mime: image/png } }], answers: ok, disconnect: true }\n",
+        "states:\n  main:\n    - when: { datePicked: \"2030-01-01T09:00:00+01:00\" }\n      reply: { text: t, datePicker: { title: T, availableTimes: [{ dateTime: \"2030-01-01T09:00:00Z\", duration: 60 }] } }\n",
+        "states:\n  main:\n    - reply: { attachment: { filename: site, mediaType: Link, url: \"https://example.com\" } }\n      transfer: { queue: Q, after: 2.5, agent: { nickname: N, image: \"https://x.example/n.png\" } }\n",
+    ] {
+        let errors: Vec<String> = bot
+            .iter_errors(&yaml(good))
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{good:?}: {errors:?}");
     }
 }

@@ -108,6 +108,116 @@ pub(super) struct RawRule {
     pub(super) drop_socket: bool,
     #[serde(default)]
     pub(super) out_of_order: bool,
+    #[serde(default)]
+    pub(super) transfer: Option<Spanned<RawTransfer>>,
+}
+
+/// `transfer:` of a rule: a handover to a queue and, optionally, an agent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawTransfer {
+    pub(super) queue: String,
+    #[serde(default)]
+    pub(super) after: Option<Spanned<RawDuration>>,
+    #[serde(default)]
+    pub(super) agent: Option<Spanned<RawAgent>>,
+    #[serde(default)]
+    pub(super) typing: Option<bool>,
+    #[serde(default)]
+    pub(super) say: Option<Spanned<RawReplies>>,
+    #[serde(default)]
+    pub(super) answers: Option<Spanned<RawReplies>>,
+    #[serde(default)]
+    pub(super) disconnect: bool,
+}
+
+/// A duration as written: `3s`, `1500ms`, `2m`, `1h`, or a number of seconds.
+pub(super) enum RawDuration {
+    Text(String),
+    Seconds(f64),
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+        impl Visitor<'_> for DurationVisitor {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as `3s`, `1500ms`, `2m`, or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawDuration::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                #[expect(clippy::cast_precision_loss, reason = "range-checked later")]
+                Ok(RawDuration::Seconds(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                #[expect(clippy::cast_precision_loss, reason = "range-checked later")]
+                Ok(RawDuration::Seconds(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(RawDuration::Seconds(v))
+            }
+        }
+        deserializer.deserialize_any(DurationVisitor)
+    }
+}
+
+/// `agent:` of a transfer: a nickname, or a map with `nickname`, `image`, `firstName`,
+/// `lastName`.
+pub(super) enum RawAgent {
+    Nickname(String),
+    Plain,
+    Null,
+    Map(RawAgentMap),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawAgentMap {
+    #[serde(default)]
+    pub(super) nickname: Option<String>,
+    #[serde(default)]
+    pub(super) image: Option<String>,
+    #[serde(default)]
+    pub(super) first_name: Option<String>,
+    #[serde(default)]
+    pub(super) last_name: Option<String>,
+}
+
+/// `datePicker:` of a reply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawDatePicker {
+    pub(super) title: String,
+    #[serde(default)]
+    pub(super) subtitle: Option<String>,
+    #[serde(default)]
+    pub(super) image_url: Option<String>,
+    pub(super) available_times: Spanned<Vec<Spanned<RawSlot>>>,
+}
+
+/// One offered time of a DatePicker.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawSlot {
+    pub(super) date_time: String,
+    pub(super) duration: Spanned<u64>,
+}
+
+/// `attachment:` of a reply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawAttachment {
+    pub(super) filename: String,
+    pub(super) media_type: Spanned<String>,
+    #[serde(default)]
+    pub(super) mime: Option<String>,
+    #[serde(default)]
+    pub(super) file_size: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(super) url: Option<String>,
 }
 
 /// `when: any`, or a map of conditions.
@@ -127,6 +237,8 @@ pub(super) struct RawWhenMap {
     pub(super) payload: Option<String>,
     #[serde(default)]
     pub(super) attribute: Option<RawAttribute>,
+    #[serde(default)]
+    pub(super) date_picked: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -146,7 +258,8 @@ impl<'de> Deserialize<'de> for RawWhen {
             type Value = RawWhen;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "`any`, or a map with `contains`, `matches`, `payload` and/or `attribute`",
+                    "`any`, or a map with `contains`, `matches`, `payload`, `attribute` and/or \
+                     `datePicked`",
                 )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -195,6 +308,10 @@ pub(super) struct RawReplyMap {
     pub(super) card: Option<Spanned<RawCard>>,
     #[serde(default)]
     pub(super) carousel: Option<Vec<Spanned<RawCard>>>,
+    #[serde(default)]
+    pub(super) date_picker: Option<Spanned<RawDatePicker>>,
+    #[serde(default)]
+    pub(super) attachment: Option<Spanned<RawAttachment>>,
 }
 
 #[derive(Deserialize)]
@@ -294,7 +411,7 @@ macro_rules! scalar_and_map_visits {
 }
 
 const REPLY_EXPECTED: &str = "a reply text or a map with `text`, `delayMs`, `jitterMs`, \
-     `typing`, `quickReplies`, `card` or `carousel`";
+     `typing`, `quickReplies`, `card`, `carousel`, `datePicker` or `attachment`";
 
 impl<'de> Deserialize<'de> for RawItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -363,6 +480,29 @@ impl<'de> Deserialize<'de> for RawLabel {
     }
 }
 
+impl<'de> Deserialize<'de> for RawAgent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AgentVisitor;
+        impl<'de> Visitor<'de> for AgentVisitor {
+            type Value = RawAgent;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "an agent's nickname, or a map with `nickname`, `image`, `firstName` and \
+                     `lastName`",
+                )
+            }
+            scalar_and_map_visits!(
+                RawAgent::Nickname,
+                RawAgent::Plain,
+                RawAgent::Null,
+                RawAgentMap,
+                RawAgent::Map
+            );
+        }
+        deserializer.deserialize_any(AgentVisitor)
+    }
+}
+
 /// Fields whose value is wrapped in [`Spanned`], which adds a `value` step to serde paths.
 const SPANNED_FIELDS: &[&str] = &[
     "start",
@@ -386,10 +526,31 @@ const SPANNED_FIELDS: &[&str] = &[
     "ignoreInputWithinMs",
     "delayMs",
     "jitterMs",
+    "transfer",
+    "after",
+    "agent",
+    "say",
+    "answers",
+    "datePicked",
+    "datePicker",
+    "availableTimes",
+    "duration",
+    "attachment",
+    "mediaType",
+    "fileSize",
 ];
 
 /// Lists whose items are wrapped in [`Spanned`].
-const SPANNED_ITEMS: &[&str] = &["reply", "welcome", "quickReplies", "carousel", "actions"];
+const SPANNED_ITEMS: &[&str] = &[
+    "reply",
+    "welcome",
+    "quickReplies",
+    "carousel",
+    "actions",
+    "say",
+    "answers",
+    "availableTimes",
+];
 
 pub(super) fn parse(source: &str, file: &str) -> Result<RawFlow, FlowError> {
     web_messaging_input::from_yaml(file, source, clean_path)

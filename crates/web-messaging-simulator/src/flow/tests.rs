@@ -362,6 +362,7 @@ fn reads_the_rich_and_fault_keys() {
             text,
             payload,
             attributes,
+            date_pick: None,
         }
     }
     assert!(
@@ -407,6 +408,7 @@ fn attribute_conditions() {
                 text: "x",
                 payload: None,
                 attributes,
+                date_pick: None,
             })
             .is_some()
     };
@@ -468,7 +470,7 @@ fn rich_reply_mistakes() {
         3,
         14,
         "states.s[0].reply",
-        "needs a `text`, a `card` or a `carousel`",
+        "needs a `text`, a `card`, a `carousel`, a `datePicker` or an `attachment`",
     );
     let e = error("states:\n  s:\n    - reply: { text: x, quickReplies: [a, ~] }\n");
     assert_error(
