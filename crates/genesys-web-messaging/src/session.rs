@@ -709,3 +709,45 @@ fn record_frame(log: &SessionLog, text: &str) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_join_has_the_messengers_shape_with_attributes_inside_the_message() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("A".to_string(), "B".to_string());
+        let json: serde_json::Value =
+            serde_json::from_str(&join_request("token", &attributes).to_json()).unwrap();
+        let tracing_id = json["tracingId"].as_str().unwrap().to_string();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "action": "onMessage",
+                "token": "token",
+                "tracingId": tracing_id,
+                "message": {
+                    "type": "Event",
+                    "events": [{"eventType": "Presence", "presence": {"type": "Join"}}],
+                    "channel": {"metadata": {"customAttributes": {"A": "B"}}}
+                }
+            })
+        );
+        let bare = join_request("t", &BTreeMap::new()).to_json();
+        assert!(!bare.contains("channel"), "{bare}");
+    }
+
+    #[test]
+    fn only_a_new_connected_session_triggers_the_join() {
+        let log = SessionLog::default();
+        let new = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}}"#;
+        let resumed = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#;
+        let bare =
+            r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true}}"#;
+        assert!(record_frame(&log, new));
+        assert!(!record_frame(&log, resumed));
+        assert!(!record_frame(&log, bare));
+        assert!(!record_frame(&log, "not json"));
+    }
+}

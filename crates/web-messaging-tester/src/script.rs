@@ -37,6 +37,9 @@ pub struct FileConfig {
     pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
     pub load_thresholds: Vec<crate::load::Threshold>,
+    /// `autostart`: send the Presence `Join` when each new session starts (true) or never
+    /// (false), whatever the deployment configuration says.
+    pub autostart: Option<bool>,
 }
 
 /// One scenario: its own guest session running its steps in order.
@@ -118,6 +121,7 @@ struct RawConfig {
     say_delay: Option<Spanned<String>>,
     scenario_timeout: Option<Spanned<String>>,
     load: Option<RawLoad>,
+    autostart: Option<bool>,
 }
 
 /// `config.load`: settings of the `load` command.
@@ -254,6 +258,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         say_delay,
         scenario_timeout,
         load_thresholds,
+        autostart: raw.autostart,
     })
 }
 
