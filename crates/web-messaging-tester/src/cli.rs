@@ -524,6 +524,34 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_deployment_configuration_flags() {
+        let parse = |line: &str| {
+            let cli = Cli::try_parse_from(rewrite_legacy_args(args(line))).unwrap();
+            let Command::Scripted(a) = cli.command else {
+                panic!("not scripted")
+            };
+            a.session
+        };
+        let session = parse("x scripted f.yml");
+        assert_eq!(session.autostart(), None);
+        assert!(!session.no_deployment_config);
+        assert_eq!(
+            parse("x scripted f.yml --autostart").autostart(),
+            Some(true)
+        );
+        assert_eq!(
+            parse("x scripted f.yml --no-autostart").autostart(),
+            Some(false)
+        );
+        assert!(parse("x scripted f.yml --no-deployment-config").no_deployment_config);
+        assert!(Cli::try_parse_from(args("x scripted f.yml --autostart --no-autostart")).is_err());
+        for command in ["ai t.yml", "load t.yml"] {
+            let line = format!("x {command} --no-autostart --no-deployment-config");
+            assert!(Cli::try_parse_from(args(&line)).is_ok(), "{line}");
+        }
+    }
+
+    #[test]
     fn refuses_bad_numbers() {
         for bad in [
             "-p 0",

@@ -674,6 +674,23 @@ mod tests {
     }
 
     #[test]
+    fn autostart_is_a_boolean_setting() {
+        let on = parse("config:\n  autostart: true\nscenarios:\n  a: []\n").unwrap();
+        assert_eq!(on.config.autostart, Some(true));
+        let off = parse("config:\n  autostart: false\nscenarios:\n  a: []\n").unwrap();
+        assert_eq!(off.config.autostart, Some(false));
+        assert_eq!(
+            parse("scenarios:\n  a: []\n").unwrap().config.autostart,
+            None
+        );
+        let e = parse("config:\n  autostart: maybe\nscenarios:\n  a: []\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("config.autostart"))
+        );
+    }
+
+    #[test]
     fn missing_scenarios_and_non_mapping_documents_are_refused() {
         for src in ["config: {}\n", "", "- a\n", "scenarios: [\n"] {
             assert!(parse(src).is_err(), "{src:?}");
