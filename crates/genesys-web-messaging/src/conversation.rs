@@ -18,7 +18,7 @@ use crate::expect::{BUSY_RETRY, Evaluator, Expectation, TooExpensive};
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 use crate::protocol::SessionResponse;
 use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
-use crate::session::{ConnectError, GuestSession, SendError, SessionConfig};
+use crate::session::{ConnectError, DisconnectMode, GuestSession, SendError, SessionConfig};
 use crate::transcript::{Transcript, readable};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -184,6 +184,15 @@ pub enum SayError {
     /// The bot already ended the conversation.
     #[error("Cannot send text as conversation was disconnected by Genesys")]
     Disconnected,
+    /// The bot ended the conversation and it is read-only: Genesys' own clients refuse to send
+    /// (see [`DisconnectMode::ReadOnly`]).
+    #[error(
+        "Cannot send text as conversation was disconnected by Genesys and is read-only ({reason})"
+    )]
+    ReadOnly {
+        /// Why it is read-only: the deployment's setting, or the disconnect event's flag.
+        reason: String,
+    },
     /// The socket is gone.
     #[error(transparent)]
     Send(#[from] SendError),
@@ -254,6 +263,11 @@ pub struct Conversation {
     started_at: Instant,
     /// Messages sent, by tracing id: one refused with 429 is sent again after `retryAfter`.
     sent: HashMap<String, IncomingMessage>,
+    /// Whether the auto-start `Join` is counted in `recent_sends` yet.
+    autostart_counted: bool,
+    /// With [`DisconnectMode::Send`], the latest disconnect the guest sent past: it and those
+    /// before it no longer end waits.
+    disconnect_passed: Option<OrderKey>,
 }
 
 impl fmt::Debug for Conversation {
@@ -294,6 +308,8 @@ impl Conversation {
             recent_sends: VecDeque::new(),
             started_at: Instant::now(),
             sent: HashMap::new(),
+            autostart_counted: false,
+            disconnect_passed: None,
         }
     }
 
@@ -391,10 +407,13 @@ impl Conversation {
     async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
         self.check_can_send()?;
         self.pace().await;
-        self.check_can_send()?;
+        let passed = self.check_can_send()?;
         let tracing_id = self.session.send_message(message.clone()).await?;
         self.recent_sends.push_back(Instant::now());
         self.sent.insert(tracing_id, message);
+        if passed.is_some() {
+            self.disconnect_passed = passed;
+        }
         Ok(())
     }
 
@@ -440,15 +459,53 @@ impl Conversation {
         }
     }
 
-    fn check_can_send(&self) -> Result<(), SayError> {
+    /// Whether a message may go now. After a disconnect this depends on the deployment's
+    /// `conversationDisconnect.type` ([`DisconnectMode`]): unknown or `ReadOnly` refuse, `Send`
+    /// allows unless the disconnect event says the conversation is read-only. Returns the
+    /// disconnect a `Send` message goes past, if any.
+    fn check_can_send(&self) -> Result<Option<OrderKey>, SayError> {
         let snap = self.log().snapshot();
         if let Some(closed) = snap.closed {
             return Err(SayError::Send(SendError::Closed(closed)));
         }
-        if snap.messages.iter().any(|m| m.message.is_disconnect()) {
-            return Err(SayError::Disconnected);
+        let passed = self.disconnect_passed;
+        let Some(disconnect) = snap
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.message.is_disconnect() && passed.is_none_or(|p| m.key() > p))
+        else {
+            return Ok(None);
+        };
+        match self.session.conversation_disconnect() {
+            None => Err(SayError::Disconnected),
+            Some(DisconnectMode::ReadOnly) => Err(SayError::ReadOnly {
+                reason: "the deployment's conversationDisconnect type is ReadOnly".into(),
+            }),
+            Some(DisconnectMode::Send) if disconnect.message.is_read_only() => {
+                Err(SayError::ReadOnly {
+                    reason: "the disconnect event carries readOnly: true".into(),
+                })
+            }
+            Some(DisconnectMode::Send) => Ok(Some(disconnect.key())),
         }
-        Ok(())
+    }
+
+    /// Whether `received` is a disconnect that still ends waits (not one the guest sent past).
+    fn ends_conversation(passed: Option<OrderKey>, received: &Received) -> bool {
+        received.message.is_disconnect() && passed.is_none_or(|p| received.key() > p)
+    }
+
+    /// Counts the auto-start `Join` (an `onMessage`) towards the rate limit, once.
+    fn count_autostart(&mut self) {
+        if self.autostart_counted {
+            return;
+        }
+        if let Some(at) = self.session.autostart_sent_at() {
+            let position = self.recent_sends.partition_point(|&t| t <= at);
+            self.recent_sends.insert(position, at);
+            self.autostart_counted = true;
+        }
     }
 
     /// Waits until the bot has been quiet for `say_delay` and the rate limit has room. A bot
@@ -459,6 +516,7 @@ impl Conversation {
         let limit = self.options.max_messages_per_second.max(1);
         let say_delay = self.options.say_delay;
         let give_up = later(Instant::now(), self.options.max_quiet_wait.max(say_delay));
+        self.count_autostart();
         loop {
             let now = Instant::now();
             while self
@@ -545,6 +603,7 @@ impl Conversation {
     ) -> Result<Reply, WaitError> {
         let mut deadline = later(Instant::now(), timeout);
         let cursor = self.cursor;
+        let passed = self.disconnect_passed;
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
         let mut resends = 0;
@@ -567,7 +626,7 @@ impl Conversation {
                                 None => return Check::Pending(None),
                             }
                         }
-                        if message.is_disconnect() {
+                        if Self::ends_conversation(passed, received) {
                             let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
                             if Instant::now() >= later(seen, grace) || snap.closed.is_some() {
                                 return Check::Done(Err(WaitFailure::BotDisconnected));
@@ -623,6 +682,7 @@ impl Conversation {
     ) -> Vec<Reply> {
         let deadline = later(Instant::now(), max_wait);
         let cursor = self.cursor;
+        let passed = self.disconnect_passed;
         let mut last_seen_count = 0;
         let mut quiet_since = Instant::now();
         let replies = self
@@ -635,8 +695,8 @@ impl Conversation {
                     last_seen_count = replies.len();
                     quiet_since = Instant::now();
                 }
-                let ended =
-                    snap.closed.is_some() || after(snap, cursor).any(|r| r.message.is_disconnect());
+                let ended = snap.closed.is_some()
+                    || after(snap, cursor).any(|r| Self::ends_conversation(passed, r));
                 if ended || Instant::now() >= later(quiet_since, silence) {
                     return Check::Done(replies);
                 }
@@ -662,9 +722,14 @@ impl Conversation {
     pub async fn wait_for_disconnect(&mut self, timeout: Duration) -> Result<(), WaitError> {
         let deadline = later(Instant::now(), timeout);
         let faults_reported = self.faults_reported;
+        let passed = self.disconnect_passed;
         let outcome = self
             .wait_until(deadline, |snap| {
-                if snap.messages.iter().any(|m| m.message.is_disconnect()) {
+                if snap
+                    .messages
+                    .iter()
+                    .any(|m| Self::ends_conversation(passed, m))
+                {
                     return Check::Done(Ok(()));
                 }
                 if let Some(failure) = ended(snap, faults_reported) {
@@ -685,13 +750,14 @@ impl Conversation {
         }
     }
 
-    /// Whether the bot has ended the conversation.
+    /// Whether the bot has ended the conversation (and, with [`DisconnectMode::Send`], the
+    /// guest has not written again since).
     pub fn is_disconnected(&self) -> bool {
         self.log()
             .snapshot()
             .messages
             .iter()
-            .any(|m| m.message.is_disconnect())
+            .any(|m| Self::ends_conversation(self.disconnect_passed, m))
     }
 
     /// The conversation so far, guest and bot lines in conversation order.

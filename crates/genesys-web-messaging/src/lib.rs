@@ -40,8 +40,8 @@ pub use conversation::{
 pub use expect::{Expectation, JsRegex, TooExpensive};
 pub use log::{CHANNEL_TIME_TOLERANCE, Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 pub use session::{
-    ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, GuestSession, SendError,
-    SessionConfig, WIRE_TARGET, load_pem_certificates,
+    ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode, GuestSession,
+    SendError, SessionConfig, WIRE_TARGET, load_pem_certificates, tls_client_config,
 };
 pub use transcript::{
     Speaker, Transcript, TranscriptLine, readable, text_and_options, with_options,

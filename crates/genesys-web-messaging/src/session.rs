@@ -7,8 +7,8 @@
 
 use crate::log::{Closed, Fault, SessionLog};
 use crate::protocol::{
-    ChannelMetadata, ClientRequest, FrameError, IncomingChannel, IncomingMessage, ServerEvent,
-    decode_server_frame, region_endpoint,
+    ChannelMetadata, ClientRequest, EventKind, FrameError, IncomingChannel, IncomingMessage,
+    MessageEvent, ServerEvent, decode_server_frame, region_endpoint,
 };
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rustls::pki_types::CertificateDer;
@@ -61,6 +61,29 @@ pub struct SessionConfig {
     /// Most events (messages and errors) the session keeps. One more closes the session with a
     /// reason naming the limit.
     pub max_messages: usize,
+    /// Send the Presence `Join` event right after a `SessionResponse` with `newSession: true`,
+    /// as Genesys' Messenger does for a deployment with auto-start
+    /// (`messenger.apps.conversations.autoStart.enabled`): the deployment's inbound flow then
+    /// runs (and typically greets) before the guest says anything. The `Join` carries
+    /// [`custom_attributes`](Self::custom_attributes) in `message.channel.metadata`. Off by
+    /// default.
+    pub autostart: bool,
+    /// What the guest may do after the bot or agent ends the conversation (Presence
+    /// `Disconnect`): the deployment's `conversationDisconnect.type`. `None` (the default):
+    /// not known, and sending after a disconnect is refused, as upstream does.
+    pub conversation_disconnect: Option<DisconnectMode>,
+}
+
+/// The deployment's `messenger.apps.conversations.conversationDisconnect.type`: what the guest
+/// may do once the bot or agent has ended the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectMode {
+    /// The conversation becomes read-only: Genesys' clients refuse to send (the disconnect
+    /// event carries `metadata.readOnly: "true"`); a new conversation needs `startNew`.
+    ReadOnly,
+    /// The guest may keep sending (a new message continues or starts a conversation), unless
+    /// the disconnect event itself says the conversation is read-only.
+    Send,
 }
 
 impl SessionConfig {
@@ -96,7 +119,23 @@ impl SessionConfig {
             extra_root_certificates: Vec::new(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_messages: DEFAULT_MAX_MESSAGES,
+            autostart: false,
+            conversation_disconnect: None,
         }
+    }
+
+    /// Sends the Presence `Join` (auto-start) right after a new session starts, or not (see
+    /// [`SessionConfig::autostart`]).
+    pub fn autostart(mut self, enabled: bool) -> Self {
+        self.autostart = enabled;
+        self
+    }
+
+    /// Sets what the guest may do after a disconnect (see
+    /// [`SessionConfig::conversation_disconnect`]).
+    pub fn conversation_disconnect(mut self, mode: DisconnectMode) -> Self {
+        self.conversation_disconnect = Some(mode);
+        self
     }
 
     /// Sets the largest message accepted from the server, in bytes (at least 1 KiB).
@@ -216,6 +255,8 @@ pub struct GuestSession {
     custom_attributes: BTreeMap<String, String>,
     commands: mpsc::UnboundedSender<Command>,
     log: Arc<SessionLog>,
+    autostart_sent: Arc<OnceLock<Instant>>,
+    conversation_disconnect: Option<DisconnectMode>,
 }
 
 impl GuestSession {
@@ -234,12 +275,20 @@ impl GuestSession {
         let token = uuid::Uuid::new_v4().to_string();
         let log = Arc::new(SessionLog::with_capacity(config.max_messages));
         let (commands, receiver) = mpsc::unbounded_channel();
+        let autostart_sent = Arc::new(OnceLock::new());
+        let join = config
+            .autostart
+            .then(|| join_request(&token, &config.custom_attributes));
         tokio::spawn(drive(
             socket,
             receiver,
             Arc::clone(&log),
             config.heartbeat_interval,
             token.clone(),
+            Autostart {
+                join,
+                sent: Arc::clone(&autostart_sent),
+            },
         ));
         let session = GuestSession {
             token,
@@ -247,6 +296,8 @@ impl GuestSession {
             custom_attributes: config.custom_attributes,
             commands,
             log,
+            autostart_sent,
+            conversation_disconnect: config.conversation_disconnect,
         };
         // A failure here is recorded in the log as the socket's close reason.
         let _ = session
@@ -268,6 +319,19 @@ impl GuestSession {
     /// The ordered record of everything the server sent.
     pub fn log(&self) -> &Arc<SessionLog> {
         &self.log
+    }
+
+    /// When the auto-start Presence `Join` was written to the socket, if it was (see
+    /// [`SessionConfig::autostart`]). It is an `onMessage`, so it counts towards Genesys'
+    /// limit of 2 per second.
+    pub fn autostart_sent_at(&self) -> Option<Instant> {
+        self.autostart_sent.get().copied()
+    }
+
+    /// What the guest may do after a disconnect (see
+    /// [`SessionConfig::conversation_disconnect`]).
+    pub fn conversation_disconnect(&self) -> Option<DisconnectMode> {
+        self.conversation_disconnect
     }
 
     /// Sends any request as it is.
@@ -332,6 +396,13 @@ fn public_roots() -> &'static rustls::RootCertStore {
     ROOTS.get_or_init(|| rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     })
+}
+
+/// The TLS client configuration sessions use for `wss://`: the public web roots plus `extra`
+/// (e.g. `--ca-cert`'s). For other HTTPS requests of a run (the deployment configuration) to
+/// trust exactly what the WebSocket trusts.
+pub fn tls_client_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
+    tls_config(extra)
 }
 
 /// One client TLS configuration per set of trusted roots, built once per process: thousands
@@ -410,6 +481,40 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
     }
 }
 
+/// The Presence `Join` Genesys' Messenger sends for an auto-start deployment, with the
+/// guest's custom attributes inside the message (protocol.md §3.2 g).
+fn join_request(token: &str, custom_attributes: &BTreeMap<String, String>) -> ClientRequest {
+    let channel = (!custom_attributes.is_empty()).then(|| IncomingChannel {
+        metadata: ChannelMetadata {
+            custom_attributes: custom_attributes.clone(),
+        },
+    });
+    ClientRequest::OnMessage {
+        token: token.to_string(),
+        message: IncomingMessage {
+            kind: "Event".into(),
+            events: vec![MessageEvent {
+                event_type: "Presence".into(),
+                presence: Some(EventKind {
+                    kind: "Join".into(),
+                    duration: None,
+                }),
+                typing: None,
+            }],
+            channel,
+            ..IncomingMessage::default()
+        },
+        channel: None,
+        tracing_id: Some(uuid::Uuid::new_v4().to_string()),
+    }
+}
+
+/// The auto-start `Join` still to send (taken once sent), and where to say when it was.
+struct Autostart {
+    join: Option<ClientRequest>,
+    sent: Arc<OnceLock<Instant>>,
+}
+
 /// The session task: the only owner of the socket.
 async fn drive(
     socket: Socket,
@@ -417,6 +522,7 @@ async fn drive(
     log: Arc<SessionLog>,
     heartbeat: Duration,
     token: String,
+    mut autostart: Autostart,
 ) {
     let (mut sink, mut stream) = socket.split();
     let mut next_heartbeat = Instant::now() + heartbeat;
@@ -458,18 +564,31 @@ async fn drive(
                 // Frames that arrived together are published together: a step woken by the
                 // first never sees the conversation without the rest.
                 // A bounded batch: a flood of frames still lets commands and heartbeats through.
-                let mut open = receive(&log, frame);
+                let mut new_session = false;
+                let mut open = receive(&log, frame, &mut new_session);
                 let mut batch = 1;
                 while open && batch < MAX_BATCH {
                     batch += 1;
                     match stream.next().now_or_never() {
-                        Some(frame) => open = receive(&log, frame),
+                        Some(frame) => open = receive(&log, frame, &mut new_session),
                         None => break,
                     }
                 }
                 log.publish();
                 if !open {
                     break;
+                }
+                // Auto-start: the Join goes right after the SessionResponse of a new session,
+                // before anything else is sent.
+                if new_session && let Some(join) = autostart.join.take() {
+                    let json = join.to_json();
+                    debug!(target: WIRE_TARGET, "sent autostart {json}");
+                    if let Err(e) = sink.send(Message::text(json)).await {
+                        log.record_closed(Closed::Failed(e.to_string()));
+                        break;
+                    }
+                    let _ = autostart.sent.set(Instant::now());
+                    next_heartbeat = Instant::now() + heartbeat;
                 }
             }
             _ = tokio::time::sleep_until(next_heartbeat) => {
@@ -510,16 +629,21 @@ async fn drive(
 const MAX_BATCH: usize = 256;
 
 /// Records one frame (or the end of the stream); returns whether the socket is still open.
-fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>) -> bool {
+/// Sets `new_session` when the frame was a `SessionResponse` with `newSession: true`.
+fn receive(
+    log: &SessionLog,
+    frame: Option<Result<Message, tungstenite::Error>>,
+    new_session: &mut bool,
+) -> bool {
     match frame {
         Some(Ok(Message::Text(text))) => {
             debug!(target: WIRE_TARGET, "received {}", text.as_str());
-            record_frame(log, text.as_str());
+            *new_session |= record_frame(log, text.as_str());
         }
         Some(Ok(Message::Binary(bytes))) => {
             debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
             match std::str::from_utf8(&bytes) {
-                Ok(text) => record_frame(log, text),
+                Ok(text) => *new_session |= record_frame(log, text),
                 Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
             }
         }
@@ -565,10 +689,15 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
     !log.is_full()
 }
 
-fn record_frame(log: &SessionLog, text: &str) {
+/// Records one text frame; returns whether it started a new session (`newSession: true`).
+fn record_frame(log: &SessionLog, text: &str) -> bool {
     match decode_server_frame(text) {
         Ok(frame) => match frame.into_event() {
-            ServerEvent::SessionStarted(response) => log.record_session(response),
+            ServerEvent::SessionStarted(response) => {
+                let new_session = response.connected && response.new_session == Some(true);
+                log.record_session(response);
+                return new_session;
+            }
             ServerEvent::Message(message) => log.record_message(message),
             ServerEvent::EchoResponse => {}
             ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
@@ -577,5 +706,48 @@ fn record_frame(log: &SessionLog, text: &str) {
             }
         },
         Err(e) => log.record_fault(Fault::Frame(e)),
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_join_has_the_messengers_shape_with_attributes_inside_the_message() {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("A".to_string(), "B".to_string());
+        let json: serde_json::Value =
+            serde_json::from_str(&join_request("token", &attributes).to_json()).unwrap();
+        let tracing_id = json["tracingId"].as_str().unwrap().to_string();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "action": "onMessage",
+                "token": "token",
+                "tracingId": tracing_id,
+                "message": {
+                    "type": "Event",
+                    "events": [{"eventType": "Presence", "presence": {"type": "Join"}}],
+                    "channel": {"metadata": {"customAttributes": {"A": "B"}}}
+                }
+            })
+        );
+        let bare = join_request("t", &BTreeMap::new()).to_json();
+        assert!(!bare.contains("channel"), "{bare}");
+    }
+
+    #[test]
+    fn only_a_new_connected_session_triggers_the_join() {
+        let log = SessionLog::default();
+        let new = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}}"#;
+        let resumed = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#;
+        let bare =
+            r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true}}"#;
+        assert!(record_frame(&log, new));
+        assert!(!record_frame(&log, resumed));
+        assert!(!record_frame(&log, bare));
+        assert!(!record_frame(&log, "not json"));
     }
 }

@@ -129,6 +129,18 @@ pub struct SessionArgs {
     /// Trust the certificates in this PEM file for wss:// (e.g. a simulator's exported one).
     #[arg(long = "ca-cert", value_name = "pem")]
     pub ca_cert: Option<PathBuf>,
+    /// Send the Presence Join when each new session starts (the deployment's auto-start),
+    /// whatever the deployment configuration or config.autostart says.
+    #[arg(long, conflicts_with = "no_autostart")]
+    pub autostart: bool,
+    /// Never send the auto-start Presence Join, whatever the deployment configuration or
+    /// config.autostart says.
+    #[arg(long = "no-autostart")]
+    pub no_autostart: bool,
+    /// Do not fetch the deployment configuration (config.json) before the first session: its
+    /// defaults apply (no auto-start, no sending after a disconnect).
+    #[arg(long = "no-deployment-config")]
+    pub no_deployment_config: bool,
     /// Largest message accepted from the server, in bytes (suffixes KiB, MiB); a bigger one
     /// fails the scenario. Default 1MiB.
     #[arg(long = "max-message-size", value_name = "bytes", value_parser = parse_size)]
@@ -174,6 +186,19 @@ pub struct CiArgs {
     /// Write an HTML report to <dir>/index.html.
     #[arg(long = "report-html", value_name = "dir")]
     pub report_html: Option<PathBuf>,
+}
+
+impl SessionArgs {
+    /// `--autostart` (true), `--no-autostart` (false), or neither.
+    pub fn autostart(&self) -> Option<bool> {
+        if self.autostart {
+            Some(true)
+        } else if self.no_autostart {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// Options of `ai`.
@@ -496,6 +521,34 @@ mod tests {
         assert_eq!(a.ci.report_json, Some(PathBuf::from("r.json")));
         assert_eq!(a.ci.report_junit, Some(PathBuf::from("j.xml")));
         assert_eq!(a.ci.report_html, Some(PathBuf::from("out")));
+    }
+
+    #[test]
+    fn parses_the_deployment_configuration_flags() {
+        let parse = |line: &str| {
+            let cli = Cli::try_parse_from(rewrite_legacy_args(args(line))).unwrap();
+            let Command::Scripted(a) = cli.command else {
+                panic!("not scripted")
+            };
+            a.session
+        };
+        let session = parse("x scripted f.yml");
+        assert_eq!(session.autostart(), None);
+        assert!(!session.no_deployment_config);
+        assert_eq!(
+            parse("x scripted f.yml --autostart").autostart(),
+            Some(true)
+        );
+        assert_eq!(
+            parse("x scripted f.yml --no-autostart").autostart(),
+            Some(false)
+        );
+        assert!(parse("x scripted f.yml --no-deployment-config").no_deployment_config);
+        assert!(Cli::try_parse_from(args("x scripted f.yml --autostart --no-autostart")).is_err());
+        for command in ["ai t.yml", "load t.yml"] {
+            let line = format!("x {command} --no-autostart --no-deployment-config");
+            assert!(Cli::try_parse_from(args(&line)).is_ok(), "{line}");
+        }
     }
 
     #[test]

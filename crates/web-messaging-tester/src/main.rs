@@ -7,6 +7,7 @@
 mod ai;
 mod associate;
 mod cli;
+mod deployment_config;
 mod files;
 mod interrupt;
 mod load;

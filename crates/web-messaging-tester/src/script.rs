@@ -37,6 +37,9 @@ pub struct FileConfig {
     pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
     pub load_thresholds: Vec<crate::load::Threshold>,
+    /// `autostart`: send the Presence `Join` when each new session starts (true) or never
+    /// (false), whatever the deployment configuration says.
+    pub autostart: Option<bool>,
 }
 
 /// One scenario: its own guest session running its steps in order.
@@ -118,6 +121,7 @@ struct RawConfig {
     say_delay: Option<Spanned<String>>,
     scenario_timeout: Option<Spanned<String>>,
     load: Option<RawLoad>,
+    autostart: Option<bool>,
 }
 
 /// `config.load`: settings of the `load` command.
@@ -254,6 +258,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         say_delay,
         scenario_timeout,
         load_thresholds,
+        autostart: raw.autostart,
     })
 }
 
@@ -666,6 +671,23 @@ mod tests {
             Some(Duration::from_secs(86_400))
         );
         assert_eq!(parse_timeout("1.0005"), Ok(Duration::from_millis(1001)));
+    }
+
+    #[test]
+    fn autostart_is_a_boolean_setting() {
+        let on = parse("config:\n  autostart: true\nscenarios:\n  a: []\n").unwrap();
+        assert_eq!(on.config.autostart, Some(true));
+        let off = parse("config:\n  autostart: false\nscenarios:\n  a: []\n").unwrap();
+        assert_eq!(off.config.autostart, Some(false));
+        assert_eq!(
+            parse("scenarios:\n  a: []\n").unwrap().config.autostart,
+            None
+        );
+        let e = parse("config:\n  autostart: maybe\nscenarios:\n  a: []\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("config.autostart"))
+        );
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
 use crate::cli::SessionArgs;
+use crate::deployment_config::{
+    DeploymentConfig, FETCH_TIMEOUT, Fetched, UploadLimits, config_url, discover,
+};
 use crate::script::FileConfig;
 use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use rustls::pki_types::CertificateDer;
+use std::sync::Arc;
 use std::time::Duration;
 use web_messaging_input::InputError;
 use web_messaging_simulator::{BotFlow, Simulator};
@@ -30,6 +34,9 @@ pub struct TargetSettings {
     pub endpoint: Option<String>,
     /// `origin`, the `Origin` header.
     pub origin: Option<String>,
+    /// `autostart`: send the Presence `Join` when a new session starts, whatever the
+    /// deployment configuration says.
+    pub autostart: Option<bool>,
 }
 
 impl From<&FileConfig> for TargetSettings {
@@ -39,6 +46,7 @@ impl From<&FileConfig> for TargetSettings {
             region: config.region.clone(),
             endpoint: config.endpoint.clone(),
             origin: config.origin.clone(),
+            autostart: config.autostart,
         }
     }
 }
@@ -54,6 +62,9 @@ pub struct Target {
     pub endpoint: Option<String>,
     /// The `Origin` header, when given.
     pub origin: Option<String>,
+    /// `--autostart`/`--no-autostart`, else `config.autostart`; `None`: as the deployment
+    /// configuration says.
+    pub autostart: Option<bool>,
 }
 
 /// Everything checked and loaded, nothing started yet: building one opens nothing, so invalid
@@ -64,6 +75,7 @@ pub struct TargetPlan {
     flow: Option<BotFlow>,
     extra_roots: Vec<CertificateDer<'static>>,
     max_message_size: Option<usize>,
+    fetch_config: bool,
 }
 
 /// A plan put into action: the simulator (when asked for) is running and every session opens
@@ -72,6 +84,13 @@ pub struct TargetPlan {
 pub struct StartedTarget {
     /// The session every scenario opens (each gets its own fresh token).
     pub session: SessionConfig,
+    /// The deployment's published configuration; `None` when none is published (404) or
+    /// `--no-deployment-config` was given.
+    #[allow(
+        dead_code,
+        reason = "read through upload_limits by the sendAttachment step"
+    )]
+    pub deployment: Option<Arc<DeploymentConfig>>,
     simulator: Option<Simulator>,
 }
 
@@ -89,6 +108,7 @@ impl TargetPlan {
             region: session.region.clone(),
             endpoint: session.endpoint.clone(),
             origin: origin.cloned(),
+            autostart: session.autostart(),
         };
         let (cli, simulate, ca_cert) = (
             &cli,
@@ -109,6 +129,7 @@ impl TargetPlan {
             flow,
             extra_roots,
             max_message_size: session.max_message_size,
+            fetch_config: !session.no_deployment_config,
         })
     }
 
@@ -133,8 +154,12 @@ impl TargetPlan {
         })
     }
 
-    /// Starts the simulator (for `--simulate`) and builds the session configuration: origin,
-    /// the `IsAutomatedTest: "true"` custom attribute, and the `--ca-cert` roots.
+    /// Starts the simulator (for `--simulate`), fetches the deployment configuration (unless
+    /// `--no-deployment-config`) and builds the session configuration: origin, the
+    /// `IsAutomatedTest: "true"` custom attribute, the `--ca-cert` roots, auto-start and what
+    /// may be sent after a disconnect. A configuration that cannot be read, or that says no
+    /// session may start (Messenger off, deployment inactive, authentication required), is an
+    /// error: nothing was opened.
     pub async fn start(self) -> Result<StartedTarget, String> {
         let simulator = match self.flow {
             // The CLI never reads the simulator's record of guest frames: don't keep one.
@@ -148,6 +173,27 @@ impl TargetPlan {
             None => None,
         };
         let target = self.target;
+        let endpoint = simulator
+            .as_ref()
+            .map(Simulator::url)
+            .or(target.endpoint.clone());
+        let deployment = if self.fetch_config {
+            match fetch_deployment(&target, endpoint.as_deref(), &self.extra_roots).await {
+                Ok(deployment) => deployment,
+                Err(message) => {
+                    if let Some(simulator) = simulator {
+                        simulator.shutdown().await;
+                    }
+                    return Err(message);
+                }
+            }
+        } else {
+            tracing::info!(
+                target: genesys_web_messaging::WIRE_TARGET,
+                "--no-deployment-config: the deployment configuration is not fetched, its defaults apply"
+            );
+            None
+        };
         let mut session = match (&simulator, &target.endpoint, &target.region) {
             (Some(sim), _, _) => SessionConfig::for_endpoint(&target.deployment_id, &sim.url()),
             (None, Some(endpoint), _) => {
@@ -164,7 +210,57 @@ impl TargetPlan {
         if let Some(bytes) = self.max_message_size {
             session = session.max_message_size(bytes);
         }
-        Ok(StartedTarget { session, simulator })
+        let fetched_autostart = deployment.as_ref().is_some_and(|d| d.autostart());
+        session = session.autostart(target.autostart.unwrap_or(fetched_autostart));
+        if let Some(mode) = deployment.as_ref().and_then(|d| d.disconnect_mode()) {
+            session = session.conversation_disconnect(mode);
+        }
+        Ok(StartedTarget {
+            session,
+            deployment,
+            simulator,
+        })
+    }
+}
+
+/// Fetches the target's configuration and refuses what Genesys' Messenger would not start.
+async fn fetch_deployment(
+    target: &Target,
+    endpoint: Option<&str>,
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Option<Arc<DeploymentConfig>>, String> {
+    let url = config_url(&target.deployment_id, endpoint, target.region.as_deref())
+        .map_err(|e| format!("cannot build the deployment configuration's URL: {e}"))?;
+    let config = match discover(&url, extra_roots, FETCH_TIMEOUT).await? {
+        Fetched::Published(config) => config,
+        Fetched::NotPublished(_) => return Ok(None),
+    };
+    let id = &target.deployment_id;
+    if !config.messenger_enabled() {
+        return Err(format!(
+            "deployment {id} has its Messenger turned off (messenger.enabled: false in {url}):              Genesys' Messenger would not start, so no session was opened"
+        ));
+    }
+    if !config.active() {
+        return Err(format!(
+            "deployment {id} is inactive (status: Inactive in {url}): Genesys' Messenger would              not start, so no session was opened"
+        ));
+    }
+    if config.auth_required() {
+        return Err(format!(
+            "deployment {id} requires authenticated messaging (auth.enabled: true in {url}):              guests must sign in before they can send messages. Give the authorization code              with --auth-code-variable <NAME> or config.auth.codeVariable (the name of the              environment variable holding it) to start each session with              configureAuthenticatedSession"
+        ));
+    }
+    Ok(Some(config))
+}
+
+impl StartedTarget {
+    /// The deployment's attachment limits (`messenger.fileUpload.modes`), for the attachment
+    /// step to check a file before its session opens; `None` when no configuration was read
+    /// (not published, or `--no-deployment-config`): then only the server decides.
+    #[allow(dead_code, reason = "for the sendAttachment step")]
+    pub fn upload_limits(&self) -> Option<UploadLimits> {
+        self.deployment.as_ref().map(|d| d.upload_limits())
     }
 }
 
@@ -189,6 +285,7 @@ pub fn merge_target(
     let region = pick(&cli.region, &file.region);
     let endpoint = pick(&cli.endpoint, &file.endpoint);
     let origin = pick(&cli.origin, &file.origin);
+    let autostart = cli.autostart.or(file.autostart);
     let deployment_id = match deployment_id {
         Some(id) => id,
         None if simulated => SIMULATED_DEPLOYMENT.to_string(),
@@ -227,6 +324,7 @@ pub fn merge_target(
         region,
         endpoint,
         origin,
+        autostart,
     })
 }
 

@@ -276,7 +276,10 @@ async fn run(
                 state.push(Speaker::Customer, text);
             }
             // The bot left meanwhile: the next round gives the model its last look.
-            Err(genesys_web_messaging::SayError::Disconnected) => continue,
+            Err(
+                genesys_web_messaging::SayError::Disconnected
+                | genesys_web_messaging::SayError::ReadOnly { .. },
+            ) => continue,
             Err(e) => {
                 state.push(Speaker::Customer, text);
                 return EndReason::error(describe_failure(&Failure::Say(e), Duration::ZERO));

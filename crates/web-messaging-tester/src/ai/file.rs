@@ -21,6 +21,8 @@ pub struct AiFile {
     pub origin: Option<String>,
     /// `config.endpoint` (ours, as in test-scripts).
     pub endpoint: Option<String>,
+    /// `config.autostart` (ours, as in test-scripts).
+    pub autostart: Option<bool>,
     /// `config.ai`: the model that plays the customer.
     pub ai: ProviderSpec,
     /// `config.ai.maxTurns` (ours).
@@ -208,6 +210,7 @@ struct RawConfig {
     region: Option<Spanned<String>>,
     origin: Option<Spanned<String>>,
     endpoint: Option<Spanned<String>>,
+    autostart: Option<bool>,
     ai: Spanned<RawAi>,
 }
 
@@ -347,6 +350,7 @@ impl AiFile {
             region,
             origin,
             endpoint,
+            autostart: config.autostart,
             ai: spec,
             max_turns,
             scenarios,

@@ -101,7 +101,7 @@ impl ErrorKind {
     pub fn of_say(e: &SayError) -> ErrorKind {
         match e {
             SayError::Send(SendError::Closed(closed)) => ErrorKind::of_closed(closed),
-            SayError::Disconnected => ErrorKind::Disconnect,
+            SayError::Disconnected | SayError::ReadOnly { .. } => ErrorKind::Disconnect,
             SayError::NoSuchOption { .. } | SayError::NotClickable { .. } => ErrorKind::WrongReply,
             SayError::EmptyText => ErrorKind::Internal,
         }
