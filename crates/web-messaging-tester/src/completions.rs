@@ -15,7 +15,24 @@ pub fn run_completions(args: CompletionsArgs) -> Outcome {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, BIN, &mut script);
+    if args.shell == clap_complete::Shell::Bash {
+        script = fix_bash_state_names(&String::from_utf8_lossy(&script)).into_bytes();
+    }
     print(&script)
+}
+
+/// clap_complete's bash script (4.6.11) spells a subcommand's state two ways when the binary's
+/// name has a hyphen: the loop that finds the subcommand arrives at
+/// `web__messaging__tester__subcmd__scripted`, the `case` arms that offer its options are
+/// labelled `web__subcmd__messaging__subcmd__tester__subcmd__scripted`, so no option of any
+/// subcommand would complete (clap issue 6421). The arms get the loop's spelling.
+fn fix_bash_state_names(script: &str) -> String {
+    let escaped_once = BIN.replace('-', "__");
+    let escaped_twice = BIN.replace('-', "__subcmd__");
+    script.replace(
+        &format!("{escaped_twice}__subcmd__"),
+        &format!("{escaped_once}__subcmd__"),
+    )
 }
 
 /// Prints the main man page on stdout, or writes every command's page into `--out-dir`.

@@ -150,12 +150,23 @@ pub fn record_options(options: Vec<String>) {
     let _ = OPTIONS.set(options);
 }
 
-/// The recorded options, each redacted and bounded.
+/// The recorded options, each redacted and bounded, URLs without credentials or query.
 fn recorded_options() -> Vec<String> {
     OPTIONS
         .get()
-        .map(|options| options.iter().map(|o| bound(o)).collect())
+        .map(|options| options.iter().map(|o| bound(&public_option(o))).collect())
         .unwrap_or_default()
+}
+
+/// An option with any URL in it (`wss://…` or `--endpoint=wss://…`) made [`public_url`].
+fn public_option(option: &str) -> String {
+    if !option.contains("://") {
+        return option.to_string();
+    }
+    match option.split_once('=') {
+        Some((flag, url)) if flag.starts_with('-') => format!("{flag}={}", public_url(url)),
+        _ => public_url(option),
+    }
 }
 
 /// `--shard K/N`.
@@ -684,6 +695,11 @@ pub(crate) mod tests {
             "wss://example.com:8443/ws"
         );
         assert_eq!(public_url("ws://127.0.0.1:9000"), "ws://127.0.0.1:9000");
+        assert_eq!(
+            public_option("--endpoint=wss://u:p@h/x?t=1"),
+            "--endpoint=wss://h/x"
+        );
+        assert_eq!(public_option("-p"), "-p");
         let target = Target {
             deployment_id: "d-1".into(),
             region: Some("mypurecloud.ie".into()),
