@@ -626,6 +626,121 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(3600)), "1 hour");
     }
 
+    fn wait_error(
+        expectation: Option<Expectation>,
+        reason: WaitFailure,
+        received: &[&str],
+    ) -> WaitError {
+        WaitError {
+            expected: "welcome".into(),
+            expectation,
+            timeout: Duration::from_secs(2),
+            received: received.iter().map(|r| r.to_string()).collect(),
+            reason,
+            late: Vec::new(),
+            rate_limited: None,
+        }
+    }
+
+    #[test]
+    fn failures_are_summarized_in_one_line() {
+        let t = Duration::from_secs(10);
+        let containing = Some(Expectation::containing("welcome"));
+        let summary = |failure: Failure| summarize_failure(&failure, t);
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing.clone(),
+                WaitFailure::TimedOut,
+                &["Hi", "How\nare you?"]
+            ))),
+            "expected a reply containing \"welcome\" within 2 s; got 2 other replies, the last \"How are you?\""
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing.clone(),
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected a reply containing \"welcome\" within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing,
+                WaitFailure::BotDisconnected,
+                &["Bye"]
+            ))),
+            "the bot disconnected while waiting for a reply containing \"welcome\"; got 1 other reply: \"Bye\""
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                Some(Expectation::QuickReplies(vec!["Yes".into(), "No".into()])),
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected a reply offering the quick replies \"Yes\", \"No\" within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::NoDisconnect(wait_error(
+                None,
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected the bot to disconnect within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::Start(wait_error(
+                None,
+                WaitFailure::SessionNotStarted,
+                &[]
+            ))),
+            "the session did not start within 10 s: Genesys never answered configureSession"
+        );
+        assert_eq!(
+            summary(Failure::ScenarioTimeout {
+                limit: Duration::from_secs(600),
+                during: "during step 2 (say: hi)".into()
+            }),
+            "the scenario was stopped at its time limit of 10 min during step 2 (say: hi)"
+        );
+        let long = "x".repeat(500);
+        let cut = summary(Failure::Wait(wait_error(
+            Some(Expectation::containing(long)),
+            WaitFailure::TimedOut,
+            &[],
+        )));
+        assert!(cut.contains("xxx…\" within 2 s"), "{cut}");
+        assert!(!cut.contains('\n'));
+        assert_eq!(short_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(short_duration(Duration::from_millis(250)), "250 ms");
+    }
+
+    #[test]
+    fn totals_count_interruptions_apart() {
+        let result = |failure: Option<Failure>| ScenarioResult {
+            name: "s".into(),
+            failure,
+            transcript: Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            steps: Vec::new(),
+            first_message_id: None,
+        };
+        let results = [
+            result(None),
+            result(Some(Failure::Internal("x".into()))),
+            result(Some(Failure::Interrupted {
+                signal: crate::interrupt::Signal::Int,
+                during: None,
+            })),
+        ];
+        let text = totals(&results, Duration::from_millis(2345));
+        let plain = anstream::adapter::strip_str(&text).to_string();
+        assert_eq!(plain, "\n1 passed, 1 failed, 1 interrupted in 2.3 s\n");
+        let plain =
+            anstream::adapter::strip_str(&totals(&results[..1], Duration::ZERO)).to_string();
+        assert_eq!(plain, "\n1 passed, 0 failed in 0.0 s\n");
+    }
+
     #[test]
     fn one_passing_scenario_matches_upstreams_exact_output() {
         let results = [ScenarioResult {
