@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Renders a real HTML report (the survey examples, passing and failing, against the simulator)
-# and takes a screenshot of it in headless Chromium: target/artifacts/report.png.
+# and takes a screenshot of it in headless Chromium: target/artifacts/report.png; then one with
+# the CSS-only "Show failures only" checkbox ticked (target/artifacts/report-failures-only.png),
+# which must differ from the first (the passes are hidden).
 #
 # Not part of `cargo test`, which must pass on a machine with only Rust. Installs Chromium
 # from Debian when it is missing (as root, or through sudo). Fails if the page or the
@@ -56,28 +58,46 @@ if [ ! -s "$report_dir/index.html" ]; then
     exit 1
 fi
 
-page="file://$(pwd)/$report_dir/index.html"
-timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-    --hide-scrollbars --no-first-run --window-size=1280,2600 \
-    --screenshot="$out/report.png" "$page" >"$out/chromium.log" 2>&1 || {
-    echo "html-screenshot: Chromium failed" >&2
-    cat "$out/chromium.log" >&2
-    exit 1
+# screenshot <page.html> <out.png>: a PNG of the page that is not empty.
+screenshot() {
+    rm -f "$2"
+    timeout 180 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --hide-scrollbars --no-first-run --window-size=1280,2600 \
+        --screenshot="$2" "file://$(pwd)/$1" >"$out/chromium.log" 2>&1 || {
+        echo "html-screenshot: Chromium failed" >&2
+        cat "$out/chromium.log" >&2
+        exit 1
+    }
+    if [ ! -f "$2" ]; then
+        echo "html-screenshot: no screenshot was written" >&2
+        cat "$out/chromium.log" >&2
+        exit 1
+    fi
+    size=$(wc -c <"$2")
+    magic=$(head -c 8 "$2" | od -An -tx1 | tr -d ' \n')
+    if [ "$magic" != "89504e470d0a1a0a" ]; then
+        echo "html-screenshot: $2 is not a PNG" >&2
+        exit 1
+    fi
+    if [ "$size" -lt 20000 ]; then
+        echo "html-screenshot: $2 is only $size bytes: the page looks empty" >&2
+        exit 1
+    fi
+    echo "html-screenshot: $2 ($size bytes) from $1"
 }
 
-if [ ! -f "$out/report.png" ]; then
-    echo "html-screenshot: no screenshot was written" >&2
-    cat "$out/chromium.log" >&2
+screenshot "$report_dir/index.html" "$out/report.png"
+
+# The same page with "Show failures only" ticked: CSS alone must hide the passing scenarios.
+failures_only="$report_dir/failures-only.html"
+sed 's/id="failures-only" class="toggle"/id="failures-only" class="toggle" checked/' \
+    "$report_dir/index.html" >"$failures_only"
+if cmp -s "$report_dir/index.html" "$failures_only"; then
+    echo "html-screenshot: the page has no failures-only checkbox" >&2
     exit 1
 fi
-size=$(wc -c <"$out/report.png")
-magic=$(head -c 8 "$out/report.png" | od -An -tx1 | tr -d ' \n')
-if [ "$magic" != "89504e470d0a1a0a" ]; then
-    echo "html-screenshot: $out/report.png is not a PNG" >&2
+screenshot "$failures_only" "$out/report-failures-only.png"
+if cmp -s "$out/report.png" "$out/report-failures-only.png"; then
+    echo "html-screenshot: ticking \"Show failures only\" changed nothing on the page" >&2
     exit 1
 fi
-if [ "$size" -lt 20000 ]; then
-    echo "html-screenshot: $out/report.png is only $size bytes: the page looks empty" >&2
-    exit 1
-fi
-echo "html-screenshot: $out/report.png ($size bytes) from $report_dir/index.html"

@@ -54,6 +54,37 @@ pub enum Command {
     Report(ReportCommand),
     /// Load-test a deployment: replay the test-script's scenarios as many concurrent guests.
     Load(crate::load::LoadArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command to a folder.
+    Man(ManArgs),
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args)]
+#[command(after_help = COMPLETIONS_HELP)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "shell")]
+    pub shell: clap_complete::Shell,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  bash        web-messaging-tester completions bash > ~/.local/share/bash-completion/completions/web-messaging-tester
+  zsh         web-messaging-tester completions zsh > ~/.zfunc/_web-messaging-tester   (with fpath+=~/.zfunc)
+  fish        web-messaging-tester completions fish > ~/.config/fish/completions/web-messaging-tester.fish
+  powershell  web-messaging-tester completions powershell >> $PROFILE
+  elvish      web-messaging-tester completions elvish >> ~/.config/elvish/rc.elv";
+
+/// Options of `man`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example: web-messaging-tester man | man -l -")]
+pub struct ManArgs {
+    /// Write web-messaging-tester.1 and a page per command (web-messaging-tester-scripted.1,
+    /// ...) into this folder instead of printing the main page.
+    #[arg(long = "out-dir", value_name = "dir")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Options of `validate`.
@@ -452,9 +483,48 @@ pub fn rewrite_legacy_args(args: impl IntoIterator<Item = String>) -> Vec<String
     out
 }
 
+/// The arguments after the command's name (after `report merge` for a nested one), as the
+/// reports record them: `["tests/", "-p", "3", ...]` for `web-messaging-tester --color never
+/// scripted tests/ -p 3 ...`. `args` is the whole command line, program name first.
+pub fn options_after_command(args: &[String]) -> Vec<String> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut rest = args.iter().skip(1);
+    let mut previous_takes_value = false;
+    while let Some(arg) = rest.next() {
+        if std::mem::take(&mut previous_takes_value) {
+            continue;
+        }
+        if let Some(sub) = command.find_subcommand(arg) {
+            if sub.has_subcommands() {
+                // `report merge`: the options are the nested command's.
+                command = sub.clone();
+                continue;
+            }
+            return rest.cloned().collect();
+        }
+        previous_takes_value = TAKES_VALUE.contains(&arg.as_str());
+    }
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_options_after_the_command() {
+        let options = |line: &str| options_after_command(&args(line));
+        assert_eq!(
+            options("wmt --color never scripted a.yml -p 3"),
+            args("a.yml -p 3")
+        );
+        assert_eq!(
+            options("wmt report merge a.json b.json"),
+            args("a.json b.json")
+        );
+        assert_eq!(options("wmt ai t.yml"), args("t.yml"));
+        assert!(options("wmt --help").is_empty());
+    }
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

@@ -7,6 +7,7 @@
 mod ai;
 mod associate;
 mod cli;
+mod completions;
 mod deployment_config;
 mod files;
 mod interrupt;
@@ -44,6 +45,8 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let args = cli::rewrite_legacy_args(std::env::args());
+    // Every report records the options it was made with (redacted when written).
+    reports::record_options(cli::options_after_command(&args));
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -78,6 +81,8 @@ fn main() -> ExitCode {
             cli::Command::Schema(args) => schema::run(args),
             cli::Command::Report(cli::ReportCommand::Merge(args)) => merge::run(args),
             cli::Command::Load(args) => load::run(args, colour_allowed).await,
+            cli::Command::Completions(args) => completions::run_completions(args),
+            cli::Command::Man(args) => completions::run_man(args),
         }
     });
     match outcome {

@@ -82,6 +82,17 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
         .max(0)
         .try_into()
         .unwrap_or(0);
+    // The shards ran one command: its options are the first report's, without `--shard`.
+    let options = reports
+        .first()
+        .map(|r| without_shard(&r.options))
+        .unwrap_or_default();
+    let mut targets = Vec::new();
+    for target in reports.iter().flat_map(|r| &r.targets) {
+        if !targets.contains(target) {
+            targets.push(target.clone());
+        }
+    }
     let scenarios: Vec<_> = reports.into_iter().flat_map(|r| r.scenarios).collect();
     RunReport {
         format_version: crate::reports::FORMAT_VERSION,
@@ -89,9 +100,28 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
         started_at,
         duration_ms,
         shard: None,
+        targets,
+        options,
         summary: Summary::of(&scenarios),
         scenarios,
     }
+}
+
+/// `options` without `--shard K/N` (or `--shard=K/N`).
+fn without_shard(options: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for option in options {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        if option == "--shard" {
+            skip_next = true;
+        } else if !option.starts_with("--shard=") {
+            kept.push(option.clone());
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -116,6 +146,15 @@ mod tests {
             }
         );
         assert_eq!(merged.duration_ms, 12_500);
+        assert_eq!(merged.targets.len(), 2, "the same targets are listed once");
         assert!(merged.shard.is_none());
+    }
+
+    #[test]
+    fn the_merged_options_leave_the_shard_out() {
+        let options: Vec<String> = ["a.yml", "--shard", "2/3", "-p", "2", "--shard=1/2"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(without_shard(&options), ["a.yml", "-p", "2"]);
     }
 }

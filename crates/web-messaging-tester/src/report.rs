@@ -226,6 +226,222 @@ fn describe_failure_raw(failure: &Failure, timeout: Duration) -> String {
     }
 }
 
+/// A failure in one line, for CI tools that show one line per failed test (JUnit's `message`):
+/// what was expected and what came, e.g. `expected a reply containing "welcome" within 2 s;
+/// got 2 other replies, the last "Hello"`. Redacted; long texts are cut.
+pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
+    let summary = match failure {
+        Failure::Connect(reason) => one_line(reason, SUMMARY_LIMIT),
+        Failure::Internal(reason) => format!("internal error: {}", one_line(reason, SUMMARY_LIMIT)),
+        Failure::Verdict(reason) => one_line(reason, SUMMARY_LIMIT),
+        Failure::Say(SayError::Send(e)) => format!(
+            "could not send: {}",
+            one_line(&e.to_string(), SUMMARY_LIMIT)
+        ),
+        Failure::Say(e) => one_line(&e.to_string(), SUMMARY_LIMIT),
+        Failure::Start(e) => match &e.reason {
+            WaitFailure::Server(fault) => format!(
+                "the session could not start: {}",
+                one_line(&fault.to_string(), TEXT_IN_SUMMARY)
+            ),
+            WaitFailure::Closed(closed) => format!(
+                "the session could not start: {}",
+                one_line(&closed.to_string(), TEXT_IN_SUMMARY)
+            ),
+            _ => format!(
+                "the session did not start within {}: Genesys never answered configureSession",
+                short_duration(timeout)
+            ),
+        },
+        Failure::Wait(e) => summarize_wait(e),
+        Failure::NoDisconnect(e) => {
+            let head = match &e.reason {
+                WaitFailure::TimedOut => format!(
+                    "expected the bot to disconnect within {}",
+                    short_duration(e.timeout)
+                ),
+                WaitFailure::Server(fault) => format!(
+                    "{} while waiting for the bot to disconnect: {}",
+                    fault_words(fault),
+                    one_line(&fault.to_string(), TEXT_IN_SUMMARY)
+                ),
+                WaitFailure::Closed(closed) => format!(
+                    "the connection closed while waiting for the bot to disconnect: {}",
+                    one_line(&closed.to_string(), TEXT_IN_SUMMARY)
+                ),
+                _ => "expected the bot to disconnect".to_string(),
+            };
+            format!("{head}; {}", what_came(&e.received))
+        }
+        Failure::ScenarioTimeout { limit, during } => format!(
+            "the scenario was stopped at its time limit of {} {}",
+            short_duration(*limit),
+            one_line(during, TEXT_IN_SUMMARY)
+        ),
+        Failure::Interrupted {
+            signal,
+            during: Some(during),
+        } => format!(
+            "interrupted by {signal} {}",
+            one_line(during, TEXT_IN_SUMMARY)
+        ),
+        Failure::Interrupted {
+            signal,
+            during: None,
+        } => format!("interrupted by {signal} before the scenario started"),
+    };
+    one_line(&summary, SUMMARY_LIMIT)
+}
+
+/// Most characters of a one-line summary.
+const SUMMARY_LIMIT: usize = 300;
+/// Most characters of one quoted text (an expectation, a reply) inside a summary.
+const TEXT_IN_SUMMARY: usize = 80;
+
+fn summarize_wait(e: &WaitError) -> String {
+    let wanted = wanted_reply(e);
+    let mut text = match &e.reason {
+        WaitFailure::TimedOut => format!(
+            "expected {wanted} within {}; {}",
+            short_duration(e.timeout),
+            what_came(&e.received)
+        ),
+        WaitFailure::BotDisconnected => format!(
+            "the bot disconnected while waiting for {wanted}; {}",
+            what_came(&e.received)
+        ),
+        WaitFailure::Server(fault) => format!(
+            "{} while waiting for {wanted}: {}",
+            fault_words(fault),
+            one_line(&fault.to_string(), TEXT_IN_SUMMARY)
+        ),
+        WaitFailure::Closed(closed) => format!(
+            "the connection closed while waiting for {wanted}: {}",
+            one_line(&closed.to_string(), TEXT_IN_SUMMARY)
+        ),
+        WaitFailure::SessionNotStarted => "the session did not start".to_string(),
+        WaitFailure::TooExpensive(_) => format!(
+            "could not decide within {} whether a reply matches {}",
+            short_duration(e.timeout),
+            one_line(&e.expected, TEXT_IN_SUMMARY)
+        ),
+    };
+    if !e.late.is_empty() {
+        let n = e.late.len();
+        let _ = write!(
+            text,
+            "; {n} {} out of order",
+            if n == 1 { "reply came" } else { "replies came" }
+        );
+    }
+    text
+}
+
+fn fault_words(fault: &Fault) -> &'static str {
+    match fault {
+        Fault::Server(_) => "Genesys reported an error",
+        Fault::Frame(_) => "Genesys sent an unreadable frame",
+    }
+}
+
+/// `a reply containing "welcome"`, `a reply matching /x/i`, `a reply offering the quick
+/// replies "Yes", "No"`.
+fn wanted_reply(e: &WaitError) -> String {
+    let quoted = |labels: &[String]| {
+        labels
+            .iter()
+            .map(|l| quote(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &e.expectation {
+        Some(Expectation::Any) => "a reply".to_string(),
+        Some(Expectation::Containing { text, .. }) => {
+            format!("a reply containing {}", quote(text))
+        }
+        Some(Expectation::Matching(_)) => {
+            format!(
+                "a reply matching {}",
+                one_line(&e.expected, TEXT_IN_SUMMARY)
+            )
+        }
+        Some(Expectation::QuickReplies(labels)) => {
+            format!("a reply offering the quick replies {}", quoted(labels))
+        }
+        Some(Expectation::Buttons(labels)) => {
+            format!("a reply offering the buttons {}", quoted(labels))
+        }
+        None if e.expected.is_empty() => "a reply".to_string(),
+        None => format!("a reply containing {}", quote(&e.expected)),
+    }
+}
+
+/// `got no reply`, `got 1 other reply: "Hi"`, `got 3 other replies, the last "Bye"`.
+fn what_came(received: &[String]) -> String {
+    match received {
+        [] => "got no reply".to_string(),
+        [only] => format!("got 1 other reply: {}", quote(only)),
+        [.., last] => format!(
+            "got {} other replies, the last {}",
+            received.len(),
+            quote(last)
+        ),
+    }
+}
+
+/// `"text"` on one line, cut to [`TEXT_IN_SUMMARY`] characters.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", one_line(text, TEXT_IN_SUMMARY))
+}
+
+/// `text` redacted, its line breaks and runs of spaces made single spaces, cut to `limit`
+/// characters (with `…`).
+fn one_line(text: &str, limit: usize) -> String {
+    let flat = bound(text).split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= limit {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(limit.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// A duration in a summary: `2 s`, `1.5 s`, `250 ms`, `10 min`.
+pub fn short_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 && !millis.is_multiple_of(100) {
+        return format!("{} ms", duration.as_micros().div_ceil(1000).max(1));
+    }
+    if millis >= 60_000 && millis.is_multiple_of(60_000) {
+        return format!("{} min", millis / 60_000);
+    }
+    format!("{} s", trim_float(duration.as_secs_f64()))
+}
+
+/// The run's totals, the report's last line: `3 passed, 1 failed in 2.4 s`, with `, 2
+/// interrupted` before ` in` when a signal stopped scenarios (they are not counted as failed).
+pub fn totals(results: &[ScenarioResult], duration: Duration) -> String {
+    let passed = results.iter().filter(|r| r.passed()).count();
+    let interrupted = results.iter().filter(|r| r.interrupted()).count();
+    let failed = results.len() - passed - interrupted;
+    let mut line = format!("{passed} passed, {failed} failed");
+    if interrupted > 0 {
+        let _ = write!(line, ", {interrupted} interrupted");
+    }
+    let style = if failed > 0 {
+        FAIL
+    } else if interrupted > 0 {
+        INTERRUPTED
+    } else {
+        PASS
+    };
+    format!(
+        "\n{style}{line}{style:#} in {:.1} s\n",
+        duration.as_secs_f64()
+    )
+}
+
 fn describe_start(e: &WaitError, timeout: Duration) -> String {
     match &e.reason {
         WaitFailure::Server(fault) => format!("The session could not start: {fault}"),
@@ -408,6 +624,121 @@ mod tests {
         assert_eq!(humanize(Duration::from_nanos(1)), "1 ms");
         assert_eq!(humanize(Duration::from_millis(1500)), "1.5 seconds");
         assert_eq!(humanize(Duration::from_secs(3600)), "1 hour");
+    }
+
+    fn wait_error(
+        expectation: Option<Expectation>,
+        reason: WaitFailure,
+        received: &[&str],
+    ) -> WaitError {
+        WaitError {
+            expected: "welcome".into(),
+            expectation,
+            timeout: Duration::from_secs(2),
+            received: received.iter().map(|r| r.to_string()).collect(),
+            reason,
+            late: Vec::new(),
+            rate_limited: None,
+        }
+    }
+
+    #[test]
+    fn failures_are_summarized_in_one_line() {
+        let t = Duration::from_secs(10);
+        let containing = Some(Expectation::containing("welcome"));
+        let summary = |failure: Failure| summarize_failure(&failure, t);
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing.clone(),
+                WaitFailure::TimedOut,
+                &["Hi", "How\nare you?"]
+            ))),
+            "expected a reply containing \"welcome\" within 2 s; got 2 other replies, the last \"How are you?\""
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing.clone(),
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected a reply containing \"welcome\" within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                containing,
+                WaitFailure::BotDisconnected,
+                &["Bye"]
+            ))),
+            "the bot disconnected while waiting for a reply containing \"welcome\"; got 1 other reply: \"Bye\""
+        );
+        assert_eq!(
+            summary(Failure::Wait(wait_error(
+                Some(Expectation::QuickReplies(vec!["Yes".into(), "No".into()])),
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected a reply offering the quick replies \"Yes\", \"No\" within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::NoDisconnect(wait_error(
+                None,
+                WaitFailure::TimedOut,
+                &[]
+            ))),
+            "expected the bot to disconnect within 2 s; got no reply"
+        );
+        assert_eq!(
+            summary(Failure::Start(wait_error(
+                None,
+                WaitFailure::SessionNotStarted,
+                &[]
+            ))),
+            "the session did not start within 10 s: Genesys never answered configureSession"
+        );
+        assert_eq!(
+            summary(Failure::ScenarioTimeout {
+                limit: Duration::from_secs(600),
+                during: "during step 2 (say: hi)".into()
+            }),
+            "the scenario was stopped at its time limit of 10 min during step 2 (say: hi)"
+        );
+        let long = "x".repeat(500);
+        let cut = summary(Failure::Wait(wait_error(
+            Some(Expectation::containing(long)),
+            WaitFailure::TimedOut,
+            &[],
+        )));
+        assert!(cut.contains("xxx…\" within 2 s"), "{cut}");
+        assert!(!cut.contains('\n'));
+        assert_eq!(short_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(short_duration(Duration::from_millis(250)), "250 ms");
+    }
+
+    #[test]
+    fn totals_count_interruptions_apart() {
+        let result = |failure: Option<Failure>| ScenarioResult {
+            name: "s".into(),
+            failure,
+            transcript: Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: jiff::Timestamp::now(),
+            steps: Vec::new(),
+            first_message_id: None,
+        };
+        let results = [
+            result(None),
+            result(Some(Failure::Internal("x".into()))),
+            result(Some(Failure::Interrupted {
+                signal: crate::interrupt::Signal::Int,
+                during: None,
+            })),
+        ];
+        let text = totals(&results, Duration::from_millis(2345));
+        let plain = anstream::adapter::strip_str(&text).to_string();
+        assert_eq!(plain, "\n1 passed, 1 failed, 1 interrupted in 2.3 s\n");
+        let plain =
+            anstream::adapter::strip_str(&totals(&results[..1], Duration::ZERO)).to_string();
+        assert_eq!(plain, "\n1 passed, 0 failed in 0.0 s\n");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::cli::ScriptedArgs;
 use crate::interrupt::Interrupt;
 use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::report;
-use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
+use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport, TargetReport};
 use crate::runner::{Progress, RunSettings, run_scenarios};
 use crate::script::{Scenario, TestScript};
 use crate::shard;
@@ -74,6 +74,16 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     // From here on SIGINT and SIGTERM stop the run gracefully: what finished keeps its result,
     // the rest is marked interrupted, every report is printed and written, exit code 130.
     let interrupt = Interrupt::listen();
+    let targets_report: Vec<TargetReport> = suites
+        .iter()
+        .map(|suite| {
+            TargetReport::new(
+                &suite.file,
+                &suite.plan.target,
+                args.session.simulate.as_deref(),
+            )
+        })
+        .collect();
     let run_started_at = jiff::Timestamp::now();
     let clock = tokio::time::Instant::now();
     // Targets are started only once all input is known to be valid, and only for files with
@@ -150,7 +160,8 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         })
         .collect();
     let run_timeout = jobs.first().map_or(DEFAULT_TIMEOUT, timeout_of);
-    let text = report::render(&results, &extras, args.failures_only, run_timeout);
+    let mut text = report::render(&results, &extras, args.failures_only, run_timeout);
+    text.push_str(&report::totals(&results, duration));
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
@@ -172,7 +183,8 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
             )
         })
         .collect();
-    let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios);
+    let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios)
+        .with_targets(targets_report);
     if let Err(message) = destinations.write(&run_report) {
         return Outcome::Invalid(message);
     }

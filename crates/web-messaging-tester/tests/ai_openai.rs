@@ -87,6 +87,8 @@ Scenario Test Results
 PASS - Refund
 "
     );
+    let totals = out.totals.as_deref().unwrap_or_default();
+    assert!(totals.starts_with("1 passed, 0 failed in "), "{totals}");
     assert!(out.stderr.contains("[STARTED] Refund"), "{}", out.stderr);
     assert!(
         out.stderr.contains("[SUCCESS] Refund (PASS)"),

@@ -205,7 +205,7 @@ async fn conversations_are_found_and_shown_in_the_terminal_and_every_report() {
     // The summary keeps upstream's shape; nothing is dropped.
     assert!(
         run.stdout
-            .ends_with("PASS - Greets\nPASS - Silent\nFAIL - Wrong\n"),
+            .contains("PASS - Greets\nPASS - Silent\nFAIL - Wrong\n\n2 passed, 1 failed in "),
         "{}",
         run.stdout
     );
@@ -320,7 +320,7 @@ async fn messages_not_found_keep_their_verdict_and_get_a_warning() {
     assert_eq!(run.stdout.matches(warning).count(), 2, "{}", run.stdout);
     assert!(
         run.stdout
-            .ends_with("PASS - Greets\nPASS - Silent\nFAIL - Wrong\n")
+            .contains("PASS - Greets\nPASS - Silent\nFAIL - Wrong\n\n2 passed, 1 failed in ")
     );
     let report = common::read_json(&dir.path().join("r.json"));
     assert_eq!(report["scenarios"].as_array().unwrap().len(), 3);

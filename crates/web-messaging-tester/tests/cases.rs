@@ -4,7 +4,8 @@
 //!
 //! Every case runs the built binary, against the simulator over real loopback WebSockets where
 //! the case has a bot flow. Ports are random, so `127.0.0.1:<port>` is compared as
-//! `127.0.0.1:PORT`. `BLESS=1 cargo test --test cases` rewrites the expected files from the
+//! `127.0.0.1:PORT`; run times vary, so the closing `N passed, M failed in 1.2 s` is compared as
+//! `… in T s`. `BLESS=1 cargo test --test cases` rewrites the expected files from the
 //! actual output (review the diff before committing); `CASE=name` runs one case.
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,29 @@ fn normalise(text: &str) -> String {
     out
 }
 
+/// `3 passed, 1 failed in 2.4 s` (the totals that end a report) as `3 passed, 1 failed in T s`.
+fn normalise_totals(text: &str) -> String {
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            let Some((counts, time)) = line.rsplit_once(" in ") else {
+                return line.to_string();
+            };
+            let is_time = time.strip_suffix(" s").is_some_and(|n| {
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+            });
+            let is_counts =
+                counts.contains(" passed, ") && counts.starts_with(|c: char| c.is_ascii_digit());
+            if is_time && is_counts {
+                format!("{counts} in T s")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    lines.join("\n")
+}
+
 fn run_case(dir: &Path) -> Outcome {
     let cmd = std::fs::read_to_string(dir.join("cmd")).expect("every case has a cmd file");
     let args: Vec<&str> = cmd.split_whitespace().collect();
@@ -42,7 +66,7 @@ fn run_case(dir: &Path) -> Outcome {
         .output()
         .expect("the binary runs");
     Outcome {
-        stdout: normalise(&String::from_utf8_lossy(&output.stdout)),
+        stdout: normalise_totals(&normalise(&String::from_utf8_lossy(&output.stdout))),
         stderr: normalise(&String::from_utf8_lossy(&output.stderr)),
         exit: output.status.code().unwrap_or(-1),
     }

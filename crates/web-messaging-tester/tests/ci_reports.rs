@@ -189,11 +189,18 @@ fn junit_report_has_the_structure_ci_systems_read_and_every_detail() {
         .children()
         .find(|n| n.has_tag_name("failure"))
         .unwrap();
+    // The message is one line: what was expected, what came; the body has everything.
     assert_eq!(
         failure.attribute("message"),
-        Some("Expected a message within 1 second containing:")
+        Some(
+            "expected a reply containing \"This is deliberately wrong\" within 1 s; got 2 other replies, the last \"Can we ask you some questions about your experience today?\""
+        )
     );
     let body = failure.text().unwrap();
+    assert!(
+        body.starts_with("Expected a message within 1 second containing:\n"),
+        "{body}"
+    );
     assert!(
         body.contains(" This is deliberately wrong\nReceived:"),
         "{body}"
@@ -216,6 +223,25 @@ fn junit_report_has_the_structure_ci_systems_read_and_every_detail() {
     assert!(cases[0].children().all(|n| !n.has_tag_name("failure")));
     let time: f64 = cases[0].attribute("time").unwrap().parse().unwrap();
     assert!(time > 0.0 && time < 10.0, "{time}");
+    // Times are wall times: pass.yml's three scenarios ran side by side (-p 5), so its suite
+    // took less than their sum, and no suite took longer than the run.
+    let seconds =
+        |node: roxmltree::Node| -> f64 { node.attribute("time").unwrap().parse().unwrap() };
+    let run_time = seconds(doc.root_element());
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    let sum: f64 = cases[..3].iter().map(|c| seconds(*c)).sum();
+    assert!(
+        seconds(suite) < sum,
+        "suite {} vs sum {sum}\n{xml}",
+        seconds(suite)
+    );
+    for suite in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        assert!(seconds(suite) <= run_time + 0.002, "{xml}");
+        assert!(suite.attribute("timestamp").is_some(), "{xml}");
+    }
     // The terminal report is printed as always, and the temp file is gone.
     assert!(result.stdout.contains("Scenario Test Results"));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
@@ -292,10 +318,133 @@ fn json_report_holds_everything_in_the_result() {
     assert!(failed["failure"]["message"].as_str().unwrap().starts_with(
         "Expected a message within 1 second containing:\n This is deliberately wrong"
     ));
+    assert!(failed["failure"]["summary"].as_str().unwrap().starts_with(
+        "expected a reply containing \"This is deliberately wrong\" within 1 s; got 2 other replies"
+    ));
+    assert_eq!(report["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(report["targets"][0]["simulated"], example("bot.yml"));
+    assert_eq!(report["options"][0], example("pass.yml"));
     assert_eq!(
         failed["steps"].as_array().unwrap().last().unwrap()["passed"],
         false
     );
+}
+
+#[test]
+fn every_report_records_the_target_the_version_and_the_options_but_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "script.yml", &echo_script("S", 1));
+    // Nobody listens: the scenario cannot connect, and every report still says what was tried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let secret = "client-secret-that-must-never-show-1234";
+    let endpoint = format!("ws://user:{secret}@127.0.0.1:{port}/v1?token={secret}");
+    let (junit, json, html) = (
+        dir.path().join("junit.xml"),
+        dir.path().join("report.json"),
+        dir.path().join("html"),
+    );
+    let result = common::run_in(
+        None,
+        &[
+            "scripted",
+            &script,
+            "--deployment-id",
+            "d-0123",
+            "--endpoint",
+            &endpoint,
+            "--origin",
+            secret,
+            "-t",
+            "1",
+            "--report-junit",
+            &junit.display().to_string(),
+            "--report-json",
+            &json.display().to_string(),
+            "--report-html",
+            &html.display().to_string(),
+        ],
+        &[("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret)],
+    );
+    assert!(result.code != 0 && result.code != 2, "{}", result.stderr);
+    let public = format!("ws://127.0.0.1:{port}/v1");
+
+    let report = read_json(&json);
+    assert_eq!(report["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        report["targets"],
+        serde_json::json!([{
+            "file": script,
+            "deploymentId": "d-0123",
+            "region": null,
+            "endpoint": public,
+            "simulated": null
+        }])
+    );
+    let options: Vec<&str> = report["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &options[..3],
+        [script.as_str(), "--deployment-id", "d-0123"]
+    );
+    assert!(options.contains(&"--report-junit"), "{options:?}");
+    let failure = &report["scenarios"][0]["failure"];
+    assert_eq!(failure["kind"], "connect");
+    assert!(
+        !failure["summary"].as_str().unwrap().contains('\n'),
+        "{failure}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    check_junit_structure(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    for property in [
+        format!(
+            "<property name=\"tool.version\" value=\"{}\"/>",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "<property name=\"deploymentId\" value=\"d-0123\"/>".to_string(),
+        format!("<property name=\"endpoint\" value=\"{public}\"/>"),
+        "<property name=\"options\" value=\"".to_string(),
+    ] {
+        assert!(xml.contains(&property), "{property}\n{xml}");
+    }
+
+    let page = std::fs::read_to_string(html.join("index.html")).unwrap();
+    assert!(
+        page.contains(&format!(
+            "<dt>Target</dt><dd>deployment d-0123 · endpoint {public}</dd>"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("<dt>Options</dt><dd><code>"), "{page}");
+    assert!(page.contains(env!("CARGO_PKG_VERSION")));
+
+    for (name, text) in [
+        ("json", std::fs::read_to_string(&json).unwrap()),
+        ("junit", xml.clone()),
+        ("html", page.clone()),
+    ] {
+        assert!(!text.contains(secret), "{name} shows the secret:\n{text}");
+    }
+    // What the reports record about the run never holds the endpoint's credentials or query.
+    // (The connection error itself quotes the URL as the client library reports it.)
+    let recorded = [
+        report["targets"].to_string(),
+        report["options"].to_string(),
+        xml[xml.find("<properties>").unwrap()..xml.find("</properties>").unwrap()].to_string(),
+        page[page.find("<dl class=\"run\">").unwrap()..page.find("</dl>").unwrap()].to_string(),
+    ];
+    for text in recorded {
+        assert!(
+            !text.contains("user:") && !text.contains("token="),
+            "{text}"
+        );
+    }
 }
 
 #[test]
@@ -342,6 +491,9 @@ fn html_report_is_one_self_contained_page_with_every_text_escaped() {
     assert!(page.contains("Expected a message within 0.3 seconds containing:"));
     assert!(page.contains("class=\"msg guest\"") && page.contains("class=\"msg bot\""));
     assert!(page.contains("<th class=\"num\">Response time</th>"));
+    // Folding and the failures-only filter work without scripts.
+    assert!(page.contains("<details class=\"scenario fail\""));
+    assert!(page.contains("<input type=\"checkbox\" id=\"failures-only\""));
 }
 
 #[test]
@@ -389,8 +541,8 @@ fn a_quoted_glob_runs_every_file_and_names_scenarios_by_file() {
     let result = run(&["scripted", &pattern, "--simulate", &bot, "-p", "3"]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert!(
-        result.stdout.ends_with(
-            "Scenario Test Results\n---------------------\nPASS - a.yml › A 1\nPASS - a.yml › A 2\nPASS - b.yml › B 1\n"
+        result.stdout.contains(
+            "Scenario Test Results\n---------------------\nPASS - a.yml › A 1\nPASS - a.yml › A 2\nPASS - b.yml › B 1\n\n3 passed, 0 failed in "
         ),
         "{}",
         result.stdout

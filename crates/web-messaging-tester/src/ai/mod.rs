@@ -22,7 +22,7 @@ use crate::associate::prepare_associator;
 use crate::cli::AiArgs;
 use crate::interrupt::{Interrupt, Signal};
 use crate::report::Extra;
-use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport};
+use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport, TargetReport};
 use crate::runner::{Failure, run_in_order};
 use crate::target::{TargetPlan, TargetSettings};
 use conversation::{ConversationOutcome, EndKind, LoopSettings, converse};
@@ -143,6 +143,11 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
             Ok(parallel) => parallel,
             Err(message) => return Outcome::Invalid(message),
         };
+    let target_report = TargetReport::new(
+        &args.file.display().to_string(),
+        &plan.target,
+        args.session.simulate.as_deref(),
+    );
     let started = match plan.start().await {
         Ok(started) => started,
         Err(message) => return Outcome::Invalid(message),
@@ -201,7 +206,9 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         })
         .collect();
     let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(render(&results, &extras).as_bytes());
+    let mut text = render(&results, &extras);
+    text.push_str(&crate::report::totals(&scenario_results, duration));
+    let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 
     let file_name = args.file.display().to_string();
@@ -220,7 +227,8 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
             )
         })
         .collect();
-    let run_report = RunReport::new(run_started_at, duration, None, scenarios);
+    let run_report =
+        RunReport::new(run_started_at, duration, None, scenarios).with_targets(vec![target_report]);
     if let Err(message) = destinations.write(&run_report) {
         return Outcome::Invalid(message);
     }

@@ -1,8 +1,11 @@
 //! The HTML report (`--report-html <dir>` writes `<dir>/index.html`): one self-contained page,
-//! no scripts, fonts or images from anywhere. Summary counts, then each scenario: its verdict,
-//! its failure (highlighted, with the reason), its transcript as a chat, its steps with their
-//! response times, and its conversation in Genesys Cloud. Every text from a test-script, a bot
-//! or a report is HTML-escaped; links are only made of `http(s)` URLs.
+//! no scripts, fonts or images from anywhere, so it works offline and as a CI artifact. Summary
+//! counts and what was tested (target, tool version, options), then each scenario as a
+//! `<details>` (failures open, passes folded): its verdict, its failure (highlighted, with the
+//! reason), its transcript as a chat and its steps with their response times (each foldable),
+//! and its conversation in Genesys Cloud. A "failures only" checkbox hides the passes with CSS
+//! alone (`:checked ~`). Every text from a test-script, a bot or a report is HTML-escaped;
+//! links are only made of `http(s)` URLs.
 
 use super::{RunReport, ScenarioReport};
 use std::fmt::Write;
@@ -58,15 +61,31 @@ h1 { margin: 0 0 8px; font-size: 22px; }
 .count { padding: 6px 14px; border-radius: 999px; font-weight: 600; border: 1px solid var(--line); background: #fff; }
 .count.pass { color: var(--pass); background: var(--pass-bg); border-color: #aceebb; }
 .count.fail { color: var(--fail); background: var(--fail-bg); border-color: #ffcecb; }
+.run { margin: 8px 0 0; font-size: 13px; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
+.run dt { color: var(--muted); }
+.run dd { margin: 0; word-break: break-word; }
+.run ul { margin: 0; padding-left: 18px; }
+code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.toggle { margin: 14px 6px 0 32px; vertical-align: middle; }
+.toggle-label { font-size: 14px; cursor: pointer; vertical-align: middle; }
+#failures-only:checked ~ nav li.pass, #failures-only:checked ~ main .scenario.pass { display: none; }
+.no-failures { display: none; color: var(--muted); font-style: italic; }
+#failures-only:checked ~ main .no-failures { display: block; }
 nav { padding: 12px 32px; border-bottom: 1px solid var(--line); font-size: 14px; }
 nav ol { margin: 0; padding-left: 20px; columns: 2; }
 nav a { color: inherit; }
 main { padding: 8px 32px 32px; max-width: 1100px; }
-section.scenario { margin: 24px 0; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
-section.scenario.fail { border-color: var(--fail); box-shadow: 0 0 0 1px var(--fail) inset; }
-.scenario > h2 { margin: 0; padding: 12px 16px; font-size: 17px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
-.scenario.pass > h2 { background: var(--pass-bg); }
-.scenario.fail > h2 { background: var(--fail-bg); }
+details.scenario { margin: 24px 0; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
+details.scenario.fail { border-color: var(--fail); box-shadow: 0 0 0 1px var(--fail) inset; }
+summary { cursor: pointer; list-style: none; }
+summary::-webkit-details-marker { display: none; }
+summary::before { content: "\25B8"; display: inline-block; width: 1em; color: var(--muted); }
+details[open] > summary::before { content: "\25BE"; }
+.scenario > summary { display: flex; align-items: center; padding: 12px 16px; }
+.scenario > summary > h2 { margin: 0; font-size: 17px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.scenario.pass > summary { background: var(--pass-bg); }
+.scenario.fail > summary { background: var(--fail-bg); }
+.took { font-weight: 400; color: var(--muted); font-size: 13px; }
 .badge { font-size: 12px; font-weight: 700; color: #fff; padding: 2px 8px; border-radius: 4px; }
 .pass .badge { background: var(--pass); }
 .fail .badge { background: var(--fail); }
@@ -94,7 +113,7 @@ td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-n
 tr.fail td { background: var(--fail-bg); }
 .step-pass { color: var(--pass); font-weight: 600; }
 .step-fail { color: var(--fail); font-weight: 600; }
-h3 { font-size: 14px; margin: 14px 0 4px; }
+details.part > summary { font-size: 14px; font-weight: 600; margin: 14px 0 4px; }
 "#;
 
 /// The whole page.
@@ -130,12 +149,17 @@ pub fn render(report: &RunReport) -> String {
     if let Some(shard) = &report.shard {
         let _ = write!(page, " · shard {}/{}", shard.index, shard.total);
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        " · {} {}</div>\n</header>\n",
+        " · {} {}</div>",
         escape(&report.tool.name),
         escape(&report.tool.version)
     );
+    run_details(&mut page, report);
+    page.push_str("</header>\n");
+    // The checkbox comes before the list and the scenarios: CSS hides the passes when it is
+    // checked (`:checked ~`), no script needed.
+    page.push_str("<input type=\"checkbox\" id=\"failures-only\" class=\"toggle\"><label for=\"failures-only\" class=\"toggle-label\">Show failures only</label>\n");
     if !report.scenarios.is_empty() {
         page.push_str("<nav><ol>\n");
         for (n, s) in report.scenarios.iter().enumerate() {
@@ -143,7 +167,8 @@ pub fn render(report: &RunReport) -> String {
             let class = if s.passed { "step-pass" } else { "step-fail" };
             let _ = writeln!(
                 page,
-                "<li><span class=\"{class}\">{verdict}</span> <a href=\"#scenario-{}\">{}</a></li>",
+                "<li class=\"{}\"><span class=\"{class}\">{verdict}</span> <a href=\"#scenario-{}\">{}</a></li>",
+                if s.passed { "pass" } else { "fail" },
                 n + 1,
                 escape(&title(s))
             );
@@ -153,6 +178,8 @@ pub fn render(report: &RunReport) -> String {
     page.push_str("<main>\n");
     if report.scenarios.is_empty() {
         page.push_str("<p class=\"empty\">No scenarios were run.</p>\n");
+    } else if summary.failed == 0 {
+        page.push_str("<p class=\"no-failures\">No scenario failed.</p>\n");
     }
     // Failures first: they are what a reader comes for.
     let numbered: Vec<_> = report.scenarios.iter().enumerate().collect();
@@ -164,6 +191,46 @@ pub fn render(report: &RunReport) -> String {
     page
 }
 
+/// What was tested and how: the target (one line, or one per file when they differ) and the
+/// command's options.
+fn run_details(page: &mut String, report: &RunReport) {
+    if report.targets.is_empty() && report.options.is_empty() {
+        return;
+    }
+    page.push_str("<dl class=\"run\">\n");
+    let mut lines: Vec<String> = Vec::new();
+    for target in &report.targets {
+        let line = target.describe();
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    match lines.as_slice() {
+        [] => {}
+        [only] => {
+            let _ = writeln!(page, "<dt>Target</dt><dd>{}</dd>", escape(only));
+        }
+        _ => {
+            page.push_str("<dt>Targets</dt><dd><ul>");
+            for target in &report.targets {
+                let _ = write!(
+                    page,
+                    "<li>{}: {}</li>",
+                    escape(&target.file),
+                    escape(&target.describe())
+                );
+            }
+            page.push_str("</ul></dd>\n");
+        }
+    }
+    let _ = writeln!(
+        page,
+        "<dt>Options</dt><dd><code>{}</code></dd>",
+        escape(&report.options.join(" "))
+    );
+    page.push_str("</dl>\n");
+}
+
 fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title: &str) {
     let interrupted = s.failure.as_ref().is_some_and(|f| f.kind == "interrupted");
     let (class, verdict) = if s.passed {
@@ -173,11 +240,14 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
     } else {
         ("fail", "FAIL")
     };
+    // Failures are open, passes folded; either opens and folds with a click.
+    let open = if s.passed { "" } else { " open" };
     let _ = write!(
         page,
-        "<section class=\"scenario {class}\" id=\"scenario-{number}\">\n<h2><span class=\"badge\">{verdict}</span> {} <span class=\"file\">{}</span></h2>\n<div class=\"body\">\n<div class=\"meta\">Started {} UTC · took {}",
+        "<details class=\"scenario {class}\" id=\"scenario-{number}\"{open}>\n<summary><h2><span class=\"badge\">{verdict}</span> {} <span class=\"file\">{}</span> <span class=\"took\">{}</span></h2></summary>\n<div class=\"body\">\n<div class=\"meta\">Started {} UTC · took {}",
         escape(title),
         escape(&s.file),
+        seconds(s.duration_ms),
         escape(&clock(s.started_at)),
         seconds(s.duration_ms)
     );
@@ -207,7 +277,16 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
     for warning in &s.warnings {
         let _ = writeln!(page, "<div class=\"warning\">{}</div>", escape(warning));
     }
-    page.push_str("<h3>Transcript</h3>\n<div class=\"chat\">\n");
+    let _ = write!(
+        page,
+        "<details class=\"part\" open><summary>Transcript ({} {})</summary>\n<div class=\"chat\">\n",
+        s.transcript.len(),
+        if s.transcript.len() == 1 {
+            "message"
+        } else {
+            "messages"
+        }
+    );
     if s.transcript.is_empty() {
         page.push_str("<div class=\"empty\">Nothing was said.</div>\n");
     }
@@ -232,7 +311,11 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
         }
         page.push_str("</div>\n");
     }
-    page.push_str("</div>\n<h3>Steps</h3>\n");
+    let _ = write!(
+        page,
+        "</div>\n</details>\n<details class=\"part\" open><summary>Steps ({})</summary>\n",
+        s.steps.len()
+    );
     if s.steps.is_empty() {
         page.push_str("<p class=\"empty\">No step ran.</p>\n");
     } else {
@@ -258,7 +341,7 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
         }
         page.push_str("</table>\n");
     }
-    page.push_str("</div>\n</section>\n");
+    page.push_str("</details>\n</div>\n</details>\n");
 }
 
 #[cfg(test)]
@@ -286,5 +369,36 @@ mod tests {
             "self-contained"
         );
         assert_eq!(link("javascript:alert(1)", "x"), "x");
+        assert!(page.contains("<dt>Target</dt><dd>deployment d-1 · region mypurecloud.ie</dd>"));
+    }
+
+    #[test]
+    fn folds_and_filters_without_scripts() {
+        let page = render(&sample());
+        assert!(!page.contains("<script"), "no script at all");
+        // The failure is open, the pass folded; each transcript folds on its own.
+        assert!(page.contains("<details class=\"scenario fail\" id=\"scenario-2\" open>"));
+        assert!(page.contains("<details class=\"scenario pass\" id=\"scenario-1\">"));
+        assert!(
+            page.contains(
+                "<details class=\"part\" open><summary>Transcript (2 messages)</summary>"
+            )
+        );
+        // The toggle is a checkbox before the list and the scenarios, read by CSS alone.
+        let toggle = page
+            .find("<input type=\"checkbox\" id=\"failures-only\"")
+            .unwrap();
+        assert!(toggle < page.find("<nav>").unwrap() && toggle < page.find("<main>").unwrap());
+        assert!(STYLE.contains("#failures-only:checked ~ main .scenario.pass"));
+        assert!(page.contains("<li class=\"pass\">"));
+        // Balanced: every details closes.
+        assert_eq!(
+            page.matches("<details").count(),
+            page.matches("</details>").count()
+        );
+        // Offline: nothing loaded from anywhere.
+        for external in ["src=", "<link", "@import", "url("] {
+            assert!(!page.contains(external), "{external}");
+        }
     }
 }

@@ -10,14 +10,17 @@ pub mod html;
 pub mod junit;
 
 use crate::associate::Association;
-use crate::report::describe_failure;
+use crate::report::{describe_failure, summarize_failure};
 use crate::runner::{Failure, ScenarioResult};
 use crate::secrets::{bound, redact};
 use crate::shard::Shard;
+use crate::target::Target;
 use genesys_web_messaging::Speaker;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The version of the JSON report's shape; raised on any incompatible change.
@@ -37,6 +40,12 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// The shard this run was (`--shard`), or null.
     pub shard: Option<ShardInfo>,
+    /// What was tested: the target of each test-script (each file may name its own).
+    #[serde(default)]
+    pub targets: Vec<TargetReport>,
+    /// The command's options: the arguments after the command's name, secrets masked.
+    #[serde(default)]
+    pub options: Vec<String>,
     /// Counts.
     pub summary: Summary,
     /// Every scenario, in run order.
@@ -60,6 +69,103 @@ impl Tool {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
         }
+    }
+}
+
+/// Where one test-script's sessions went. Never a secret: only the deployment ID, the region
+/// or the endpoint (without credentials, query or fragment), or the simulator's bot flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetReport {
+    /// The test-script, as given on the command line.
+    pub file: String,
+    /// The Web Messenger deployment's ID (a placeholder one against the simulator).
+    pub deployment_id: String,
+    /// The Genesys Cloud region, e.g. `mypurecloud.ie`, or null.
+    pub region: Option<String>,
+    /// The WebSocket endpoint used instead of the region's, or null.
+    pub endpoint: Option<String>,
+    /// The bot-flow file, when the sessions went to the built-in simulator (`--simulate`);
+    /// else null.
+    pub simulated: Option<String>,
+}
+
+impl TargetReport {
+    /// The report of `target`, the merged settings of `file`; `simulated` is `--simulate`'s
+    /// bot flow (then region and endpoint, unused, are left out).
+    pub fn new(file: &str, target: &Target, simulated: Option<&Path>) -> TargetReport {
+        let simulated = simulated.map(|path| redact(&path.display().to_string()));
+        let unless_simulated = |value: &Option<String>| match simulated {
+            Some(_) => None,
+            None => value.as_deref().map(redact),
+        };
+        TargetReport {
+            file: redact(file),
+            deployment_id: redact(&target.deployment_id),
+            region: unless_simulated(&target.region),
+            endpoint: unless_simulated(&target.endpoint.as_deref().map(public_url)),
+            simulated,
+        }
+    }
+
+    /// One line for people: `deployment <id> · region <region>`, `… · endpoint <url>` or
+    /// `… · simulator <bot.yml>`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("deployment {}", self.deployment_id);
+        if let Some(flow) = &self.simulated {
+            let _ = write!(text, " · simulator {flow}");
+        }
+        if let Some(region) = &self.region {
+            let _ = write!(text, " · region {region}");
+        }
+        if let Some(endpoint) = &self.endpoint {
+            let _ = write!(text, " · endpoint {endpoint}");
+        }
+        text
+    }
+}
+
+/// `url` without what may hold a credential: `user:password@`, the query and the fragment.
+fn public_url(url: &str) -> String {
+    let cut = url.find(['?', '#']).unwrap_or(url.len());
+    let url = &url[..cut];
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The command's arguments after its name, recorded once by `main` (see [`record_options`]).
+static OPTIONS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Records the command's options for every report of this run (the first call wins).
+pub fn record_options(options: Vec<String>) {
+    let _ = OPTIONS.set(options);
+}
+
+/// The recorded options, each redacted and bounded, URLs without credentials or query.
+fn recorded_options() -> Vec<String> {
+    OPTIONS
+        .get()
+        .map(|options| options.iter().map(|o| bound(&public_option(o))).collect())
+        .unwrap_or_default()
+}
+
+/// An option with any URL in it (`wss://…` or `--endpoint=wss://…`) made [`public_url`].
+fn public_option(option: &str) -> String {
+    if !option.contains("://") {
+        return option.to_string();
+    }
+    match option.split_once('=') {
+        Some((flag, url)) if flag.starts_with('-') => format!("{flag}={}", public_url(url)),
+        _ => public_url(option),
     }
 }
 
@@ -144,12 +250,25 @@ pub struct FailureReport {
     pub kind: String,
     /// The whole explanation, as the terminal report prints it.
     pub message: String,
+    /// The explanation in one line: what was expected and what came (JUnit's `message`).
+    /// Empty in reports written before it existed.
+    #[serde(default)]
+    pub summary: String,
 }
 
 impl FailureReport {
-    /// The explanation's first line (JUnit's `message`).
+    /// The explanation's first line.
     pub fn first_line(&self) -> &str {
         self.message.lines().next().unwrap_or_default()
+    }
+
+    /// The one-line summary; the first line for reports that have none.
+    pub fn headline(&self) -> &str {
+        if self.summary.is_empty() {
+            self.first_line()
+        } else {
+            &self.summary
+        }
     }
 }
 
@@ -247,6 +366,7 @@ impl ScenarioReport {
             failure: result.failure.as_ref().map(|f| FailureReport {
                 kind: failure_kind(f).into(),
                 message: describe_failure(f, context.timeout),
+                summary: summarize_failure(f, context.timeout),
             }),
             conversation,
             warnings,
@@ -296,9 +416,29 @@ impl RunReport {
                 index: s.index,
                 total: s.total,
             }),
+            targets: Vec::new(),
+            options: recorded_options(),
             summary: Summary::of(&scenarios),
             scenarios,
         }
+    }
+
+    /// The same report, recording what was tested.
+    pub fn with_targets(mut self, targets: Vec<TargetReport>) -> RunReport {
+        self.targets = targets;
+        self
+    }
+
+    /// The targets of the scenarios of `file` (one, unless reports of different targets were
+    /// merged).
+    pub fn targets_of(&self, file: &str) -> Vec<&TargetReport> {
+        let mut found: Vec<&TargetReport> = Vec::new();
+        for target in self.targets.iter().filter(|t| t.file == file) {
+            if !found.contains(&target) {
+                found.push(target);
+            }
+        }
+        found
     }
 
     /// Whether the run had scenarios from more than one file.
@@ -505,12 +645,21 @@ pub(crate) mod tests {
             failure: Some(FailureReport {
                 kind: "wait".into(),
                 message: "Expected a message within 1 second containing:\n x\nDidn't receive any response".into(),
+                summary: "expected a reply containing \"x\" within 1 s; got no reply".into(),
             }),
             conversation: None,
             warnings: vec!["WARNING: Could not find Conversation ID for test as your test did not receive a response from your flow.".into()],
             ..passed.clone()
         };
+        let target = |file: &str| TargetReport {
+            file: file.into(),
+            deployment_id: "d-1".into(),
+            region: Some("mypurecloud.ie".into()),
+            endpoint: None,
+            simulated: None,
+        };
         RunReport::new(at, Duration::from_millis(2500), None, vec![passed, failed])
+            .with_targets(vec![target("tests/survey.yml"), target("tests/other.yml")])
     }
 
     #[test]
@@ -536,6 +685,54 @@ pub(crate) mod tests {
             RunReport::from_json("{\"formatVersion\": 1}", "r.json")
                 .unwrap_err()
                 .contains("not a valid")
+        );
+    }
+
+    #[test]
+    fn targets_never_show_credentials() {
+        assert_eq!(
+            public_url("wss://user:pw@example.com:8443/ws?token=abc#x"),
+            "wss://example.com:8443/ws"
+        );
+        assert_eq!(public_url("ws://127.0.0.1:9000"), "ws://127.0.0.1:9000");
+        assert_eq!(
+            public_option("--endpoint=wss://u:p@h/x?t=1"),
+            "--endpoint=wss://h/x"
+        );
+        assert_eq!(public_option("-p"), "-p");
+        let target = Target {
+            deployment_id: "d-1".into(),
+            region: Some("mypurecloud.ie".into()),
+            endpoint: Some("wss://a:b@host/path?k=v".into()),
+            origin: None,
+        };
+        let report = TargetReport::new("t.yml", &target, None);
+        assert_eq!(report.endpoint.as_deref(), Some("wss://host/path"));
+        assert_eq!(
+            report.describe(),
+            "deployment d-1 · region mypurecloud.ie · endpoint wss://host/path"
+        );
+        let simulated = TargetReport::new("t.yml", &target, Some(Path::new("bot.yml")));
+        assert_eq!(simulated.describe(), "deployment d-1 · simulator bot.yml");
+    }
+
+    #[test]
+    fn reports_without_the_newer_fields_still_read() {
+        let mut value: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("targets");
+        object.remove("options");
+        for scenario in object["scenarios"].as_array_mut().unwrap() {
+            if let Some(failure) = scenario["failure"].as_object_mut() {
+                failure.remove("summary");
+            }
+        }
+        let report = RunReport::from_json(&value.to_string(), "old.json").unwrap();
+        assert!(report.targets.is_empty() && report.options.is_empty());
+        let failure = report.scenarios[1].failure.as_ref().unwrap();
+        assert_eq!(
+            failure.headline(),
+            "Expected a message within 1 second containing:"
         );
     }
 

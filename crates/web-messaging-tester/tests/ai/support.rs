@@ -185,9 +185,29 @@ pub async fn model_requests(server: &wiremock::MockServer, format: Format) -> Ve
 /// What a run of the binary printed and returned.
 #[derive(Debug)]
 pub struct Run {
+    /// Stdout without its last line, the run's totals (see `totals`).
     pub stdout: String,
     pub stderr: String,
     pub exit: i32,
+    /// The totals line that ends a run's report, `N passed, M failed in T s`, when there is one.
+    #[allow(dead_code)]
+    pub totals: Option<String>,
+}
+
+/// Splits off the report's closing `\nN passed, M failed[, K interrupted] in T s\n`.
+fn split_totals(stdout: String) -> (String, Option<String>) {
+    let body = stdout.strip_suffix('\n').unwrap_or(&stdout);
+    let Some((head, last)) = body.rsplit_once('\n') else {
+        return (stdout, None);
+    };
+    let is_totals = last.contains(" passed, ")
+        && last.contains(" failed")
+        && last.ends_with(" s")
+        && last.starts_with(|c: char| c.is_ascii_digit());
+    match head.strip_suffix('\n') {
+        Some(head) if is_totals => (format!("{head}\n"), Some(last.to_string())),
+        _ => (stdout, None),
+    }
 }
 
 /// Runs `web-messaging-tester` with `args` in `dir`, with only the given provider variables
@@ -228,10 +248,12 @@ pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         command.env(name, value);
     }
     let output = command.output().expect("the binary runs");
+    let (stdout, totals) = split_totals(String::from_utf8_lossy(&output.stdout).to_string());
     Run {
-        stdout: String::from_utf8_lossy(&output.stdout).to_string(),
+        stdout,
         stderr: String::from_utf8_lossy(&output.stderr).to_string(),
         exit: output.status.code().unwrap_or(-1),
+        totals,
     }
 }
 
