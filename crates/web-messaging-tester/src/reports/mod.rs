@@ -705,6 +705,7 @@ pub(crate) mod tests {
             region: Some("mypurecloud.ie".into()),
             endpoint: Some("wss://a:b@host/path?k=v".into()),
             origin: None,
+            autostart: None,
         };
         let report = TargetReport::new("t.yml", &target, None);
         assert_eq!(report.endpoint.as_deref(), Some("wss://host/path"));
