@@ -1,6 +1,6 @@
 //! SIGINT and SIGTERM stop a run gracefully: the real binary, against its own simulator, with
 //! one scenario finished, one in flight (the bot takes ten minutes to answer) and one not yet
-//! started. The signal is sent with `kill` once the binary says the slow scenario started.
+//! started. The signal is sent with `kill` once the frame log shows the slow scenario's message echoed.
 
 #![cfg(unix)]
 
@@ -21,7 +21,7 @@ struct Finished {
     stderr: Vec<String>,
 }
 
-/// Starts `scripted`, waits (reading its stderr) until `slow` started, sends `signal` with
+/// Starts `scripted`, waits (reading its stderr) until `slow`'s message was echoed, sends `signal` with
 /// `kill`, and waits at most a minute for the binary to end.
 fn run_and_signal(dir: &std::path::Path, signal: &str) -> Finished {
     let mut child: Child = common::command()
@@ -35,6 +35,9 @@ fn run_and_signal(dir: &std::path::Path, signal: &str) -> Finished {
             "report.json",
             "--report-junit",
             "junit.xml",
+            // The frame log tells when the slow scenario's message was echoed, so the signal
+            // always lands during its wait (not while its session is still starting).
+            "--verbose",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -54,9 +57,11 @@ fn run_and_signal(dir: &std::path::Path, signal: &str) -> Finished {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
             .expect("the slow scenario starts within a minute");
-        let slow_started = line.contains("[STARTED] slow");
+        let slow_waiting = line.contains("received")
+            && line.contains("slow please")
+            && line.contains("Inbound");
         seen.push(line);
-        if slow_started {
+        if slow_waiting {
             break;
         }
     }
