@@ -6,7 +6,10 @@
 //! texts, probabilities) and builds the compact form the connections run. Every error carries
 //! the file, line, column and key.
 
+mod deployment;
 mod raw;
+
+pub(crate) use deployment::{Auth, Messenger, RateLimit};
 
 use crate::template::{Template, group_names};
 use genesys_web_messaging::JsRegex;
@@ -30,6 +33,10 @@ pub struct BotFlow {
     pub(crate) limits: Limits,
     pub(crate) session: SessionSettings,
     pub(crate) faults: Faults,
+    /// `messenger`: the Messenger configuration `config.json` publishes.
+    pub(crate) messenger: Messenger,
+    /// `auth`: authenticated sessions.
+    pub(crate) auth: Auth,
     pub(crate) start: usize,
     pub(crate) states: Vec<State>,
 }
@@ -41,6 +48,8 @@ pub(crate) struct Limits {
     pub(crate) max_message_length: usize,
     /// Largest custom-attributes map, as serialised JSON, in bytes (larger: 4013).
     pub(crate) max_custom_attributes_bytes: usize,
+    /// The `onMessage` rate limit (429).
+    pub(crate) rate_limit: RateLimit,
 }
 
 /// How the deployment answers `configureSession`.
@@ -104,6 +113,8 @@ pub(crate) struct Condition {
     pub(crate) matches: Option<JsRegex>,
     pub(crate) payload: Option<String>,
     pub(crate) attribute: Option<AttributeCondition>,
+    /// `attachment: true|false`: the guest's message carries (or does not carry) an attachment.
+    pub(crate) attachment: Option<bool>,
 }
 
 /// A condition on one of the guest's custom attributes.
@@ -161,6 +172,8 @@ pub(crate) struct GuestInput<'a> {
     pub(crate) payload: Option<&'a str>,
     /// The session's custom attributes.
     pub(crate) attributes: &'a BTreeMap<String, String>,
+    /// Whether the message carries an attachment.
+    pub(crate) has_attachment: bool,
 }
 
 impl Condition {
@@ -173,6 +186,11 @@ impl Condition {
         }
         if let Some(payload) = &self.payload
             && input.payload != Some(payload.as_str())
+        {
+            return None;
+        }
+        if let Some(wanted) = self.attachment
+            && wanted != input.has_attachment
         {
             return None;
         }
@@ -212,6 +230,7 @@ impl Condition {
             text,
             payload: None,
             attributes: &attributes,
+            has_attachment: false,
         })
         .is_some()
     }
@@ -429,6 +448,7 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         None => Limits {
             max_message_length: DEFAULT_MAX_MESSAGE_LENGTH,
             max_custom_attributes_bytes: DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
+            rate_limit: RateLimit::default(),
         },
         Some(limits) => Limits {
             max_message_length: match limits.max_message_length {
@@ -451,6 +471,7 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
                     .value,
                 ),
             },
+            rate_limit: deployment::compile_rate_limit(limits.rate_limit, file)?,
         },
     };
 
@@ -521,6 +542,8 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         limits,
         session,
         faults,
+        messenger: deployment::compile_messenger(raw.messenger, file)?,
+        auth: deployment::compile_auth(raw.auth),
         start,
         states,
     })
@@ -633,6 +656,7 @@ fn compile_rule(
                     Some(pattern) => Some(regex(pattern, format!("{key}.when.matches"))?),
                 },
                 payload: map.payload,
+                attachment: map.attachment,
                 attribute: match map.attribute {
                     None => None,
                     Some(attribute) => Some(AttributeCondition {

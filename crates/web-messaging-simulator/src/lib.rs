@@ -64,7 +64,10 @@
 
 mod connection;
 mod flow;
+mod frames;
+mod http;
 mod limits;
+mod rest;
 mod server;
 mod session;
 mod template;

@@ -362,6 +362,7 @@ fn reads_the_rich_and_fault_keys() {
             text,
             payload,
             attributes,
+            has_attachment: false,
         }
     }
     assert!(
@@ -407,6 +408,7 @@ fn attribute_conditions() {
                 text: "x",
                 payload: None,
                 attributes,
+                has_attachment: false,
             })
             .is_some()
     };
