@@ -335,6 +335,19 @@ impl Simulator {
         format!("{scheme}://{}/v1", self.addr)
     }
 
+    /// `http://HOST:PORT` (or `https://` with TLS): the same port serves plain HTTP too, the
+    /// deployment's `config.json` at
+    /// `/webdeployments/v1/deployments/{deploymentId}/config.json`, the presigned attachment
+    /// URLs and the guest history at `/api/v2/webmessaging/messages`.
+    pub fn http_url(&self) -> String {
+        let scheme = if self.identity.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
     /// The address the simulator listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
