@@ -54,7 +54,8 @@ async fn a_reply_that_arrives_while_no_step_waits_is_not_lost() {
     .await;
     let mut conversation = started(&sim).await;
     conversation.say("where is my parcel?").await.unwrap();
-    // The welcome arrived before any step waited, even before the say: still seen, in order.
+    // The welcome (which follows the guest's first message) arrived before any step waited:
+    // still seen, in order.
     conversation
         .wait_for_reply_containing("welcome", GENEROUS)
         .await
@@ -67,8 +68,8 @@ async fn a_reply_that_arrives_while_no_step_waits_is_not_lost() {
     assert_eq!(
         lines,
         [
-            "Them: Welcome!",
             "You: where is my parcel?",
+            "Them: Welcome!",
             "Them: Checking"
         ]
     );
@@ -303,8 +304,12 @@ async fn refused_upgrades_are_typed_errors() {
 #[tokio::test]
 async fn a_rate_limited_message_is_sent_again_after_retry_after() {
     // Pacing turned off on purpose: the simulator refuses the third message within a second
-    // with 429 (retryAfter 1 s); the conversation waits and sends it again.
-    let sim = simulator("states:\n  main:\n    - reply: \"got it\"\n").await;
+    // with 429 (retryAfter 1 s); the conversation waits and sends it again. The simulator's
+    // variant with the request's tracingId (the captured frame has none).
+    let sim = simulator(
+        "limits:\n  rateLimit: { retryAfterSeconds: 1, tracingId: true }\nstates:\n  main:\n    - reply: \"got it\"\n",
+    )
+    .await;
     let options = ConversationOptions {
         say_delay: Duration::ZERO,
         max_messages_per_second: 100,
@@ -355,6 +360,8 @@ states:
     )
     .await;
     let mut conversation = started(&sim).await;
+    // The welcome follows the guest's first message.
+    conversation.say("hi").await.unwrap();
     let offer = conversation
         .wait_for_quick_replies(&["yes", "no"], GENEROUS)
         .await
@@ -381,17 +388,18 @@ states:
 
     // The clicks went out as Genesys' own clients send them.
     let sent = texts(&sim.received(), "onMessage");
-    let quick = &sent[0]["message"];
+    let quick = &sent[1]["message"];
     assert_eq!(quick["type"], "Text");
     assert_eq!(quick["content"][0]["buttonResponse"]["type"], "QuickReply");
     assert_eq!(quick["content"][0]["buttonResponse"]["payload"], "Yes");
-    let postback = &sent[1]["message"];
+    let postback = &sent[2]["message"];
     assert_eq!(postback["type"], "Structured");
     assert_eq!(postback["text"], "Order");
     assert_eq!(postback["content"][0]["buttonResponse"]["type"], "Button");
     assert_eq!(
         conversation.transcript().render("You", "Them"),
         [
+            "You: hi",
             "Them: Order a pizza? [Yes] [No]",
             "You: Yes",
             "Them: Margherita [Order] [Menu]",

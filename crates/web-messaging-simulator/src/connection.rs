@@ -12,14 +12,16 @@
 //! counters belong to the socket.
 
 use crate::flow::{BotFlow, Captures, CardTemplate, GuestInput, Reply, Rule};
+use crate::frames;
+use crate::http::{self, Head, Rewind};
 use crate::limits::FrameBudget;
-use crate::server::{OpenConnection, Shared, check_upgrade, stopped};
+use crate::rest;
+use crate::server::{OpenConnection, Shared, check_upgrade, query_value, stopped};
 use crate::session::{Lookup, Notice, SessionState, SharedSession, lock};
 use futures_util::{SinkExt, StreamExt};
 use genesys_web_messaging::protocol::{
-    Card, CardAction, Carousel, ClientRequest, Content, Direction, EventKind, FrameType,
-    IncomingChannel, IncomingMessage, MessageEvent, OutgoingChannel, QuickReply, ServerFrame,
-    SessionResponse, StructuredMessage, TooManyRequests,
+    Card, CardAction, Carousel, Content, Direction, EventKind, FrameType, MessageEvent,
+    OutgoingChannel, QuickReply, ServerFrame, StructuredMessage,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -47,13 +49,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same when the simulator shuts down: a guest that does not answer at once is not
 /// worth keeping `shutdown` waiting.
 const SHUTDOWN_CLOSE_TIMEOUT: Duration = Duration::from_millis(250);
-/// `onMessage` requests allowed per session within [`RATE_WINDOW`] (Genesys: 2 per second).
-const RATE_LIMIT: usize = 2;
-/// The rate-limit window.
+/// The rate-limit window: `limits.rateLimit.messagesPerSecond` `onMessage` requests per
+/// session in any rolling second (Genesys: 2).
 const RATE_WINDOW: Duration = Duration::from_secs(1);
-/// Slack for scheduling jitter: a client that spaces its third message exactly one second
-/// after its first must not be refused because the first one was read a few ms late.
-const RATE_TOLERANCE: Duration = Duration::from_millis(50);
+/// The longest attachment file name, in characters (4005 beyond; Genesys' value is not
+/// documented).
+const MAX_FILE_NAME_CHARS: usize = 255;
 
 /// Serves one accepted TCP connection (with TLS first when `tls` is given) until it closes or
 /// the simulator stops.
@@ -71,14 +72,14 @@ pub(crate) async fn serve(
         .checked_add(shared.limits.handshake_timeout)
         .unwrap_or_else(far_future);
     match tls {
-        None => serve_websocket(stream, peer, shared, stop, deadline).await,
+        None => serve_stream(stream, peer, shared, stop, deadline).await,
         Some(acceptor) => {
             let accepted = tokio::select! {
                 result = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => result,
                 () = stopped(&mut stop) => return,
             };
             match accepted {
-                Ok(Ok(stream)) => serve_websocket(stream, peer, shared, stop, deadline).await,
+                Ok(Ok(stream)) => serve_stream(stream, peer, shared, stop, deadline).await,
                 Ok(Err(e)) => {
                     tracing::debug!(target: "web_messaging_simulator", %peer, "TLS handshake failed: {e}");
                 }
@@ -87,6 +88,37 @@ pub(crate) async fn serve(
                 }
             }
         }
+    }
+}
+
+/// Reads the request head, then serves a WebSocket guest, or a plain-HTTP request.
+async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    mut stream: S,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    deadline: Instant,
+) {
+    let head = tokio::select! {
+        head = tokio::time::timeout_at(deadline, http::read_head(&mut stream)) => match head {
+            Ok(Some(head)) => head,
+            Ok(None) => {
+                tracing::debug!(target: "web_messaging_simulator", %peer, "closed before a request");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(target: "web_messaging_simulator", %peer, "upgrade timed out");
+                return;
+            }
+        },
+        () = stopped(&mut stop) => return,
+    };
+    let Head { bytes, websocket } = head;
+    let stream = Rewind::new(bytes, stream);
+    if websocket {
+        serve_websocket(stream, peer, shared, stop, deadline).await;
+    } else {
+        http::serve(stream, peer, shared, stop).await;
     }
 }
 
@@ -119,9 +151,22 @@ async fn serve_websocket<S: AsyncRead + AsyncWrite + Unpin>(
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     let flow = &shared.flow;
+    // The upgrade URL's deploymentId and the Host header, for the connection.
+    let mut seen: (Option<String>, Option<String>) = (None, None);
     let handshake = tokio_tungstenite::accept_hdr_async_with_config(
         stream,
-        |request: &Request, response: Response| check_upgrade(flow, request, response),
+        |request: &Request, response: Response| {
+            seen.0 = request
+                .uri()
+                .query()
+                .and_then(|q| query_value(q, "deploymentId"));
+            seen.1 = request
+                .headers()
+                .get(tokio_tungstenite::tungstenite::http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            check_upgrade(flow, request, response)
+        },
         Some(config),
     );
     let ws = tokio::select! {
@@ -139,7 +184,9 @@ async fn serve_websocket<S: AsyncRead + AsyncWrite + Unpin>(
         () = stopped(&mut stop) => return,
     };
     tracing::debug!(target: "web_messaging_simulator", %peer, "guest connected");
-    Connection::new(Arc::clone(&shared)).run(ws, stop).await;
+    let mut connection = Connection::new(Arc::clone(&shared));
+    (connection.deployment_id, connection.host) = seen;
+    connection.run(ws, stop).await;
     tracing::debug!(target: "web_messaging_simulator", %peer, "guest gone");
 }
 
@@ -203,6 +250,8 @@ enum Action {
 /// The session this socket is attached to.
 struct Attached {
     session: SharedSession,
+    /// The token it was configured with: every later request must carry it.
+    token: String,
 }
 
 /// Hands out `channel.time` values: ISO-8601 UTC with milliseconds, strictly increasing.
@@ -261,6 +310,10 @@ enum Event {
 
 pub(crate) struct Connection {
     shared: Arc<Shared>,
+    /// The upgrade URL's `deploymentId`: `configureSession` must name the same.
+    deployment_id: Option<String>,
+    /// The upgrade's `Host` header, for the URLs handed to this guest.
+    host: Option<String>,
     /// The socket's number, in accept order: it seeds the socket's random generators.
     id: u64,
     session: Option<Attached>,
@@ -313,6 +366,8 @@ impl Connection {
         let budget = FrameBudget::new(limits, now);
         Connection {
             shared,
+            deployment_id: None,
+            host: None,
             id,
             session: None,
             silent: false,
@@ -482,83 +537,305 @@ impl Connection {
         if self.silent {
             return Vec::new();
         }
-        let Some(value) = parsed else {
+        let Some(Value::Object(request)) = parsed else {
             return vec![bad_request(None)];
         };
-        let tracing_id = value
+        let tracing_id = request
             .get("tracingId")
             .and_then(Value::as_str)
             .map(str::to_string);
-        self.inbound_origin = agent::button_origin(&value);
-        let request = match serde_json::from_value::<ClientRequest>(value) {
-            Ok(request) => request,
-            Err(_) => return vec![bad_request(tracing_id)],
+        self.inbound_origin = agent::button_origin(&request);
+        let tracing = tracing_id.as_deref();
+        let Some(action) = request.get("action").and_then(Value::as_str) else {
+            return vec![bad_request(tracing)];
         };
-        if let ClientRequest::ConfigureSession {
-            token,
-            start_new,
-            tracing_id,
-            ..
-        } = request
-        {
-            return self.configure(token, start_new.unwrap_or(false), tracing_id, now);
+        match action {
+            "configureSession" => return self.configure_request(&request, false, tracing, now),
+            "configureAuthenticatedSession" => {
+                return self.configure_request(&request, true, tracing, now);
+            }
+            "onMessage" | "echo" | "closeSession" | "getJwt" | "onAttachment" | "getAttachment"
+            | "deleteAttachment" | "getConfiguration" => {}
+            _ => return vec![bad_request(tracing)],
         }
         let Some(attached) = &self.session else {
-            return vec![string_error(
-                4007,
-                "session not found error message",
-                tracing_id,
-            )];
+            return vec![not_found(tracing)];
         };
+        // Every request carries the socket's token; a browser example leaves it out of
+        // `echo` only.
+        let token_ok = match request.get("token") {
+            None => action == "echo",
+            Some(Value::String(token)) => *token == attached.token,
+            Some(_) => false,
+        };
+        if !token_ok {
+            return vec![not_found(tracing)];
+        }
         let session = Arc::clone(&attached.session);
         let mut state = lock(&session);
         if self.has_expired(&mut state, now) {
-            return vec![session_expired(tracing_id)];
+            return vec![session_expired(tracing)];
         }
-        match request {
-            ClientRequest::ConfigureSession { .. } => Vec::new(),
-            ClientRequest::OnMessage {
-                message,
-                channel,
-                tracing_id,
-                ..
-            } => self.on_message(&mut state, message, channel, tracing_id, now),
-            ClientRequest::Echo {
-                message,
-                tracing_id,
-                ..
-            } => {
+        match action {
+            "onMessage" => self.on_message(&mut state, &request, tracing, now),
+            "echo" => {
                 state.last_activity = now;
+                let text = request
+                    .get("message")
+                    .and_then(|m| m.get("text"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("ping");
+                let mut body = json!({
+                    "id": Uuid::new_v4().to_string(),
+                    "type": "Text",
+                    "direction": "Inbound",
+                    "text": text,
+                });
                 let metadata = self.expiry_metadata();
-                vec![echo_response(message, metadata, tracing_id)]
+                if !metadata.is_empty() {
+                    body["metadata"] = Value::Object(metadata);
+                }
+                vec![Out::Frame(frames::response(
+                    "StructuredMessage",
+                    200,
+                    &body,
+                    tracing,
+                ))]
             }
-            ClientRequest::CloseSession {
-                close_all_connections,
-                tracing_id,
-                ..
-            } => {
+            "closeSession" => {
                 state.read_only = true;
                 state.last_activity = now;
-                if close_all_connections {
+                let close_all = request
+                    .get("closeAllConnections")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                if close_all {
                     for (id, socket) in &state.sockets {
                         if *id != self.id {
                             let _ = socket.send(Notice::ConnectionClosed);
                         }
                     }
                 }
-                vec![frame(
-                    FrameType::Response,
+                // The mobile SDK's fixture of this reply (protocol.md §5.1, third line).
+                let body = json!({
+                    "connected": false,
+                    "newSession": true,
+                    "readOnly": true,
+                    "maxCustomDataBytes": self.flow().limits.max_custom_attributes_bytes,
+                    "clearedExistingSession": false,
+                });
+                vec![Out::Frame(frames::response(
                     "SessionResponse",
                     200,
-                    SessionResponse {
-                        connected: false,
-                        read_only: Some(true),
-                        ..SessionResponse::default()
-                    },
-                    tracing_id,
-                )]
+                    &body,
+                    tracing,
+                ))]
+            }
+            "getJwt" => {
+                state.last_activity = now;
+                let now_s = jiff::Timestamp::now().as_second();
+                let exp = now_s.saturating_add(rest::JWT_LIFETIME_SECONDS);
+                let deployment = self.deployment_id.as_deref().unwrap_or_default();
+                let jwt = rest::make_jwt(exp, now_s, deployment);
+                self.shared
+                    .jwts
+                    .insert(jwt.clone(), Arc::downgrade(&session), exp);
+                vec![Out::Frame(frames::jwt_response(&jwt, exp, tracing))]
+            }
+            "onAttachment" => {
+                state.last_activity = now;
+                self.on_attachment(state.id, &request, tracing)
+            }
+            "getAttachment" => {
+                state.last_activity = now;
+                let id = request
+                    .get("attachmentId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let found = self.shared.uploads.get(id).filter(|u| {
+                    u.session_id == state.id && u.bytes().is_some() && u.download_url.is_some()
+                });
+                let Some(upload) = found else {
+                    return vec![attachment_not_found(tracing)];
+                };
+                let url = frames::PresignedUrl {
+                    attachment_id: id,
+                    url: upload.download_url.as_deref().unwrap_or_default(),
+                    headers: Map::new(),
+                    file_name: &upload.file_name,
+                    file_type: &upload.file_type,
+                    file_size: upload.bytes().map(|b| b.len() as u64),
+                };
+                vec![Out::Frame(frames::presigned_url(&url, tracing))]
+            }
+            "deleteAttachment" => {
+                state.last_activity = now;
+                let id = request
+                    .get("attachmentId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if self.shared.uploads.delete(id, state.id) {
+                    vec![Out::Frame(frames::attachment_deleted(id, tracing))]
+                } else {
+                    vec![attachment_not_found(tracing)]
+                }
+            }
+            _ => {
+                // getConfiguration
+                state.last_activity = now;
+                let mut body = self.media_fields();
+                body.insert("messageRoutingEnabled".into(), true.into());
+                if let Some(ttl) = self.flow().session.ttl {
+                    body.insert("sessionDurationSeconds".into(), ttl.as_secs().into());
+                }
+                vec![Out::Frame(frames::response(
+                    "GetConfigurationResponse",
+                    200,
+                    &Value::Object(body),
+                    tracing,
+                ))]
             }
         }
+    }
+
+    /// `maxCustomDataBytes`, `allowedMedia` (with file uploads) and `blockedExtensions`, as
+    /// `SessionResponse` and `GetConfigurationResponse` carry them.
+    fn media_fields(&self) -> Map<String, Value> {
+        let flow = self.flow();
+        let messenger = &flow.messenger;
+        let mut body = Map::new();
+        body.insert(
+            "maxCustomDataBytes".into(),
+            flow.limits.max_custom_attributes_bytes.into(),
+        );
+        if !messenger.upload_modes.is_empty() {
+            let mut types: Vec<&str> = Vec::new();
+            for mode in &messenger.upload_modes {
+                for kind in &mode.file_types {
+                    if !types.contains(&kind.as_str()) {
+                        types.push(kind);
+                    }
+                }
+            }
+            let file_types: Vec<Value> = types.iter().map(|t| json!({"type": t})).collect();
+            body.insert(
+                "allowedMedia".into(),
+                json!({"inbound": {"fileTypes": file_types, "maxFileSizeKB": messenger.max_kb()}}),
+            );
+        }
+        body.insert(
+            "blockedExtensions".into(),
+            messenger.blocked_extensions.clone().into(),
+        );
+        body
+    }
+
+    /// `onAttachment`: checks the file against the deployment's limits and hands out a
+    /// presigned upload URL on the simulator's own port.
+    fn on_attachment(
+        &mut self,
+        session_id: u64,
+        request: &Map<String, Value>,
+        tracing: Option<&str>,
+    ) -> Vec<Out> {
+        let attachment_id = match request.get("attachmentId") {
+            None | Some(Value::Null) => Uuid::new_v4().to_string(),
+            Some(Value::String(id))
+                if !id.is_empty()
+                    && id.len() <= 128
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) =>
+            {
+                id.clone()
+            }
+            Some(_) => return vec![bad_request(tracing)],
+        };
+        let as_json = request
+            .get("errorsAsJson")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let (Some(file_type), Some(file_size)) = (
+            request.get("fileType").and_then(Value::as_str),
+            request.get("fileSize").and_then(Value::as_u64),
+        ) else {
+            return vec![bad_request(tracing)];
+        };
+        let file_name = request
+            .get("fileName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let refuse = |code: i64, message: String| {
+            let frame = if as_json {
+                frames::generate_url_error(&attachment_id, code, &message, tracing)
+            } else {
+                frames::string_error(code, &message, tracing)
+            };
+            vec![Out::Frame(frame)]
+        };
+        let messenger = &self.shared.flow.messenger;
+        if file_name.trim().is_empty()
+            || file_name.contains(['/', '\\'])
+            || file_name.chars().any(char::is_control)
+        {
+            return refuse(4004, "FileNameInvalid: the file name is not valid".into());
+        }
+        if file_name.chars().count() > MAX_FILE_NAME_CHARS {
+            return refuse(
+                4005,
+                format!(
+                    "FileNameTooLong: the file name is longer than {MAX_FILE_NAME_CHARS} characters"
+                ),
+            );
+        }
+        if messenger.is_blocked(file_name) {
+            return refuse(
+                4001,
+                "FileTypeInvalid: files with this extension are blocked".into(),
+            );
+        }
+        let Some(max_kb) = messenger.max_kb_for(file_type) else {
+            return refuse(
+                4001,
+                format!("FileTypeInvalid: {file_type} is not an allowed file type"),
+            );
+        };
+        let max_bytes = max_kb.saturating_mul(1024);
+        if file_size > max_bytes {
+            return refuse(
+                4002,
+                format!("FileSizeInvalid: the file is larger than {max_kb} KB"),
+            );
+        }
+        let signature = rest::random_token(24);
+        let tagging = "organizationId=simulator&originPlatform=PureCloud".to_string();
+        let base = self.shared.base_url(self.host.as_deref());
+        let url = format!("{base}/uploads/{attachment_id}?signature={signature}");
+        let upload = rest::Upload {
+            session_id,
+            signature,
+            headers: vec![("x-amz-tagging".into(), tagging.clone())],
+            file_name: file_name.to_string(),
+            file_type: file_type.to_string(),
+            max_bytes,
+            state: rest::UploadState::Pending,
+            notify: self.notices_tx.clone(),
+            download_url: None,
+        };
+        if !self.shared.uploads.insert(&attachment_id, upload) {
+            return vec![bad_request(tracing)];
+        }
+        let mut headers = Map::new();
+        headers.insert("x-amz-tagging".into(), tagging.into());
+        let presigned = frames::PresignedUrl {
+            attachment_id: &attachment_id,
+            url: &url,
+            headers,
+            file_name,
+            file_type,
+            file_size: None,
+        };
+        vec![Out::Frame(frames::presigned_url(&presigned, tracing))]
     }
 
     /// Handles one binary frame: never valid in this protocol.
@@ -578,16 +855,19 @@ impl Connection {
                 self.detach();
                 self.pending.clear();
                 vec![
-                    frame(
-                        FrameType::Message,
-                        "ConnectionClosedEvent",
-                        200,
-                        json!({}),
-                        None,
-                    ),
+                    Out::Frame(frames::connection_closed()),
                     Out::Close("Another connection of this session closed it"),
                 ]
             }
+            Notice::Cleared => {
+                self.detach();
+                self.pending.clear();
+                vec![
+                    Out::Frame(frames::session_cleared()),
+                    Out::Frame(frames::connection_closed()),
+                ]
+            }
+            Notice::Frame(text) => vec![Out::Frame(text)],
         }
     }
 
@@ -634,13 +914,7 @@ impl Connection {
         }
         self.expiry_notified = true;
         self.pending.clear();
-        vec![frame(
-            FrameType::Response,
-            "SessionExpiredEvent",
-            200,
-            json!({}),
-            None,
-        )]
+        vec![Out::Frame(frames::session_expired_event())]
     }
 
     /// `durationSeconds` and `expirationDate` (epoch seconds) from now, with a TTL.
@@ -660,11 +934,13 @@ impl Connection {
         metadata
     }
 
-    fn configure(
+    /// `configureSession` / `configureAuthenticatedSession`: the checks Genesys makes before
+    /// a session is configured.
+    fn configure_request(
         &mut self,
-        token: String,
-        start_new: bool,
-        tracing_id: Option<String>,
+        request: &Map<String, Value>,
+        authenticated: bool,
+        tracing: Option<&str>,
         now: Instant,
     ) -> Vec<Out> {
         if !self.flow().session.respond {
@@ -672,6 +948,12 @@ impl Connection {
             self.configured = true;
             return Vec::new();
         }
+        let (Some(token), Some(deployment)) = (
+            request.get("token").and_then(Value::as_str),
+            request.get("deploymentId").and_then(Value::as_str),
+        ) else {
+            return vec![bad_request(tracing)];
+        };
         // Genesys: "the token cannot exceed 2048 characters". What the real service answers
         // is not documented: a 400 string error, as for other malformed requests. The token is
         // never stored, and the socket stays unconfigured.
@@ -680,11 +962,47 @@ impl Connection {
             return vec![string_error(
                 400,
                 &format!("token must be 1 to {max} characters"),
-                tracing_id,
+                tracing,
             )];
         }
+        // The answer to a mismatch is inferred (Genesys documents none for the socket).
+        if let Some(expected) = &self.deployment_id
+            && expected != deployment
+        {
+            return vec![string_error(
+                400,
+                "Deployment Id in the request does not match the deployment Id of the connection",
+                tracing,
+            )];
+        }
+        let messenger = &self.shared.flow.messenger;
+        if !messenger.enabled || !messenger.active {
+            return vec![string_error(
+                403,
+                "Messenger is not enabled or the deployment is not active",
+                tracing,
+            )];
+        }
+        if authenticated {
+            let auth = &self.shared.flow.auth;
+            let code = request
+                .get("data")
+                .and_then(|d| d.get("code"))
+                .and_then(Value::as_str);
+            let valid =
+                auth.enabled && code.is_some_and(|c| auth.valid_codes.iter().any(|v| v == c));
+            if !valid {
+                return vec![string_error(401, "User is unauthorized", tracing)];
+            }
+        }
+        let start_new = request
+            .get("startNew")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         self.configured = true;
         let after = self.flow().session.respond_after;
+        let token = token.to_string();
+        let tracing_id = tracing.map(str::to_string);
         if after > Duration::ZERO {
             self.push(
                 now.checked_add(after).unwrap_or_else(far_future),
@@ -706,16 +1024,17 @@ impl Connection {
         tracing_id: Option<String>,
         now: Instant,
     ) -> Vec<Out> {
+        let tracing = tracing_id.as_deref();
         let shared = Arc::clone(&self.shared);
         let flow = &shared.flow;
         let (session, existed) = match shared.sessions.get_or_create(&token, flow.start, now) {
             Lookup::New(session) => (session, false),
             Lookup::Existing(session) => (session, true),
-            Lookup::Expired => return vec![session_expired(tracing_id)],
+            Lookup::Expired => return vec![session_expired(tracing)],
         };
         let mut state = lock(&session);
         if existed && self.has_expired(&mut state, now) {
-            return vec![session_expired(tracing_id)];
+            return vec![session_expired(tracing)];
         }
         let new_session = !existed || start_new;
         if existed && start_new {
@@ -733,31 +1052,29 @@ impl Connection {
             state.sockets.push((self.id, self.notices_tx.clone()));
             self.session = Some(Attached {
                 session: Arc::clone(&session),
+                token,
             });
         }
         self.expiry_notified = false;
-        let (duration_seconds, expiration_date) = self.expiry().unzip();
-        let out = vec![frame(
-            FrameType::Response,
+        // The fields of the rich capture (protocol.md §5.1). No welcome here: Genesys runs no
+        // inbound flow before the guest's first message, or its Presence Join with auto-start.
+        let mut body = Map::new();
+        body.insert("connected".into(), true.into());
+        body.insert("newSession".into(), new_session.into());
+        body.insert("readOnly".into(), (!new_session && state.read_only).into());
+        drop(state);
+        body.extend(self.media_fields());
+        body.insert("clearedExistingSession".into(), false.into());
+        if let Some((duration, expiration)) = self.expiry() {
+            body.insert("durationSeconds".into(), duration.into());
+            body.insert("expirationDate".into(), expiration.into());
+        }
+        vec![Out::Frame(frames::response(
             "SessionResponse",
             200,
-            SessionResponse {
-                connected: true,
-                new_session: Some(new_session),
-                read_only: (!new_session && state.read_only).then_some(true),
-                duration_seconds,
-                expiration_date,
-                ..SessionResponse::default()
-            },
-            tracing_id,
-        )];
-        if new_session && !flow.session.autostart {
-            state.welcomed = true;
-            let captures = state.captures.clone();
-            drop(state);
-            self.schedule_welcome(now, &captures);
-        }
-        out
+            &Value::Object(body),
+            tracing,
+        ))]
     }
 
     fn schedule_welcome(&mut self, at: Instant, captures: &Captures) -> Instant {
@@ -775,30 +1092,67 @@ impl Connection {
     fn on_message(
         &mut self,
         state: &mut SessionState,
-        message: IncomingMessage,
-        channel: Option<IncomingChannel>,
-        tracing_id: Option<String>,
+        request: &Map<String, Value>,
+        tracing: Option<&str>,
         now: Instant,
     ) -> Vec<Out> {
         let shared = Arc::clone(&self.shared);
         let flow = &shared.flow;
-        if state.read_only {
-            return vec![string_error(400, "Conversation is read-only", tracing_id)];
-        }
-        let limits = &flow.limits;
-        if message
-            .text
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > limits.max_message_length)
-        {
-            return vec![string_error(4011, "message too long", tracing_id)];
-        }
+        let Some(Value::Object(message)) = request.get("message") else {
+            return vec![bad_request(tracing)];
+        };
+        let Some(kind) = message.get("type").and_then(Value::as_str) else {
+            return vec![bad_request(tracing)];
+        };
+        let text = match message.get("text") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.as_str()),
+            Some(_) => return vec![bad_request(tracing)],
+        };
+        let list = |key: &str| match message.get(key) {
+            None | Some(Value::Null) => Some(&[][..]),
+            Some(Value::Array(items)) => Some(items.as_slice()),
+            Some(_) => None,
+        };
+        let (Some(content), Some(events)) = (list("content"), list("events")) else {
+            return vec![bad_request(tracing)];
+        };
         let mut attributes = BTreeMap::new();
-        for channel in [channel.as_ref(), message.channel.as_ref()]
+        for channel in [request.get("channel"), message.get("channel")]
             .into_iter()
             .flatten()
         {
-            attributes.extend(channel.metadata.custom_attributes.clone());
+            match channel
+                .get("metadata")
+                .and_then(|m| m.get("customAttributes"))
+            {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(map)) => {
+                    for (name, value) in map {
+                        let Value::String(value) = value else {
+                            return vec![bad_request(tracing)];
+                        };
+                        attributes.insert(name.clone(), value.clone());
+                    }
+                }
+                Some(_) => return vec![bad_request(tracing)],
+            }
+        }
+        let presence = |wanted: &str| {
+            events.iter().any(|e| {
+                e.get("eventType").and_then(Value::as_str) == Some("Presence")
+                    && e.pointer("/presence/type").and_then(Value::as_str) == Some(wanted)
+            })
+        };
+        let is_event = kind == "Event";
+        let clears = is_event && presence("Clear");
+        let joins = is_event && presence("Join");
+        if state.read_only && !clears {
+            return vec![string_error(400, "Conversation is read-only", tracing)];
+        }
+        let limits = &flow.limits;
+        if text.is_some_and(|t| t.chars().count() > limits.max_message_length) {
+            return vec![string_error(4011, "message too long", tracing)];
         }
         if !attributes.is_empty() {
             // The message's attributes, and the session's once they are merged: a guest that
@@ -818,63 +1172,121 @@ impl Connection {
                     "Custom Attributes in channel metadata is larger than {} bytes",
                     limits.max_custom_attributes_bytes
                 );
-                return vec![string_error(4013, &body, tracing_id)];
+                return vec![string_error(4013, &body, tracing)];
             }
         }
-        while let Some(&oldest) = state.recent.front()
-            && now.saturating_duration_since(oldest) >= RATE_WINDOW - RATE_TOLERANCE
-        {
-            state.recent.pop_front();
+        // Exactly `messagesPerSecond` per rolling second, no slack (Genesys: 2).
+        let rate = shared.rate_limit;
+        if rate.messages_per_second > 0 {
+            while let Some(&oldest) = state.recent.front()
+                && now.saturating_duration_since(oldest) >= RATE_WINDOW
+            {
+                state.recent.pop_front();
+            }
+            let allowed = usize::try_from(rate.messages_per_second).unwrap_or(usize::MAX);
+            if state.recent.len() >= allowed {
+                let tracing = if rate.tracing_id { tracing } else { None };
+                return vec![Out::Frame(frames::too_many_requests(
+                    rate.retry_after_seconds,
+                    tracing,
+                ))];
+            }
+            state.recent.push_back(now);
         }
-        if state.recent.len() >= RATE_LIMIT {
-            return vec![frame(
-                FrameType::Response,
-                "TooManyRequestsErrorMessage",
-                429,
-                TooManyRequests {
-                    retry_after: 1,
-                    error_code: 4029,
-                    error_message: "Message rate too high for this session".into(),
-                },
-                tracing_id,
-            )];
-        }
-        state.recent.push_back(now);
         state.last_activity = now;
+
+        if clears {
+            return self.clear(state, tracing);
+        }
+
+        // Attachments must have been uploaded by this session (4010 otherwise).
+        let mut content = content.to_vec();
+        let mut has_attachment = false;
+        let attachment_ids: Vec<String> = content
+            .iter()
+            .filter(|c| c.get("contentType").and_then(Value::as_str) == Some("Attachment"))
+            .map(|c| {
+                c.pointer("/attachment/id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        for id in &attachment_ids {
+            let uploaded = shared
+                .uploads
+                .get(id)
+                .is_some_and(|u| u.session_id == state.id && u.bytes().is_some());
+            if !uploaded {
+                return vec![string_error(
+                    4010,
+                    "AttachmentNotSuccessfullyUploaded: the attachment was not uploaded",
+                    tracing,
+                )];
+            }
+        }
+        for item in &mut content {
+            if item.get("contentType").and_then(Value::as_str) != Some("Attachment") {
+                continue;
+            }
+            has_attachment = true;
+            let id = item
+                .pointer("/attachment/id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let (Some(upload), Some(Value::Object(attachment))) = (
+                shared.uploads.send(&id, state.id),
+                item.get_mut("attachment"),
+            ) else {
+                continue;
+            };
+            // What the echo says of the file is inferred: what was declared and uploaded.
+            let size = upload.bytes().map_or(0, |b| b.len());
+            attachment
+                .entry("filename")
+                .or_insert_with(|| upload.file_name.clone().into());
+            attachment
+                .entry("mime")
+                .or_insert_with(|| upload.file_type.clone().into());
+            attachment
+                .entry("mediaType")
+                .or_insert_with(|| media_type(&upload.file_type).into());
+            attachment.entry("fileSize").or_insert_with(|| size.into());
+            if let Some(url) = upload.download_url {
+                attachment.entry("url").or_insert_with(|| url.into());
+            }
+        }
         state.attributes.extend(attributes);
 
-        let is_event = message.kind == "Event";
         let faults = &flow.faults;
         if !is_event && faults.error_rate > 0.0 && self.dice.faults.random_bool(faults.error_rate) {
-            return vec![string_error(
-                faults.error.code,
-                &faults.error.body,
-                tracing_id,
-            )];
+            return vec![string_error(faults.error.code, &faults.error.body, tracing)];
         }
 
         let correlation_id = Uuid::new_v4().to_string();
-        let text = message.text.clone().unwrap_or_else(|| {
-            message
-                .content
+        let rule_text = text.map(str::to_string).unwrap_or_else(|| {
+            content
                 .iter()
-                .find_map(|c| c.button_response.as_ref().map(|b| b.text.clone()))
+                .find_map(|c| c.pointer("/buttonResponse/text").and_then(Value::as_str))
                 .unwrap_or_default()
+                .to_string()
         });
-        let payload = message
-            .content
+        let payload = content
             .iter()
-            .find_map(|c| c.button_response.as_ref().map(|b| b.payload.clone()));
-        let date_pick = self.date_pick(&message, &state.record);
-        let joins = message.events.iter().any(|e| {
-            e.event_type == "Presence" && e.presence.as_ref().is_some_and(|p| p.kind == "Join")
-        });
-        let mut out = vec![self.echo(message, &correlation_id, tracing_id)];
+            .find_map(|c| c.pointer("/buttonResponse/payload").and_then(Value::as_str))
+            .map(str::to_string);
+        let date_pick = self.date_pick(&content, &state.record);
+        let echo = self.echo(request, message, content, &correlation_id, tracing);
+        if !is_event {
+            state.remember(echo.1, shared.limits.max_history_messages);
+        }
+        let mut out = vec![echo.0];
 
         if is_event {
-            // Presence and typing events do not speak to the bot; a Join starts the
-            // conversation when the welcome waits for it.
-            if joins && !state.welcomed {
+            // Presence and typing events do not speak to the bot. With auto-start, a Join
+            // starts the conversation; without it, the conversation waits for a message.
+            if joins && flow.session.autostart && !state.welcomed {
                 state.welcomed = true;
                 self.schedule_welcome(now, &state.captures);
             }
@@ -905,10 +1317,11 @@ impl Connection {
             start = self.schedule_welcome(now, &state.captures);
         }
         let input = GuestInput {
-            text: &text,
+            text: &rule_text,
             payload: payload.as_deref(),
             attributes: &state.attributes,
             date_pick,
+            has_attachment,
         };
         let current = &flow.states[state.state];
         let matched = current
@@ -934,37 +1347,73 @@ impl Connection {
         out
     }
 
-    /// The Inbound echo of a guest message: same type, text and content.
+    /// Presence `Clear` on a deployment that allows it: every socket of the session gets
+    /// `SessionClearedEvent` then `ConnectionClosedEvent` and leaves the session, whose token
+    /// starts a new conversation if it is used again.
+    fn clear(&mut self, state: &mut SessionState, tracing: Option<&str>) -> Vec<Out> {
+        if !self.flow().messenger.clear_enabled {
+            // The mobile SDK's fixture of a deployment without conversation clearing.
+            return vec![string_error(
+                403,
+                "Presence events Conversation Clear are not supported",
+                tracing,
+            )];
+        }
+        for (id, socket) in &state.sockets {
+            if *id != self.id {
+                let _ = socket.send(Notice::Cleared);
+            }
+        }
+        state.sockets.retain(|(id, _)| *id != self.id);
+        state.history.clear();
+        state.read_only = true;
+        if let Some(attached) = self.session.take() {
+            self.shared.sessions.remove(&attached.token);
+        }
+        self.pending.clear();
+        vec![
+            Out::Frame(frames::session_cleared()),
+            Out::Frame(frames::connection_closed()),
+        ]
+    }
+
+    /// The Inbound echo of a guest message: every field the guest sent, plus a fresh `id`,
+    /// `direction`, `channel.time` and `channel.messageId`, `metadata.correlationId` and
+    /// `originatingEntity: ""` (as captured). Returns the frame and the body's JSON.
     fn echo(
         &mut self,
-        message: IncomingMessage,
+        request: &Map<String, Value>,
+        message: &Map<String, Value>,
+        content: Vec<Value>,
         correlation_id: &str,
-        tracing_id: Option<String>,
-    ) -> Out {
-        let mut metadata = Map::new();
-        metadata.insert("correlationId".into(), correlation_id.into());
-        let echo = StructuredMessage {
-            id: Uuid::new_v4().to_string(),
-            kind: message.kind,
-            direction: Direction::Inbound,
-            text: message.text,
-            channel: Some(OutgoingChannel {
-                time: Some(self.clock.next()),
-                message_id: Some(Uuid::new_v4().to_string()),
-                kind: None,
-            }),
-            content: message.content,
-            events: message.events,
-            metadata,
-            originating_entity: Some(String::new()),
+        tracing: Option<&str>,
+    ) -> (Out, String) {
+        let mut body = message.clone();
+        let mut channel = match body
+            .remove("channel")
+            .or_else(|| request.get("channel").cloned())
+        {
+            Some(Value::Object(channel)) => channel,
+            _ => Map::new(),
         };
-        frame(
-            FrameType::Message,
-            "StructuredMessage",
-            200,
-            echo,
-            tracing_id,
-        )
+        channel.insert("time".into(), self.clock.next().into());
+        channel.insert("messageId".into(), Uuid::new_v4().to_string().into());
+        let mut metadata = match body.remove("metadata") {
+            Some(Value::Object(metadata)) => metadata,
+            _ => Map::new(),
+        };
+        metadata.insert("correlationId".into(), correlation_id.into());
+        body.insert("id".into(), Uuid::new_v4().to_string().into());
+        body.insert("direction".into(), "Inbound".into());
+        body.insert("channel".into(), Value::Object(channel));
+        body.insert("metadata".into(), Value::Object(metadata));
+        body.insert("originatingEntity".into(), "".into());
+        if body.contains_key("content") || !content.is_empty() {
+            body.insert("content".into(), Value::Array(content));
+        }
+        let body = Value::Object(body);
+        let frame = frames::message("StructuredMessage", &body, tracing);
+        (Out::Frame(frame), body.to_string())
     }
 
     /// Queues a matched rule's actions, timed from `start`; returns when its last reply is due.
@@ -1126,7 +1575,9 @@ impl Connection {
                     self.emit(&mut out, vec![frame], false, now);
                 }
                 Action::Disconnect { correlation_id } => {
-                    if let Some(attached) = &self.session {
+                    // `conversationDisconnect.type: Send` leaves the conversation writable.
+                    let read_only = self.flow().messenger.disconnect_read_only;
+                    if read_only && let Some(attached) = &self.session {
                         lock(&attached.session).read_only = true;
                     }
                     let event = MessageEvent {
@@ -1137,7 +1588,7 @@ impl Connection {
                         }),
                         typing: None,
                     };
-                    let frame = self.event_message(event, &correlation_id, true);
+                    let frame = self.event_message(event, &correlation_id, read_only);
                     self.emit(&mut out, vec![frame], false, now);
                 }
                 Action::Error { code, body } => {
@@ -1239,6 +1690,10 @@ impl Connection {
         };
         let mut body = serde_json::to_value(message).unwrap_or_default();
         self.decorate(&mut body, &id, item.extras);
+        if let Some(attached) = &self.session {
+            let max = self.shared.limits.max_history_messages;
+            lock(&attached.session).remember(body.to_string(), max);
+        }
         frame(FrameType::Message, "StructuredMessage", 200, body, None)
     }
 
@@ -1346,39 +1801,39 @@ fn frame(
     )
 }
 
-fn string_error(code: i64, body: &str, tracing_id: Option<String>) -> Out {
-    frame(FrameType::Response, "string", code, body, tracing_id)
+fn string_error(code: i64, body: &str, tracing_id: Option<&str>) -> Out {
+    Out::Frame(frames::string_error(code, body, tracing_id))
 }
 
-fn bad_request(tracing_id: Option<String>) -> Out {
+fn bad_request(tracing_id: Option<&str>) -> Out {
     string_error(400, "Request failed.", tracing_id)
 }
 
-fn session_expired(tracing_id: Option<String>) -> Out {
+fn session_expired(tracing_id: Option<&str>) -> Out {
     string_error(4006, "session expired error message", tracing_id)
 }
 
-/// The answer to an `echo` heartbeat: a `response` StructuredMessage without `channel`.
-fn echo_response(
-    message: IncomingMessage,
-    metadata: Map<String, Value>,
-    tracing_id: Option<String>,
-) -> Out {
-    let body = StructuredMessage {
-        id: Uuid::new_v4().to_string(),
-        kind: "Text".into(),
-        direction: Direction::Inbound,
-        text: Some(message.text.unwrap_or_else(|| "ping".into())),
-        metadata,
-        ..StructuredMessage::default()
-    };
-    frame(
-        FrameType::Response,
-        "StructuredMessage",
-        200,
-        body,
+/// 4007: no session on this socket, or a token other than the socket's.
+fn not_found(tracing_id: Option<&str>) -> Out {
+    string_error(4007, "session not found error message", tracing_id)
+}
+
+fn attachment_not_found(tracing_id: Option<&str>) -> Out {
+    string_error(
+        4009,
+        "AttachmentNotFound: no such attachment in this session",
         tracing_id,
     )
+}
+
+/// The `mediaType` of an attachment of this MIME type.
+fn media_type(mime: &str) -> &'static str {
+    match mime.split('/').next().unwrap_or_default() {
+        "image" => "Image",
+        "video" => "Video",
+        "audio" => "Audio",
+        _ => "File",
+    }
 }
 
 /// A deadline that never comes in practice, for durations too long to add to `now`.

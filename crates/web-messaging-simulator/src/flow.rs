@@ -7,11 +7,14 @@
 //! the file, line, column and key.
 
 mod content;
+mod deployment;
 mod raw;
 mod transfer;
 
 pub(crate) use content::{DatePick, RenderedAttachment, RenderedDatePicker, parse_time};
 pub(crate) use transfer::{AGENT_TYPING_MS, Transfer};
+
+pub(crate) use deployment::{Auth, Messenger, RateLimit};
 
 use crate::template::{Template, group_names};
 use genesys_web_messaging::JsRegex;
@@ -35,6 +38,10 @@ pub struct BotFlow {
     pub(crate) limits: Limits,
     pub(crate) session: SessionSettings,
     pub(crate) faults: Faults,
+    /// `messenger`: the Messenger configuration `config.json` publishes.
+    pub(crate) messenger: Messenger,
+    /// `auth`: authenticated sessions.
+    pub(crate) auth: Auth,
     pub(crate) start: usize,
     pub(crate) states: Vec<State>,
 }
@@ -46,6 +53,8 @@ pub(crate) struct Limits {
     pub(crate) max_message_length: usize,
     /// Largest custom-attributes map, as serialised JSON, in bytes (larger: 4013).
     pub(crate) max_custom_attributes_bytes: usize,
+    /// The `onMessage` rate limit (429).
+    pub(crate) rate_limit: RateLimit,
 }
 
 /// How the deployment answers `configureSession`.
@@ -113,6 +122,8 @@ pub(crate) struct Condition {
     pub(crate) attribute: Option<AttributeCondition>,
     /// The guest answered a DatePicker the bot offered (with this time).
     pub(crate) date_picked: Option<content::DatePicked>,
+    /// `attachment: true|false`: the guest's message carries (or does not carry) an attachment.
+    pub(crate) attachment: Option<bool>,
 }
 
 /// A condition on one of the guest's custom attributes.
@@ -172,6 +183,8 @@ pub(crate) struct GuestInput<'a> {
     pub(crate) attributes: &'a BTreeMap<String, String>,
     /// The guest's answer to a DatePicker, if this message is one.
     pub(crate) date_pick: Option<DatePick>,
+    /// Whether the message carries an attachment.
+    pub(crate) has_attachment: bool,
 }
 
 impl Condition {
@@ -189,6 +202,11 @@ impl Condition {
         }
         if let Some(picked) = &self.date_picked
             && !picked.holds(input.date_pick)
+        {
+            return None;
+        }
+        if let Some(wanted) = self.attachment
+            && wanted != input.has_attachment
         {
             return None;
         }
@@ -229,6 +247,7 @@ impl Condition {
             payload: None,
             attributes: &attributes,
             date_pick: None,
+            has_attachment: false,
         })
         .is_some()
     }
@@ -450,6 +469,7 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         None => Limits {
             max_message_length: DEFAULT_MAX_MESSAGE_LENGTH,
             max_custom_attributes_bytes: DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
+            rate_limit: RateLimit::default(),
         },
         Some(limits) => Limits {
             max_message_length: match limits.max_message_length {
@@ -472,6 +492,7 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
                     .value,
                 ),
             },
+            rate_limit: deployment::compile_rate_limit(limits.rate_limit, file)?,
         },
     };
 
@@ -542,6 +563,8 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         limits,
         session,
         faults,
+        messenger: deployment::compile_messenger(raw.messenger, file)?,
+        auth: deployment::compile_auth(raw.auth),
         start,
         states,
     })
@@ -662,6 +685,7 @@ fn compile_rule(
                         &format!("{key}.when.datePicked"),
                     )?),
                 },
+                attachment: map.attachment,
                 attribute: match map.attribute {
                     None => None,
                     Some(attribute) => Some(AttributeCondition {

@@ -1,8 +1,13 @@
 //! A simulated Genesys Cloud Web Messenger deployment, for offline tests, demos and load tests.
 //!
-//! The simulator speaks the guest WebSocket protocol (`configureSession`, `onMessage`, `echo`,
-//! `closeSession`) with the frame types of [`genesys_web_messaging::protocol`], over `ws://` or
-//! `wss://` (a self-signed certificate made at start-up, see [`SimulatorBuilder::tls`]), and
+//! The simulator speaks the guest WebSocket protocol (`configureSession`,
+//! `configureAuthenticatedSession`, `onMessage` with Presence `Join`/`Clear` events, `echo`,
+//! `closeSession`, `getJwt`, `onAttachment`/`getAttachment`/`deleteAttachment`,
+//! `getConfiguration`) as Genesys' captures show it, over `ws://` or `wss://` (a self-signed
+//! certificate made at start-up, see [`SimulatorBuilder::tls`]). The same port answers plain
+//! HTTP: the deployment's `config.json`, presigned attachment uploads and the guest history
+//! (see [`Simulator::http_url`]). It never flatters a test: no bot message before the guest
+//! speaks, exactly 2 `onMessage` per second, Genesys' refusals. It
 //! answers as a [`BotFlow`] file says: a small state machine of `when` → `reply` rules whose
 //! replies may be texts, quick replies, cards, carousels, DatePickers or attachments, and whose
 //! conditions may test the guest's text, button payloads, picked dates and custom attributes.
@@ -67,7 +72,10 @@
 mod connection;
 mod conversation;
 mod flow;
+mod frames;
+mod http;
 mod limits;
+mod rest;
 mod server;
 mod session;
 mod template;

@@ -60,6 +60,17 @@ pub struct SimulatorLimits {
     /// How long writing to a guest may stall (a guest that does not read) before the socket
     /// is dropped.
     pub write_timeout: Duration,
+    /// How long one plain-HTTP exchange on the simulator's port (`config.json`, an upload, a
+    /// download, the history) may take, from the first byte to the end of the response.
+    pub http_timeout: Duration,
+    /// Messages kept per session for the guest history REST call (the oldest go first).
+    /// `0`: no history is kept.
+    pub max_history_messages: usize,
+    /// Attachments (pending or uploaded) kept at once, over every session; the oldest go
+    /// first.
+    pub max_uploads: usize,
+    /// Uploaded bytes kept at once, over every session; the oldest attachments go first.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for SimulatorLimits {
@@ -75,6 +86,10 @@ impl Default for SimulatorLimits {
             configure_timeout: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(600)),
             write_timeout: Duration::from_secs(30),
+            http_timeout: Duration::from_secs(30),
+            max_history_messages: 100,
+            max_uploads: 10_000,
+            max_upload_bytes: 256 << 20,
         }
     }
 }

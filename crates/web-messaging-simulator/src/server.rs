@@ -1,8 +1,9 @@
 //! The listening socket, the accept loop, TLS, and the upgrade checks.
 
 use crate::connection;
-use crate::flow::BotFlow;
+use crate::flow::{BotFlow, RateLimit};
 use crate::limits::SimulatorLimits;
+use crate::rest::{Jwts, Uploads};
 use crate::session::Sessions;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
@@ -39,6 +40,16 @@ pub(crate) struct Shared {
     /// `http(s)://HOST:PORT/downloads`: where attachments without a URL of their own are
     /// offered. Set once the address is known.
     pub(crate) downloads: std::sync::OnceLock<String>,
+    /// The `onMessage` rate limit in force: the flow's, unless the builder overrides it.
+    pub(crate) rate_limit: RateLimit,
+    /// Guest JWTs from `getJwt`.
+    pub(crate) jwts: Jwts,
+    /// Attachments from `onAttachment`.
+    pub(crate) uploads: Uploads,
+    /// The address listened on, for URLs when a request names no usable host.
+    pub(crate) addr: SocketAddr,
+    /// Whether the port speaks TLS (`wss://`, `https://`).
+    pub(crate) tls: bool,
 }
 
 impl Shared {
@@ -50,6 +61,11 @@ impl Shared {
     ) -> Shared {
         Shared {
             sessions: Sessions::new(flow.session.ttl, limits.max_sessions),
+            rate_limit: flow.limits.rate_limit,
+            jwts: Jwts::new(limits.max_sessions),
+            uploads: Uploads::new(limits.max_uploads, limits.max_upload_bytes),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: false,
             flow,
             seed,
             received: Mutex::new(Vec::new()),
@@ -78,6 +94,21 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(frame);
+    }
+
+    /// `http://HOST:PORT` (or `https://`) for URLs handed to a client that reached the
+    /// simulator as `host` (the request's `Host` header, used when it looks like a host).
+    pub(crate) fn base_url(&self, host: Option<&str>) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        let host = host
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+            })
+            .map_or_else(|| self.addr.to_string(), str::to_string);
+        format!("{scheme}://{host}")
     }
 
     /// The number of the next connection: 0, 1, 2... in accept order.
@@ -161,9 +192,19 @@ pub struct SimulatorBuilder {
     seed: Option<u64>,
     recording: bool,
     limits: SimulatorLimits,
+    rate_limit: Option<u32>,
 }
 
 impl SimulatorBuilder {
+    /// Replaces the flow's `onMessage` rate limit (`limits.rateLimit.messagesPerSecond`, by
+    /// default Genesys' 2 per rolling second): `n` per session in any rolling second, `0` for
+    /// none. Meant for tests that must not wait for the limit; a flow that keeps the default
+    /// is what the real service does.
+    pub fn rate_limit(mut self, messages_per_second: u32) -> Self {
+        self.rate_limit = Some(messages_per_second);
+        self
+    }
+
     /// Resource limits: connections, sessions, token length, frame size and rate, and the
     /// handshake, configure and idle timeouts. See [`SimulatorLimits`] for the defaults.
     pub fn limits(mut self, limits: SimulatorLimits) -> Self {
@@ -220,7 +261,13 @@ impl SimulatorBuilder {
             .seed
             .or(self.flow.seed)
             .unwrap_or_else(rand::random::<u64>);
-        let shared = Arc::new(Shared::new(self.flow, seed, self.recording, self.limits));
+        let mut shared = Shared::new(self.flow, seed, self.recording, self.limits);
+        shared.addr = addr;
+        shared.tls = self.tls;
+        if let Some(n) = self.rate_limit {
+            shared.rate_limit.messages_per_second = n;
+        }
+        let shared = Arc::new(shared);
         let _ = shared.downloads.set(downloads_base(addr, self.tls));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(
@@ -302,6 +349,7 @@ impl Simulator {
             seed: None,
             recording: true,
             limits: SimulatorLimits::default(),
+            rate_limit: None,
         }
     }
 
@@ -310,6 +358,19 @@ impl Simulator {
     pub fn url(&self) -> String {
         let scheme = if self.identity.is_some() { "wss" } else { "ws" };
         format!("{scheme}://{}/v1", self.addr)
+    }
+
+    /// `http://HOST:PORT` (or `https://` with TLS): the same port serves plain HTTP too, the
+    /// deployment's `config.json` at
+    /// `/webdeployments/v1/deployments/{deploymentId}/config.json`, the presigned attachment
+    /// URLs and the guest history at `/api/v2/webmessaging/messages`.
+    pub fn http_url(&self) -> String {
+        let scheme = if self.identity.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The address the simulator listens on.
@@ -515,7 +576,7 @@ fn refusal(status: StatusCode, body: &str) -> ErrorResponse {
 }
 
 /// The decoded value of `name` in a query string.
-fn query_value(query: &str, name: &str) -> Option<String> {
+pub(crate) fn query_value(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (percent_decode(key) == name).then(|| percent_decode(value))

@@ -14,16 +14,25 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-/// What one socket tells another of the same session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one socket (or the HTTP side) tells another socket of the same session.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Notice {
     /// Another socket sent `closeSession` with `closeAllConnections: true`.
     ConnectionClosed,
+    /// Another socket cleared the conversation (Presence `Clear`).
+    Cleared,
+    /// A frame to write as it is (an upload's success or failure event).
+    Frame(String),
 }
+
+/// Numbers sessions, so that stores outside the session map can tell sessions apart.
+static NEXT_SESSION_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// One guest session and its conversation.
 #[derive(Debug)]
 pub(crate) struct SessionState {
+    /// The session's number, unique in the process.
+    pub(crate) id: u64,
     /// Index of the bot's current state.
     pub(crate) state: usize,
     /// Set once the bot's Presence Disconnect went out, or after `closeSession`.
@@ -44,11 +53,15 @@ pub(crate) struct SessionState {
     pub(crate) sockets: Vec<(u64, UnboundedSender<Notice>)>,
     /// The handover to an agent and the DatePickers offered in this conversation.
     pub(crate) record: FlowRecord,
+    /// The conversation's messages (StructuredMessage bodies as JSON), oldest first, for the
+    /// guest history REST call; at most `SimulatorLimits::max_history_messages`.
+    pub(crate) history: VecDeque<Box<str>>,
 }
 
 impl SessionState {
     pub(crate) fn new(start: usize, now: Instant) -> SessionState {
         SessionState {
+            id: NEXT_SESSION_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             state: start,
             read_only: false,
             welcomed: false,
@@ -59,7 +72,19 @@ impl SessionState {
             recent: VecDeque::new(),
             sockets: Vec::new(),
             record: FlowRecord::default(),
+            history: VecDeque::new(),
         }
+    }
+
+    /// Keeps one message body for the history, forgetting the oldest beyond `max`.
+    pub(crate) fn remember(&mut self, body: String, max: usize) {
+        if max == 0 {
+            return;
+        }
+        while self.history.len() >= max {
+            self.history.pop_front();
+        }
+        self.history.push_back(body.into_boxed_str());
     }
 
     /// Starts a new conversation on the same token (`startNew: true`).
@@ -70,6 +95,7 @@ impl SessionState {
         self.captures.clear();
         self.attributes.clear();
         self.record = FlowRecord::default();
+        self.history.clear();
     }
 }
 
@@ -198,6 +224,15 @@ impl Sessions {
             .by_token
             .get(token)
             .map(|stored| Arc::clone(&stored.session))
+    }
+
+    /// Forgets `token`'s session (Presence `Clear`): the token starts a new conversation if
+    /// it is used again.
+    pub(crate) fn remove(&self, token: &str) {
+        let mut store = self.store();
+        if let Some(stored) = store.by_token.remove(token) {
+            store.order.remove(&stored.key);
+        }
     }
 
     /// Removes every session past its TTL.

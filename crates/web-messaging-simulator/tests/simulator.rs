@@ -26,6 +26,8 @@ async fn simulator(yaml: &str) -> Simulator {
 struct Guest {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     token: String,
+    /// The upgrade URL's deploymentId, which `configureSession` repeats.
+    deployment: String,
 }
 
 async fn try_connect(
@@ -49,6 +51,7 @@ async fn try_connect(
     Ok(Guest {
         ws,
         token: uuid::Uuid::new_v4().to_string(),
+        deployment: deployment.unwrap_or("test-deployment").to_string(),
     })
 }
 
@@ -121,7 +124,8 @@ impl Guest {
     }
 
     async fn configure(&mut self) -> Value {
-        let frame = json!({"action":"configureSession","deploymentId":"test-deployment","token":self.token});
+        let frame =
+            json!({"action":"configureSession","deploymentId":self.deployment,"token":self.token});
         self.send(frame).await;
         self.next().await
     }
@@ -198,18 +202,35 @@ async fn configure_session_gets_a_session_response() {
     let sim = simulator("states:\n  main: []\n").await;
     let mut guest = connect(&sim).await;
     let response = guest.configure().await;
-    assert_eq!(
-        response,
-        json!({"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}})
+    // The fields of the mobile SDK's rich capture (protocol.md §5.1); no file uploads are
+    // configured, so no allowedMedia.
+    assert_eq!(response["type"], "response");
+    assert_eq!(response["class"], "SessionResponse");
+    assert_eq!(response["code"], 200);
+    let body = &response["body"];
+    assert_eq!(body["connected"], true);
+    assert_eq!(body["newSession"], true);
+    assert_eq!(body["readOnly"], false);
+    assert_eq!(body["maxCustomDataBytes"], 2048);
+    assert_eq!(body["clearedExistingSession"], false);
+    assert!(
+        body["blockedExtensions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(".ade"))
     );
+    assert!(body.get("allowedMedia").is_none(), "{body}");
+    assert!(body.get("durationSeconds").is_none(), "{body}");
+    // No greeting follows.
+    guest.expect_silence().await;
     // The same token again resumes the session; a tracingId is copied.
     guest
         .send(json!({"action":"configureSession","deploymentId":"test-deployment","token":guest.token,"tracingId":"again"}))
         .await;
-    assert_eq!(
-        guest.next().await,
-        json!({"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false},"tracingId":"again"})
-    );
+    let again = guest.next().await;
+    assert_eq!(again["tracingId"], "again");
+    assert_eq!(again["body"]["newSession"], false);
+    assert_eq!(again["body"]["connected"], true);
     let received = sim.received();
     assert_eq!(received.len(), 2);
     assert_eq!(received[0]["action"], "configureSession");
@@ -441,13 +462,16 @@ async fn a_silent_deployment_never_answers() {
 }
 
 #[tokio::test]
-async fn welcome_messages_follow_the_session_response() {
+async fn welcome_messages_follow_the_guests_first_message() {
     let sim = simulator(
         "session:\n  welcome: [\"Hello!\", { text: \"How can I help?\", delayMs: 30 }]\nstates:\n  main: []\n",
     )
     .await;
     let mut guest = connect(&sim).await;
     assert_eq!(guest.configure().await["class"], "SessionResponse");
+    // Genesys runs no inbound flow before the guest's first message (without auto-start).
+    guest.expect_silence().await;
+    guest.say_and_echo("hi").await;
     let first = guest.next().await;
     assert_bot_message(&first);
     assert_eq!(first["body"]["text"], "Hello!");
@@ -478,8 +502,8 @@ async fn zero_delay_messages_are_never_overtaken_by_the_next_request() {
     assert_eq!(
         seen,
         [
-            "Outbound:Welcome!",
             "Inbound:first",
+            "Outbound:Welcome!",
             "Outbound:a",
             "Outbound:b",
             "Inbound:second",
@@ -501,11 +525,11 @@ async fn more_than_two_messages_a_second_are_refused_with_429() {
         .await;
     assert_eq!(guest.next().await["body"]["text"], "one");
     assert_eq!(guest.next().await["body"]["text"], "two");
+    // The captured frame (protocol.md §4.1): retryAfter 3 and no tracingId.
     assert_eq!(
         guest.next().await,
         json!({"type":"response","class":"TooManyRequestsErrorMessage","code":429,
-               "body":{"retryAfter":1,"errorCode":4029,"errorMessage":"Message rate too high for this session"},
-               "tracingId":"third"})
+               "body":{"retryAfter":3,"errorCode":4029,"errorMessage":"Message rate too high for this session"}})
     );
     guest.expect_silence().await;
     // A second later there is room again.
@@ -566,13 +590,14 @@ async fn garbage_from_the_guest_gets_400_and_the_connection_keeps_working() {
     guest.send_text("this is not json").await;
     assert_eq!(guest.next().await, bad_request);
     guest
-        .send_text(r#"{"action":"getJwt","token":"t","tracingId":"x"}"#)
+        .send_text(r#"{"action":"nonsense","token":"t","tracingId":"x"}"#)
         .await;
     let mut with_tracing = bad_request.clone();
     with_tracing["tracingId"] = json!("x");
     assert_eq!(guest.next().await, with_tracing);
+    // A known action before configureSession: no session yet.
     guest.send_text(r#"{"action":"onMessage"}"#).await;
-    assert_eq!(guest.next().await, bad_request);
+    assert_eq!(guest.next().await["code"], 4007);
     guest.send_text("[1,2,3]").await;
     assert_eq!(guest.next().await, bad_request);
     guest
@@ -587,7 +612,7 @@ async fn garbage_from_the_guest_gets_400_and_the_connection_keeps_working() {
     assert_eq!(guest.reply().await, "still here");
     let received = sim.received();
     assert_eq!(received[0], json!("this is not json"));
-    assert_eq!(received[1]["action"], "getJwt");
+    assert_eq!(received[1]["action"], "nonsense");
     assert_eq!(received[3], json!([1, 2, 3]));
     assert_eq!(received[5]["action"], "configureSession");
 }
@@ -618,9 +643,13 @@ async fn close_session_answers_connected_false_read_only() {
     guest
         .send(json!({"action":"closeSession","token":guest.token,"closeAllConnections":true,"tracingId":"c"}))
         .await;
+    // The mobile SDK's capture of this reply (protocol.md §5.1, third line).
+    let closed = guest.next().await;
+    assert_eq!(closed["class"], "SessionResponse");
+    assert_eq!(closed["tracingId"], "c");
     assert_eq!(
-        guest.next().await,
-        json!({"type":"response","class":"SessionResponse","code":200,"body":{"connected":false,"readOnly":true},"tracingId":"c"})
+        closed["body"],
+        json!({"connected":false,"newSession":true,"readOnly":true,"maxCustomDataBytes":2048,"clearedExistingSession":false})
     );
     // startNew opens a new session on the same token.
     guest
@@ -670,6 +699,7 @@ async fn states_and_goto_are_per_connection_and_connections_run_concurrently() {
             let mut guest = Guest {
                 ws,
                 token: format!("token-{n}"),
+                deployment: "d".to_string(),
             };
             guest.configure().await;
             guest.say_and_echo(&format!("hello {n}")).await;

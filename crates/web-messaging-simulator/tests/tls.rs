@@ -47,8 +47,8 @@ async fn wss_serves_with_a_certificate_for_loopback_that_clients_can_trust() {
 
     let mut guest = connect(&sim).await;
     assert_eq!(guest.configure().await["body"]["newSession"], true);
-    assert_eq!(guest.reply().await, "Welcome to the secure bot.");
     guest.say_and_echo("hello").await;
+    assert_eq!(guest.reply().await, "Welcome to the secure bot.");
     assert_eq!(guest.reply().await, "Say menu.");
 
     // `localhost` is in the certificate too.
@@ -97,11 +97,12 @@ async fn the_client_library_clicks_through_quick_replies_over_wss() {
         .await
         .expect("connects over wss");
     conversation.wait_for_start(GENEROUS).await.expect("starts");
+    // The welcome follows the guest's first message, as with Genesys without auto-start.
+    conversation.say("show me the menu").await.expect("says");
     conversation
         .wait_for_reply_containing("Welcome", GENEROUS)
         .await
         .expect("welcome");
-    conversation.say("show me the menu").await.expect("says");
     conversation
         .wait_for_quick_replies(&["Tea", "Coffee"], GENEROUS)
         .await
@@ -147,12 +148,11 @@ async def main(url, cafile):
         await ws.send(json.dumps({"action": "configureSession", "deploymentId": "python", "token": "python-guest"}))
         response = await frame()
         assert response["class"] == "SessionResponse" and response["body"]["connected"], response
-        print("welcome:", (await bot())["text"])
         await ws.send(json.dumps({"action": "onMessage", "token": "python-guest", "message": {"type": "Text", "text": "menu please"}}))
+        print("welcome:", (await bot())["text"])
         offer = await bot()
         labels = [c["quickReply"]["text"] for c in offer["content"] if c["contentType"] == "QuickReply"]
         print("offered:", ",".join(labels))
-        await asyncio.sleep(1.1)
         click = {"contentType": "ButtonResponse", "buttonResponse": {"text": "Tea", "payload": "Tea", "type": "QuickReply"}}
         await ws.send(json.dumps({"action": "onMessage", "token": "python-guest", "message": {"type": "Text", "content": [click]}}))
         print("answer:", (await bot())["text"])
@@ -234,4 +234,159 @@ async fn a_python_websockets_client_talks_to_the_simulator_over_wss() {
     );
     let received = sim.received();
     assert_eq!(received[0]["token"], "python-guest");
+}
+
+/// A flow with every deployment-level behaviour the Python guest checks.
+const PROTOCOL_BOT: &str = r#"
+deploymentId: py
+session: { autostart: true, welcome: "Hello from the flow." }
+messenger:
+  conversationClear: { enabled: true }
+  fileUpload: { modes: [{ fileTypes: [text/plain], maxFileSizeKB: 1 }] }
+states:
+  main:
+    - when: { attachment: true }
+      reply: "Got your file."
+    - reply: "ok"
+"#;
+
+/// A guest written in Python (`websockets` for the socket, the standard library for HTTP)
+/// that checks the session-level protocol: config.json, the rich SessionResponse, no greeting
+/// before the Join, 4007 for another token, the attachment upload, the captured 429, getJwt
+/// and the history, and Presence Clear.
+const PYTHON_PROTOCOL_GUEST: &str = r#"
+import asyncio, json, sys, urllib.request, urllib.error
+import websockets
+
+def http(method, url, body=None, headers=None):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+async def main(ws_url, http_url):
+    status, raw = http("GET", http_url + "/webdeployments/v1/deployments/py/config.json")
+    config = json.loads(raw)
+    conversations = config["messenger"]["apps"]["conversations"]
+    print("config:", status, conversations["autoStart"]["enabled"], conversations["conversationClear"]["enabled"], config["status"])
+    print("other deployment:", http("GET", http_url + "/webdeployments/v1/deployments/nope/config.json")[0])
+
+    async with websockets.connect(ws_url + "?deploymentId=py") as ws:
+        async def frame(timeout=10):
+            return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        async def send(request):
+            await ws.send(json.dumps(request))
+        token = "python-protocol-guest"
+        await send({"action": "configureSession", "deploymentId": "py", "token": token})
+        body = (await frame())["body"]
+        print("session:", body["connected"], body["newSession"], body["readOnly"], body["maxCustomDataBytes"],
+              body["allowedMedia"]["inbound"]["fileTypes"][0]["type"], body["clearedExistingSession"])
+        try:
+            early = await frame(0.5)
+            print("greeted before the guest spoke:", early)
+        except asyncio.TimeoutError:
+            print("silent until the guest speaks")
+        await send({"action": "onMessage", "token": token, "message": {"type": "Event", "events": [{"eventType": "Presence", "presence": {"type": "Join"}}]}})
+        echo = await frame()
+        print("join echoed:", echo["body"]["direction"], echo["body"]["events"][0]["presence"]["type"])
+        print("welcome:", (await frame())["body"]["text"])
+
+        await send({"action": "onMessage", "token": "someone-else", "message": {"type": "Text", "text": "x"}})
+        print("other token:", (await frame())["code"])
+
+        await send({"action": "onAttachment", "token": token, "attachmentId": "att-1", "fileName": "notes.txt", "fileType": "text/plain", "fileSize": 5})
+        presigned = (await frame())["body"]
+        status, _ = http("PUT", presigned["url"], b"hello", dict(presigned["headers"], **{"Content-Type": "text/plain"}))
+        success = await frame()
+        print("upload:", status, success["class"], success["body"]["attachmentId"])
+        await send({"action": "onMessage", "token": token, "message": {"type": "Text", "text": "see file", "content": [{"contentType": "Attachment", "attachment": {"id": "att-1"}}]}})
+        echo = await frame()
+        print("attachment echoed:", echo["body"]["content"][0]["attachment"]["filename"])
+        print("answer:", (await frame())["body"]["text"])
+
+        for n in range(3):
+            await send({"action": "onMessage", "token": token, "tracingId": "burst-%d" % n, "message": {"type": "Text", "text": "burst"}})
+        limited = []
+        for _ in range(6):
+            try:
+                f = await frame(1.5)
+            except asyncio.TimeoutError:
+                break
+            if f["class"] == "TooManyRequestsErrorMessage":
+                limited.append(f)
+        print("429:", len(limited) >= 1, all(f["body"] == {"retryAfter": 3, "errorCode": 4029, "errorMessage": "Message rate too high for this session"} and "tracingId" not in f for f in limited))
+
+        await send({"action": "getJwt", "token": token})
+        jwt = (await frame())["body"]["jwt"]
+        status, raw = http("GET", http_url + "/api/v2/webmessaging/messages?pageSize=2", headers={"Authorization": "Bearer " + jwt})
+        page = json.loads(raw)
+        print("history:", status, page["pageSize"], page["entities"][0]["direction"], page["total"] >= 3)
+        print("history without jwt:", http("GET", http_url + "/api/v2/webmessaging/messages")[0])
+
+    async with websockets.connect(ws_url + "?deploymentId=py") as ws:
+        await ws.send(json.dumps({"action": "configureSession", "deploymentId": "py", "token": "python-clear"}))
+        await asyncio.wait_for(ws.recv(), 10)
+        await ws.send(json.dumps({"action": "onMessage", "token": "python-clear", "message": {"type": "Event", "events": [{"eventType": "Presence", "presence": {"type": "Clear"}}]}}))
+        first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        second = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        print("clear:", first["class"], second["class"])
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"#;
+
+#[tokio::test]
+async fn a_python_client_checks_the_session_level_protocol() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let packages = dir.path().join("site");
+    let target = packages.clone();
+    tokio::task::spawn_blocking(move || install_websockets(&target))
+        .await
+        .expect("pip runs");
+    // Genesys' rate limit, as the flow leaves it.
+    let flow = web_messaging_simulator::BotFlow::from_yaml_str(PROTOCOL_BOT, "bot.yml").unwrap();
+    let sim = web_messaging_simulator::Simulator::start(flow)
+        .await
+        .unwrap();
+    let script = dir.path().join("protocol_guest.py");
+    std::fs::write(&script, PYTHON_PROTOCOL_GUEST).expect("writes the script");
+    let mut command = tokio::process::Command::new("python3");
+    command
+        .arg(&script)
+        .arg(sim.url())
+        .arg(sim.http_url())
+        .env("PYTHONPATH", &packages)
+        .env("NO_PROXY", "*")
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the Python guest finishes in time")
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python guest failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "config: 200 True True Active",
+            "other deployment: 404",
+            "session: True True False 2048 text/plain False",
+            "silent until the guest speaks",
+            "join echoed: Inbound Join",
+            "welcome: Hello from the flow.",
+            "other token: 4007",
+            "upload: 200 UploadSuccessEvent att-1",
+            "attachment echoed: notes.txt",
+            "answer: Got your file.",
+            "429: True True",
+            "history: 200 2 Outbound True",
+            "history without jwt: 401",
+            "clear: SessionClearedEvent ConnectionClosedEvent",
+        ]
+    );
 }

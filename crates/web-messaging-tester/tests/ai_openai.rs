@@ -19,11 +19,13 @@ const KEY: &str = "sk-test-0123456789abcdef";
 fn refund_customer(asked: &support::Asked) -> Answer {
     // Latest first: a judge shown the whole transcript gets the final answer.
     let last = asked.last_user();
+    // Like Genesys, the bot says nothing before the customer does: the customer opens.
+    let opening = asked.messages.iter().all(|(role, _)| role != "assistant");
     if last.contains("refund is approved") {
         text("Great, thanks! PASS")
     } else if last.contains("order number") {
         text("It is 12345")
-    } else if last.contains("How can I help") {
+    } else if opening || last.contains("How can I help") {
         text("I would like a refund please")
     } else {
         text("I am confused. FAIL")
@@ -72,8 +74,8 @@ async fn chatgpt_plays_the_customer_and_passes() {
         "
 Refund (PASS)
 ---------------------
-Chatbot: Hello! I'm the refunds bot. How can I help?
 AI: I would like a refund please
+Chatbot: Hello! I'm the refunds bot. How can I help?
 Chatbot: I can help with that. What is your order number?
 AI: It is 12345
 Chatbot: Thank you.
@@ -330,9 +332,8 @@ async fn output_files_have_upstreams_fields_and_ours() {
     assert_eq!(
         json["transcript"],
         serde_json::json!([
-            {"role": "bot", "content": "Hello! I'm the refunds bot. How can I help?"},
             {"role": "customer", "content": "I would like a refund please"},
-            {"role": "bot", "content": "I can help with that. What is your order number?"},
+            {"role": "bot", "content": "Hello! I'm the refunds bot. How can I help?\nI can help with that. What is your order number?"},
             {"role": "customer", "content": "It is 12345"},
             {"role": "bot", "content": "Thank you.\nYour refund is approved."},
             {"role": "customer", "content": "Great, thanks! PASS"},
@@ -493,7 +494,7 @@ async fn a_bot_disconnect_ends_the_conversation_after_a_last_look() {
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(
         out.stdout.contains(
-            "\nLeft (FAIL)\n---------------------\nChatbot: Hello! I'm the refunds bot. How can I help?\nAI: bye\nChatbot: Goodbye!\n\nChatbot disconnected unexpectedly\n"
+            "\nLeft (FAIL)\n---------------------\nAI: bye\nChatbot: Hello! I'm the refunds bot. How can I help?\nChatbot: Goodbye!\n\nChatbot disconnected unexpectedly\n"
         ),
         "{}",
         out.stdout

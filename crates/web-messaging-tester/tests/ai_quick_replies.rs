@@ -14,7 +14,10 @@ async fn a_message_naming_an_option_clicks_it() {
     Mock::given(method("POST"))
         .respond_with(Model::new(Format::OpenAi, |asked| {
             let last = asked.last_user();
-            if last.contains("[Yes please] [No thanks]") {
+            // The bot says nothing before the customer does: the customer opens.
+            if asked.messages.iter().all(|(role, _)| role != "assistant") {
+                text("hi")
+            } else if last.contains("[Yes please] [No thanks]") {
                 text("yes please")
             } else if last.contains("10% off") {
                 text("PASS")

@@ -12,7 +12,6 @@ use crate::flow::{
     parse_time,
 };
 use crate::session::{SessionState, lock};
-use genesys_web_messaging::protocol::IncomingMessage;
 use rand::Rng;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -44,7 +43,7 @@ impl Extras {
 }
 
 /// `originatingMessageId` of the first button response of an `onMessage` frame.
-pub(super) fn button_origin(frame: &Value) -> Option<String> {
+pub(super) fn button_origin(frame: &Map<String, Value>) -> Option<String> {
     frame
         .get("message")?
         .get("content")?
@@ -112,15 +111,19 @@ impl Connection {
     /// `originatingMessageId` names a DatePicker offered in this conversation that offered it.
     pub(super) fn date_pick(
         &self,
-        message: &IncomingMessage,
+        content: &[Value],
         record: &FlowRecord,
     ) -> Option<DatePick> {
-        let response = message.content.iter().find_map(|c| {
-            c.button_response
-                .as_ref()
-                .filter(|b| b.kind == "DatePicker")
+        let response = content.iter().find_map(|c| {
+            c.get("buttonResponse")
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("DatePicker"))
         })?;
-        let picked = parse_time(&response.payload);
+        let picked = parse_time(
+            response
+                .get("payload")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
         Some(DatePick {
             offered: record.offered_time(self.inbound_origin.as_deref(), picked),
         })

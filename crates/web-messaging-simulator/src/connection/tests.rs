@@ -78,14 +78,21 @@ fn the_rate_window_slides() {
         class(frames(c.handle_text(say, t2))),
         "TooManyRequestsErrorMessage"
     );
+    // Exactly 2 per rolling second, no slack: t0 leaves the window at t0 + 1 s, t1 at
+    // t1 + 1 s, and not a millisecond earlier.
     let t3 = t0 + Duration::from_millis(1000);
     assert_eq!(class(frames(c.handle_text(say, t3))), "StructuredMessage");
-    // t0 and t1 have left the window (less the tolerance): one more fits, not two.
-    let t4 = t0 + Duration::from_millis(1001);
-    assert_eq!(class(frames(c.handle_text(say, t4))), "StructuredMessage");
-    let t5 = t0 + Duration::from_millis(1002);
+    let t4 = t0 + Duration::from_millis(1009);
+    let refused = frames(c.handle_text(say, t4));
+    assert_eq!(refused[0]["class"], "TooManyRequestsErrorMessage");
+    // The captured frame: retryAfter 3, no tracingId.
+    assert_eq!(refused[0]["body"]["retryAfter"], 3);
+    assert!(refused[0].get("tracingId").is_none());
+    let t5 = t0 + Duration::from_millis(1010);
+    assert_eq!(class(frames(c.handle_text(say, t5))), "StructuredMessage");
+    let t6 = t0 + Duration::from_millis(1011);
     assert_eq!(
-        class(frames(c.handle_text(say, t5))),
+        class(frames(c.handle_text(say, t6))),
         "TooManyRequestsErrorMessage"
     );
 }

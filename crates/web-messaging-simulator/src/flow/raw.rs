@@ -32,6 +32,10 @@ pub(super) struct RawFlow {
     #[serde(default)]
     pub(super) faults: Option<RawFaults>,
     #[serde(default)]
+    pub(super) messenger: Option<RawMessenger>,
+    #[serde(default)]
+    pub(super) auth: Option<RawAuth>,
+    #[serde(default)]
     pub(super) start: Option<Spanned<String>>,
     pub(super) states: Spanned<IndexMap<String, Spanned<Vec<RawRule>>>>,
 }
@@ -43,6 +47,96 @@ pub(super) struct RawLimits {
     pub(super) max_message_length: Option<Spanned<u64>>,
     #[serde(default)]
     pub(super) max_custom_attributes_bytes: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(super) rate_limit: Option<RawRateLimit>,
+}
+
+/// `limits.rateLimit`: the `onMessage` rate limit and its 429.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawRateLimit {
+    #[serde(default)]
+    pub(super) messages_per_second: Option<u32>,
+    #[serde(default)]
+    pub(super) retry_after_seconds: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(super) tracing_id: Option<bool>,
+}
+
+/// `messenger`: the deployment's Messenger configuration (what `config.json` publishes).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawMessenger {
+    #[serde(default)]
+    pub(super) enabled: Option<bool>,
+    #[serde(default)]
+    pub(super) status: Option<RawStatus>,
+    #[serde(default)]
+    pub(super) conversation_disconnect: Option<RawDisconnect>,
+    #[serde(default)]
+    pub(super) conversation_clear: Option<RawEnabled>,
+    #[serde(default)]
+    pub(super) file_upload: Option<RawFileUpload>,
+}
+
+/// `messenger.status`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RawStatus {
+    Active,
+    Inactive,
+}
+
+/// `messenger.conversationDisconnect`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawDisconnect {
+    #[serde(default)]
+    pub(super) enabled: Option<bool>,
+    #[serde(default, rename = "type")]
+    pub(super) kind: Option<RawDisconnectType>,
+}
+
+/// `messenger.conversationDisconnect.type`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RawDisconnectType {
+    ReadOnly,
+    Send,
+}
+
+/// `{ enabled: bool }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawEnabled {
+    pub(super) enabled: bool,
+}
+
+/// `messenger.fileUpload`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawFileUpload {
+    #[serde(default)]
+    pub(super) modes: Vec<RawUploadMode>,
+    #[serde(default)]
+    pub(super) blocked_extensions: Option<Vec<String>>,
+}
+
+/// One `messenger.fileUpload.modes` item.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawUploadMode {
+    pub(super) file_types: Spanned<Vec<String>>,
+    #[serde(rename = "maxFileSizeKB")]
+    pub(super) max_file_size_kb: Spanned<u64>,
+}
+
+/// `auth`: authenticated sessions (`configureAuthenticatedSession`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct RawAuth {
+    #[serde(default)]
+    pub(super) enabled: bool,
+    #[serde(default)]
+    pub(super) valid_codes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +333,7 @@ pub(super) struct RawWhenMap {
     pub(super) attribute: Option<RawAttribute>,
     #[serde(default)]
     pub(super) date_picked: Option<Spanned<String>>,
+    pub(super) attachment: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -538,6 +633,9 @@ const SPANNED_FIELDS: &[&str] = &[
     "attachment",
     "mediaType",
     "fileSize",
+    "retryAfterSeconds",
+    "fileTypes",
+    "maxFileSizeKB",
 ];
 
 /// Lists whose items are wrapped in [`Spanned`].

@@ -363,6 +363,7 @@ fn reads_the_rich_and_fault_keys() {
             payload,
             attributes,
             date_pick: None,
+            has_attachment: false,
         }
     }
     assert!(
@@ -409,6 +410,7 @@ fn attribute_conditions() {
                 payload: None,
                 attributes,
                 date_pick: None,
+                has_attachment: false,
             })
             .is_some()
     };

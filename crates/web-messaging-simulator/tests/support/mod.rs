@@ -22,15 +22,38 @@ use web_messaging_simulator::{BotFlow, Simulator};
 pub const GENEROUS: Duration = Duration::from_secs(10);
 pub const QUIET: Duration = Duration::from_millis(300);
 
+/// A simulator without the `onMessage` rate limit, so that tests never wait for it (the
+/// rate-limit tests use [`rate_limited_simulator`]).
 pub async fn simulator(yaml: &str) -> Simulator {
     let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
+    Simulator::builder(flow)
+        .rate_limit(0)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+/// A simulator with the flow's rate limit (Genesys' 2 per rolling second by default).
+pub async fn rate_limited_simulator(yaml: &str) -> Simulator {
+    let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
     Simulator::start(flow).await.expect("simulator starts")
+}
+
+/// Asserts that every field of `expected` is in `actual` with the same value.
+pub fn assert_has(actual: &Value, expected: Value) {
+    let Value::Object(expected) = expected else {
+        panic!("expected fields must be an object");
+    };
+    for (key, value) in expected {
+        assert_eq!(actual[&key], value, "field `{key}` of {actual}");
+    }
 }
 
 pub async fn tls_simulator(yaml: &str) -> Simulator {
     let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
     Simulator::builder(flow)
         .tls(true)
+        .rate_limit(0)
         .start()
         .await
         .expect("simulator starts")
