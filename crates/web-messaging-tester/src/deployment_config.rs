@@ -522,12 +522,26 @@ pub async fn fetch(
     Ok(Fetched::Published(Arc::new(config)))
 }
 
-/// Whether the server answered with something that is not HTTP (or closed without answering).
+/// Whether the server, once connected, answered with something that is not HTTP, or closed
+/// the connection without answering (over TLS: without even a `close_notify`).
 fn not_http(e: &reqwest::Error) -> bool {
+    if e.is_connect() || e.is_timeout() {
+        return false;
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            return h.is_incomplete_message() || h.is_parse();
+        if let Some(h) = s.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_parse())
+        {
+            return true;
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+            )
+        {
+            return true;
         }
         source = s.source();
     }

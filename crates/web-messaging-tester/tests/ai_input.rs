@@ -204,7 +204,8 @@ async fn a_failing_preflight_opens_no_session() {
     );
     assert!(deployment.accept().is_err(), "no session was opened");
 
-    // The same file with a working model does reach the deployment.
+    // The same file with a working model does reach the deployment (which serves no
+    // config.json: it never answers, so the configuration is not fetched).
     let good = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(Model::new(Format::OpenAi, |_| text("PASS")))
@@ -221,6 +222,7 @@ async fn a_failing_preflight_opens_no_session() {
             "d",
             "--time-limit",
             "2s",
+            "--no-deployment-config",
         ],
         &[
             ("OPENAI_API_KEY", "k"),

@@ -117,9 +117,20 @@ fn scripted_talks_wss_to_a_simulator_it_trusts_with_ca_cert() {
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("PASS - Decline Survey"), "{stdout}");
 
-    // Without the certificate the connection is refused by TLS verification: every scenario
-    // fails with the reason, none passes.
+    // Without the certificate the deployment configuration cannot be fetched (TLS
+    // verification refuses it): the run stops before any session, with the reason.
     let untrusted = run(&[]);
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the deployment configuration at https://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+
+    // Without fetching it, the WebSocket itself is refused by TLS verification: every
+    // scenario fails with the reason, none passes.
+    let untrusted = run(&["--no-deployment-config"]);
     let stdout = String::from_utf8_lossy(&untrusted.stdout);
     assert_eq!(untrusted.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("Could not open a session"), "{stdout}");
