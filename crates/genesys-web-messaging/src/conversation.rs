@@ -247,13 +247,18 @@ fn button_response(text: &str, payload: &str, kind: &str, message_type: &str) ->
 pub struct Conversation {
     session: GuestSession,
     options: ConversationOptions,
-    cursor: Option<OrderKey>,
-    cursor_moved_at: Option<Instant>,
-    faults_reported: usize,
-    recent_sends: VecDeque<Instant>,
+    pub(crate) cursor: Option<OrderKey>,
+    pub(crate) cursor_moved_at: Option<Instant>,
+    pub(crate) faults_reported: usize,
+    pub(crate) recent_sends: VecDeque<Instant>,
     started_at: Instant,
     /// Messages sent, by tracing id: one refused with 429 is sent again after `retryAfter`.
-    sent: HashMap<String, IncomingMessage>,
+    pub(crate) sent: HashMap<String, IncomingMessage>,
+    /// Where the current conversation starts in the log (after `start_new`): disconnects
+    /// before it no longer count.
+    pub(crate) epoch: Option<OrderKey>,
+    /// Names of the attachments sent, by id, for the transcript.
+    pub(crate) attachment_names: HashMap<String, String>,
 }
 
 impl fmt::Debug for Conversation {
@@ -294,6 +299,8 @@ impl Conversation {
             recent_sends: VecDeque::new(),
             started_at: Instant::now(),
             sent: HashMap::new(),
+            epoch: None,
+            attachment_names: HashMap::new(),
         }
     }
 
@@ -302,7 +309,17 @@ impl Conversation {
         &self.session
     }
 
-    fn log(&self) -> &SessionLog {
+    /// The underlying session, to reconnect it.
+    pub(crate) fn session_mut(&mut self) -> &mut GuestSession {
+        &mut self.session
+    }
+
+    /// The options this conversation paces itself with.
+    pub(crate) fn options(&self) -> &ConversationOptions {
+        &self.options
+    }
+
+    pub(crate) fn log(&self) -> &SessionLog {
         self.session.log()
     }
 
@@ -388,7 +405,7 @@ impl Conversation {
         })
     }
 
-    async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
+    pub(crate) async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
         self.check_can_send()?;
         self.pace().await;
         self.check_can_send()?;
@@ -445,7 +462,7 @@ impl Conversation {
         if let Some(closed) = snap.closed {
             return Err(SayError::Send(SendError::Closed(closed)));
         }
-        if snap.messages.iter().any(|m| m.message.is_disconnect()) {
+        if after(&snap, self.epoch).any(|m| m.message.is_disconnect()) {
             return Err(SayError::Disconnected);
         }
         Ok(())
@@ -662,9 +679,10 @@ impl Conversation {
     pub async fn wait_for_disconnect(&mut self, timeout: Duration) -> Result<(), WaitError> {
         let deadline = later(Instant::now(), timeout);
         let faults_reported = self.faults_reported;
+        let epoch = self.epoch;
         let outcome = self
             .wait_until(deadline, |snap| {
-                if snap.messages.iter().any(|m| m.message.is_disconnect()) {
+                if after(snap, epoch).any(|m| m.message.is_disconnect()) {
                     return Check::Done(Ok(()));
                 }
                 if let Some(failure) = ended(snap, faults_reported) {
@@ -687,16 +705,14 @@ impl Conversation {
 
     /// Whether the bot has ended the conversation.
     pub fn is_disconnected(&self) -> bool {
-        self.log()
-            .snapshot()
-            .messages
-            .iter()
-            .any(|m| m.message.is_disconnect())
+        after(&self.log().snapshot(), self.epoch).any(|m| m.message.is_disconnect())
     }
 
     /// The conversation so far, guest and bot lines in conversation order.
     pub fn transcript(&self) -> Transcript {
-        Transcript::from_messages(&self.log().snapshot().messages)
+        let messages = self.log().snapshot().messages;
+        let messages = crate::attachments::with_attachment_names(messages, &self.attachment_names);
+        Transcript::from_messages(&messages)
     }
 
     /// The id of the first message in the session (used to find the Genesys conversation).
@@ -805,7 +821,10 @@ pub(crate) fn short_duration(duration: Duration) -> String {
 }
 
 /// The messages after the cursor, in conversation order.
-fn after(snap: &Snapshot, cursor: Option<OrderKey>) -> impl Iterator<Item = &Arc<Received>> {
+pub(crate) fn after(
+    snap: &Snapshot,
+    cursor: Option<OrderKey>,
+) -> impl Iterator<Item = &Arc<Received>> {
     let start = cursor.map_or(0, |c| snap.messages.partition_point(|m| m.key() <= c));
     snap.messages[start..].iter()
 }

@@ -5,10 +5,13 @@
 //! Nothing here panics on what the server sends: garbage, error codes and closed sockets are
 //! recorded as [`Fault`]s and [`Closed`] reasons for the conversation to report.
 
+use crate::attachments::AttachmentLimits;
+use crate::lifecycle::Replies;
 use crate::log::{Closed, Fault, SessionLog};
 use crate::protocol::{
-    ChannelMetadata, ClientRequest, FrameError, IncomingChannel, IncomingMessage, ServerEvent,
-    decode_server_frame, region_endpoint,
+    AuthenticationData, ChannelMetadata, ClientRequest, FrameError, IncomingChannel,
+    IncomingMessage, LIFECYCLE_CLASSES, ServerEvent, decode_server_frame, frame_for_log,
+    region_endpoint,
 };
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rustls::pki_types::CertificateDer;
@@ -61,6 +64,16 @@ pub struct SessionConfig {
     /// Most events (messages and errors) the session keeps. One more closes the session with a
     /// reason naming the limit.
     pub max_messages: usize,
+    // Lifecycle and attachments (see `crate::lifecycle`, `crate::attachments`).
+    /// Start an authenticated session (`configureAuthenticatedSession` with this code) instead
+    /// of a guest one. The code is never printed.
+    pub authentication: Option<AuthenticationData>,
+    /// The REST base URL for the guest history (`https://api.{domain}`); `None`: derived from
+    /// `url` (see [`crate::rest_base_url`]).
+    pub rest_base_url: Option<String>,
+    /// Upload limits known to the caller (e.g. the deployment configuration's
+    /// `fileUpload.modes`), checked before an attachment is sent, besides the session's own.
+    pub attachment_limits: Option<AttachmentLimits>,
 }
 
 impl SessionConfig {
@@ -96,7 +109,24 @@ impl SessionConfig {
             extra_root_certificates: Vec::new(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_messages: DEFAULT_MAX_MESSAGES,
+            authentication: None,
+            rest_base_url: None,
+            attachment_limits: None,
         }
+    }
+
+    /// Starts an authenticated session with this code (`configureAuthenticatedSession`,
+    /// protocol.md §3.8): the JWT from Genesys' OAuth code or ID-token exchange.
+    pub fn authenticated(mut self, code: impl Into<String>) -> Self {
+        self.authentication = Some(AuthenticationData { code: code.into() });
+        self
+    }
+
+    /// Sets the upload limits checked before an attachment is sent (see
+    /// [`SessionConfig::attachment_limits`]).
+    pub fn with_attachment_limits(mut self, limits: AttachmentLimits) -> Self {
+        self.attachment_limits = Some(limits);
+        self
     }
 
     /// Sets the largest message accepted from the server, in bytes (at least 1 KiB).
@@ -216,6 +246,8 @@ pub struct GuestSession {
     custom_attributes: BTreeMap<String, String>,
     commands: mpsc::UnboundedSender<Command>,
     log: Arc<SessionLog>,
+    replies: Arc<Replies>,
+    config: SessionConfig,
 }
 
 impl GuestSession {
@@ -233,31 +265,98 @@ impl GuestSession {
             })??;
         let token = uuid::Uuid::new_v4().to_string();
         let log = Arc::new(SessionLog::with_capacity(config.max_messages));
+        let replies = Arc::new(Replies::default());
         let (commands, receiver) = mpsc::unbounded_channel();
         tokio::spawn(drive(
             socket,
             receiver,
             Arc::clone(&log),
+            Arc::clone(&replies),
             config.heartbeat_interval,
             token.clone(),
         ));
         let session = GuestSession {
             token,
-            deployment_id: config.deployment_id,
-            custom_attributes: config.custom_attributes,
+            deployment_id: config.deployment_id.clone(),
+            custom_attributes: config.custom_attributes.clone(),
             commands,
             log,
+            replies,
+            config,
         };
         // A failure here is recorded in the log as the socket's close reason.
-        let _ = session
-            .send(ClientRequest::ConfigureSession {
-                deployment_id: session.deployment_id.clone(),
-                token: session.token.clone(),
-                start_new: None,
-                tracing_id: None,
-            })
-            .await;
+        let _ = session.send(session.configure_request(false)).await;
         Ok(session)
+    }
+
+    /// The request that configures this session: `configureSession`, or
+    /// `configureAuthenticatedSession` when [`SessionConfig::authentication`] is set.
+    pub(crate) fn configure_request(&self, start_new: bool) -> ClientRequest {
+        let start_new = start_new.then_some(true);
+        match &self.config.authentication {
+            Some(data) => ClientRequest::ConfigureAuthenticatedSession {
+                deployment_id: self.deployment_id.clone(),
+                token: self.token.clone(),
+                start_new,
+                data: data.clone(),
+                tracing_id: Some(uuid::Uuid::new_v4().to_string()),
+            },
+            None => ClientRequest::ConfigureSession {
+                deployment_id: self.deployment_id.clone(),
+                token: self.token.clone(),
+                start_new,
+                tracing_id: start_new.map(|_| uuid::Uuid::new_v4().to_string()),
+            },
+        }
+    }
+
+    /// Closes the socket and opens a new one to the same endpoint, sending the configure
+    /// request again with the same token (protocol.md §7.2). The log is kept: what was
+    /// received stays, and what the new socket receives is added to it. Returns once the new
+    /// socket is open (the `SessionResponse` arrives in the log).
+    pub async fn reconnect(&mut self, timeout: Duration) -> Result<(), ConnectError> {
+        self.close().await;
+        let url = self.config.url.clone();
+        let socket = tokio::time::timeout(timeout, open_socket(&self.config))
+            .await
+            .map_err(|_| ConnectError::TimedOut { url, timeout })??;
+        if !self.log.reopen() {
+            return Err(ConnectError::Failed {
+                url: self.config.url.clone(),
+                reason: "the session's log is full".into(),
+            });
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(drive(
+            socket,
+            receiver,
+            Arc::clone(&self.log),
+            Arc::clone(&self.replies),
+            self.config.heartbeat_interval,
+            self.token.clone(),
+        ));
+        self.commands = commands;
+        let _ = self.send(self.configure_request(false)).await;
+        Ok(())
+    }
+
+    /// The configuration this session was opened with.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The REST base URL of the guest API: [`SessionConfig::rest_base_url`], else derived
+    /// from the endpoint.
+    pub fn rest_base_url(&self) -> String {
+        self.config
+            .rest_base_url
+            .clone()
+            .or_else(|| crate::lifecycle::rest_base_url(&self.config.url))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn replies(&self) -> &Arc<Replies> {
+        &self.replies
     }
 
     /// The guest's session token.
@@ -415,6 +514,7 @@ async fn drive(
     socket: Socket,
     mut commands: mpsc::UnboundedReceiver<Command>,
     log: Arc<SessionLog>,
+    replies: Arc<Replies>,
     heartbeat: Duration,
     token: String,
 ) {
@@ -425,7 +525,7 @@ async fn drive(
             command = commands.recv() => match command {
                 Some(Command::Send(request, done)) => {
                     let json = request.to_json();
-                    debug!(target: WIRE_TARGET, "sent {json}");
+                    debug!(target: WIRE_TARGET, "sent {}", request.to_log_json());
                     let result = sink.send(Message::text(json)).await.map_err(|e| {
                         let closed = Closed::Failed(e.to_string());
                         log.record_closed(closed.clone());
@@ -458,12 +558,12 @@ async fn drive(
                 // Frames that arrived together are published together: a step woken by the
                 // first never sees the conversation without the rest.
                 // A bounded batch: a flood of frames still lets commands and heartbeats through.
-                let mut open = receive(&log, frame);
+                let mut open = receive(&log, &replies, frame);
                 let mut batch = 1;
                 while open && batch < MAX_BATCH {
                     batch += 1;
                     match stream.next().now_or_never() {
-                        Some(frame) => open = receive(&log, frame),
+                        Some(frame) => open = receive(&log, &replies, frame),
                         None => break,
                     }
                 }
@@ -510,16 +610,20 @@ async fn drive(
 const MAX_BATCH: usize = 256;
 
 /// Records one frame (or the end of the stream); returns whether the socket is still open.
-fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>) -> bool {
+fn receive(
+    log: &SessionLog,
+    replies: &Replies,
+    frame: Option<Result<Message, tungstenite::Error>>,
+) -> bool {
     match frame {
         Some(Ok(Message::Text(text))) => {
-            debug!(target: WIRE_TARGET, "received {}", text.as_str());
-            record_frame(log, text.as_str());
+            debug!(target: WIRE_TARGET, "received {}", frame_for_log(text.as_str()));
+            record_frame(log, replies, text.as_str());
         }
         Some(Ok(Message::Binary(bytes))) => {
             debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
             match std::str::from_utf8(&bytes) {
-                Ok(text) => record_frame(log, text),
+                Ok(text) => record_frame(log, replies, text),
                 Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
             }
         }
@@ -565,8 +669,12 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
     !log.is_full()
 }
 
-fn record_frame(log: &SessionLog, text: &str) {
+fn record_frame(log: &SessionLog, replies: &Replies, text: &str) {
     match decode_server_frame(text) {
+        // Lifecycle and attachment frames go to the replies only (see `crate::lifecycle`).
+        Ok(frame) if replies.observe(&frame) => {
+            debug_assert!(LIFECYCLE_CLASSES.contains(&frame.class.as_str()));
+        }
         Ok(frame) => match frame.into_event() {
             ServerEvent::SessionStarted(response) => log.record_session(response),
             ServerEvent::Message(message) => log.record_message(message),

@@ -551,6 +551,13 @@ impl Connection {
                     tracing_id,
                 )]
             }
+            // Not served by this simulator yet: refused, never answered more kindly than
+            // Genesys would (protocol.md §3.8 suggests 4000 for unavailable features).
+            ClientRequest::OnAttachment { tracing_id, .. }
+            | ClientRequest::GetJwt { tracing_id, .. }
+            | ClientRequest::ConfigureAuthenticatedSession { tracing_id, .. } => {
+                vec![string_error(4000, "Feature unavailable", tracing_id)]
+            }
         }
     }
 
