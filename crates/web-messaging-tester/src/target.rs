@@ -30,6 +30,8 @@ pub struct TargetSettings {
     pub endpoint: Option<String>,
     /// `origin`, the `Origin` header.
     pub origin: Option<String>,
+    /// `auth.codeVariable`: the environment variable holding an authentication code.
+    pub auth_code_variable: Option<String>,
 }
 
 impl From<&FileConfig> for TargetSettings {
@@ -39,6 +41,7 @@ impl From<&FileConfig> for TargetSettings {
             region: config.region.clone(),
             endpoint: config.endpoint.clone(),
             origin: config.origin.clone(),
+            auth_code_variable: config.auth_code_variable.clone(),
         }
     }
 }
@@ -64,6 +67,7 @@ pub struct TargetPlan {
     flow: Option<BotFlow>,
     extra_roots: Vec<CertificateDer<'static>>,
     max_message_size: Option<usize>,
+    auth_code: Option<String>,
 }
 
 /// A plan put into action: the simulator (when asked for) is running and every session opens
@@ -89,6 +93,7 @@ impl TargetPlan {
             region: session.region.clone(),
             endpoint: session.endpoint.clone(),
             origin: origin.cloned(),
+            auth_code_variable: session.auth_code_variable.clone(),
         };
         let (cli, simulate, ca_cert) = (
             &cli,
@@ -104,11 +109,18 @@ impl TargetPlan {
             Some(pem) => load_pem_certificates(pem).map_err(|e| format!("--ca-cert: {e}"))?,
             None => Vec::new(),
         };
+        let auth_code = auth_code(
+            cli.auth_code_variable.as_deref(),
+            file.auth_code_variable.as_deref(),
+            |name| std::env::var(name).ok(),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(TargetPlan {
             target,
             flow,
             extra_roots,
             max_message_size: session.max_message_size,
+            auth_code,
         })
     }
 
@@ -164,6 +176,9 @@ impl TargetPlan {
         if let Some(bytes) = self.max_message_size {
             session = session.max_message_size(bytes);
         }
+        if let Some(code) = self.auth_code {
+            session = session.authenticated(code);
+        }
         Ok(StartedTarget { session, simulator })
     }
 }
@@ -174,6 +189,43 @@ impl StartedTarget {
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
+    }
+}
+
+/// The authentication code for `configureAuthenticatedSession`: read from the environment
+/// variable named by `--auth-code-variable`, else by `config.auth.codeVariable`. A missing or
+/// empty variable is an error naming it (never its value); the code is registered with the
+/// redactor so no output shows it.
+pub fn auth_code(
+    cli: Option<&str>,
+    file: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, InputError> {
+    let (name, key) = match (cli, file) {
+        (Some(name), _) => (name, "--auth-code-variable"),
+        (None, Some(name)) => (name, "config.auth.codeVariable"),
+        (None, None) => return Ok(None),
+    };
+    if name.trim().is_empty() {
+        return Err(InputError::setting(key, "is not allowed to be empty"));
+    }
+    match env(name) {
+        Some(code) if !code.trim().is_empty() => {
+            crate::secrets::register(&code);
+            Ok(Some(code))
+        }
+        Some(_) => Err(InputError::setting(
+            key,
+            format!(
+                "names the environment variable {name}, which is empty: set it to the authentication code"
+            ),
+        )),
+        None => Err(InputError::setting(
+            key,
+            format!(
+                "names the environment variable {name}, which is not set: set it to the authentication code"
+            ),
+        )),
     }
 }
 

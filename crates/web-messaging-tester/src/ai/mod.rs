@@ -66,6 +66,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         region: file.region.clone(),
         endpoint: file.endpoint.clone(),
         origin: file.origin.clone(),
+        auth_code_variable: None,
     };
     let plan = match TargetPlan::prepare(&args.session, args.origin.as_ref(), &file_target) {
         Ok(plan) => plan,
