@@ -520,8 +520,8 @@ impl Conversation {
             presigned.attachment_id.clone()
         };
 
-        // 2. The upload.
-        let mark = replies.mark();
+        // 2. The upload. (Its verdict is looked for from the first mark on, matched by id: a
+        // verdict that raced ahead of the upload is not missed.)
         self.upload(&presigned, attachment, timeout).await?;
 
         // 3. Genesys' verdict on the uploaded file.
