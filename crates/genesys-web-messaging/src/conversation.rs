@@ -256,13 +256,18 @@ fn button_response(text: &str, payload: &str, kind: &str, message_type: &str) ->
 pub struct Conversation {
     session: GuestSession,
     options: ConversationOptions,
-    cursor: Option<OrderKey>,
-    cursor_moved_at: Option<Instant>,
-    faults_reported: usize,
-    recent_sends: VecDeque<Instant>,
+    pub(crate) cursor: Option<OrderKey>,
+    pub(crate) cursor_moved_at: Option<Instant>,
+    pub(crate) faults_reported: usize,
+    pub(crate) recent_sends: VecDeque<Instant>,
     started_at: Instant,
     /// Messages sent, by tracing id: one refused with 429 is sent again after `retryAfter`.
-    sent: HashMap<String, IncomingMessage>,
+    pub(crate) sent: HashMap<String, IncomingMessage>,
+    /// Where the current conversation starts in the log (after `start_new`): disconnects
+    /// before it no longer count.
+    pub(crate) epoch: Option<OrderKey>,
+    /// Names of the attachments sent, by id, for the transcript.
+    pub(crate) attachment_names: HashMap<String, String>,
     /// Whether the auto-start `Join` is counted in `recent_sends` yet.
     autostart_counted: bool,
     /// With [`DisconnectMode::Send`], the latest disconnect the guest sent past: it and those
@@ -310,6 +315,8 @@ impl Conversation {
             sent: HashMap::new(),
             autostart_counted: false,
             disconnect_passed: None,
+            epoch: None,
+            attachment_names: HashMap::new(),
         }
     }
 
@@ -318,7 +325,17 @@ impl Conversation {
         &self.session
     }
 
-    fn log(&self) -> &SessionLog {
+    /// The underlying session, to reconnect it.
+    pub(crate) fn session_mut(&mut self) -> &mut GuestSession {
+        &mut self.session
+    }
+
+    /// The options this conversation paces itself with.
+    pub(crate) fn options(&self) -> &ConversationOptions {
+        &self.options
+    }
+
+    pub(crate) fn log(&self) -> &SessionLog {
         self.session.log()
     }
 
@@ -404,7 +421,7 @@ impl Conversation {
         })
     }
 
-    async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
+    pub(crate) async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
         self.check_can_send()?;
         self.pace().await;
         let passed = self.check_can_send()?;
@@ -468,12 +485,12 @@ impl Conversation {
         if let Some(closed) = snap.closed {
             return Err(SayError::Send(SendError::Closed(closed)));
         }
-        let passed = self.disconnect_passed;
+        let (epoch, passed) = (self.epoch, self.disconnect_passed);
         let Some(disconnect) = snap
             .messages
             .iter()
             .rev()
-            .find(|m| m.message.is_disconnect() && passed.is_none_or(|p| m.key() > p))
+            .find(|m| Self::ends_conversation(epoch, passed, m))
         else {
             return Ok(None);
         };
@@ -491,9 +508,16 @@ impl Conversation {
         }
     }
 
-    /// Whether `received` is a disconnect that still ends waits (not one the guest sent past).
-    fn ends_conversation(passed: Option<OrderKey>, received: &Received) -> bool {
-        received.message.is_disconnect() && passed.is_none_or(|p| received.key() > p)
+    /// Whether `received` is a disconnect that still ends waits: in the current conversation
+    /// (after `start_new`'s epoch) and not one the guest sent past.
+    fn ends_conversation(
+        epoch: Option<OrderKey>,
+        passed: Option<OrderKey>,
+        received: &Received,
+    ) -> bool {
+        received.message.is_disconnect()
+            && epoch.is_none_or(|e| received.key() > e)
+            && passed.is_none_or(|p| received.key() > p)
     }
 
     /// Counts the auto-start `Join` (an `onMessage`) towards the rate limit, once.
@@ -603,7 +627,7 @@ impl Conversation {
     ) -> Result<Reply, WaitError> {
         let mut deadline = later(Instant::now(), timeout);
         let cursor = self.cursor;
-        let passed = self.disconnect_passed;
+        let (epoch, passed) = (self.epoch, self.disconnect_passed);
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
         let mut resends = 0;
@@ -626,7 +650,7 @@ impl Conversation {
                                 None => return Check::Pending(None),
                             }
                         }
-                        if Self::ends_conversation(passed, received) {
+                        if Self::ends_conversation(epoch, passed, received) {
                             let seen = *disconnect_seen_at.get_or_insert_with(Instant::now);
                             if Instant::now() >= later(seen, grace) || snap.closed.is_some() {
                                 return Check::Done(Err(WaitFailure::BotDisconnected));
@@ -682,7 +706,7 @@ impl Conversation {
     ) -> Vec<Reply> {
         let deadline = later(Instant::now(), max_wait);
         let cursor = self.cursor;
-        let passed = self.disconnect_passed;
+        let (epoch, passed) = (self.epoch, self.disconnect_passed);
         let mut last_seen_count = 0;
         let mut quiet_since = Instant::now();
         let replies = self
@@ -696,7 +720,7 @@ impl Conversation {
                     quiet_since = Instant::now();
                 }
                 let ended = snap.closed.is_some()
-                    || after(snap, cursor).any(|r| Self::ends_conversation(passed, r));
+                    || after(snap, cursor).any(|r| Self::ends_conversation(epoch, passed, r));
                 if ended || Instant::now() >= later(quiet_since, silence) {
                     return Check::Done(replies);
                 }
@@ -722,13 +746,13 @@ impl Conversation {
     pub async fn wait_for_disconnect(&mut self, timeout: Duration) -> Result<(), WaitError> {
         let deadline = later(Instant::now(), timeout);
         let faults_reported = self.faults_reported;
-        let passed = self.disconnect_passed;
+        let (epoch, passed) = (self.epoch, self.disconnect_passed);
         let outcome = self
             .wait_until(deadline, |snap| {
                 if snap
                     .messages
                     .iter()
-                    .any(|m| Self::ends_conversation(passed, m))
+                    .any(|m| Self::ends_conversation(epoch, passed, m))
                 {
                     return Check::Done(Ok(()));
                 }
@@ -757,12 +781,14 @@ impl Conversation {
             .snapshot()
             .messages
             .iter()
-            .any(|m| Self::ends_conversation(self.disconnect_passed, m))
+            .any(|m| Self::ends_conversation(self.epoch, self.disconnect_passed, m))
     }
 
     /// The conversation so far, guest and bot lines in conversation order.
     pub fn transcript(&self) -> Transcript {
-        Transcript::from_messages(&self.log().snapshot().messages)
+        let messages = self.log().snapshot().messages;
+        let messages = crate::attachments::with_attachment_names(messages, &self.attachment_names);
+        Transcript::from_messages(&messages)
     }
 
     /// The id of the first message in the session (used to find the Genesys conversation).
@@ -871,7 +897,10 @@ pub(crate) fn short_duration(duration: Duration) -> String {
 }
 
 /// The messages after the cursor, in conversation order.
-fn after(snap: &Snapshot, cursor: Option<OrderKey>) -> impl Iterator<Item = &Arc<Received>> {
+pub(crate) fn after(
+    snap: &Snapshot,
+    cursor: Option<OrderKey>,
+) -> impl Iterator<Item = &Arc<Received>> {
     let start = cursor.map_or(0, |c| snap.messages.partition_point(|m| m.key() <= c));
     snap.messages[start..].iter()
 }

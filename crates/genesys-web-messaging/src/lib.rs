@@ -26,18 +26,25 @@
 //! }
 //! ```
 
+mod attachments;
 mod conversation;
 mod expect;
+mod lifecycle;
 mod linear;
 mod log;
 pub mod protocol;
 mod session;
 mod transcript;
 
+pub use attachments::{
+    Attachment, AttachmentError, AttachmentLimits, MAX_ATTACHMENT_BYTES, UploadMode,
+    attachment_labels, check_file as check_attachment_file, file_name_of, guess_media_type,
+};
 pub use conversation::{
     Conversation, ConversationOptions, MAX_RETRY_AFTER, Reply, SayError, WaitError, WaitFailure,
 };
 pub use expect::{Expectation, JsRegex, TooExpensive};
+pub use lifecycle::{History, Jwt, LifecycleError, MAX_HISTORY_PAGES, rest_base_url};
 pub use log::{CHANNEL_TIME_TOLERANCE, Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 pub use session::{
     ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode, GuestSession,

@@ -272,6 +272,16 @@ impl SessionLog {
         self.changed.notify_waiters();
     }
 
+    /// Forgets that the socket closed, for a session reconnecting with the same token
+    /// (`GuestSession::reconnect`). Refused (`false`) once the log is full.
+    pub(crate) fn reopen(&self) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        self.lock().closed = None;
+        true
+    }
+
     /// A copy of the current state.
     pub fn snapshot(&self) -> Snapshot {
         let s = self.lock();

@@ -66,6 +66,53 @@ pub enum ClientRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tracing_id: Option<String>,
     },
+    // Lifecycle and attachment requests: see the section at the end of this file.
+    /// Asks for a presigned URL to upload an attachment to (protocol.md §3.7).
+    #[serde(rename_all = "camelCase")]
+    OnAttachment {
+        /// The guest's session token.
+        token: String,
+        /// A client-chosen UUID naming the attachment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment_id: Option<String>,
+        /// The file's name.
+        file_name: String,
+        /// The file's MIME type.
+        file_type: String,
+        /// The file's size in bytes.
+        file_size: u64,
+        /// Asks for errors as `UploadFailureEvent`/`GenerateUrlError` JSON (Genesys' mobile SDK).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        errors_as_json: Option<bool>,
+        /// Copied onto the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+    /// Asks for a JWT for the guest REST API (protocol.md §3.4).
+    #[serde(rename_all = "camelCase")]
+    GetJwt {
+        /// The guest's session token.
+        token: String,
+        /// Copied onto the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
+    /// Starts (or resumes) an authenticated session (protocol.md §3.8).
+    #[serde(rename_all = "camelCase")]
+    ConfigureAuthenticatedSession {
+        /// The Web Messenger deployment.
+        deployment_id: String,
+        /// The guest's session token.
+        token: String,
+        /// Asks for a new conversation on a read-only session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_new: Option<bool>,
+        /// The credential: `{"code": ...}`.
+        data: AuthenticationData,
+        /// Echoed back on the response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tracing_id: Option<String>,
+    },
 }
 
 impl ClientRequest {
@@ -631,6 +678,328 @@ pub fn region_endpoint(region: &str, deployment_id: &str) -> String {
     format!("wss://webmessaging.{region}/v1?deploymentId={deployment_id}")
 }
 
+// ---------------------------------------------------------------------------------------------
+// Lifecycle and attachment upload (protocol.md §3.4, §3.5, §3.7, §3.8, §5.1, §5.3, §7).
+//
+// The requests are `ClientRequest` variants above; the frames below are what the server sends
+// back. The session task hands these classes to `crate::lifecycle` instead of the session log.
+// ---------------------------------------------------------------------------------------------
+
+/// `data` of `configureAuthenticatedSession`: the code (a JWT from Genesys' OAuth code-grant or
+/// ID-token exchange). Its `Debug` never shows the code.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationData {
+    /// The credential. Secret: never printed.
+    pub code: String,
+}
+
+impl std::fmt::Debug for AuthenticationData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthenticationData { code: [REDACTED] }")
+    }
+}
+
+impl ClientRequest {
+    /// The JSON text of this request for logs: like [`ClientRequest::to_json`], with the
+    /// authentication code of `configureAuthenticatedSession` replaced by `[REDACTED]`.
+    pub fn to_log_json(&self) -> String {
+        match self {
+            ClientRequest::ConfigureAuthenticatedSession { .. } => {
+                let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+                if let Some(data) = value.get_mut("data").and_then(Value::as_object_mut) {
+                    data.insert("code".into(), Value::String("[REDACTED]".into()));
+                }
+                value.to_string()
+            }
+            other => other.to_json(),
+        }
+    }
+}
+
+/// A received frame's text for logs: the `jwt` of a `JwtResponse` (a bearer credential for the
+/// guest REST API) is replaced by `[REDACTED]`; other frames are returned as they are.
+pub fn frame_for_log(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("JwtResponse") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut value) => {
+            if let Some(body) = value.get_mut("body").and_then(Value::as_object_mut)
+                && body.contains_key("jwt")
+            {
+                body.insert("jwt".into(), Value::String("[REDACTED]".into()));
+            }
+            std::borrow::Cow::Owned(value.to_string())
+        }
+        Err(_) => std::borrow::Cow::Borrowed("[a JwtResponse frame that is not JSON]"),
+    }
+}
+
+/// Body of `PresignedUrlResponse`: where to `PUT` an attachment's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignedUrlResponse {
+    /// The attachment's id (to send in the message's content).
+    #[serde(default)]
+    pub attachment_id: String,
+    /// Headers to send with the `PUT`, besides `Content-Type`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The presigned upload URL.
+    #[serde(default)]
+    pub url: String,
+    /// The file's name, when echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// The file's size, when echoed (present on download-URL refreshes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
+    /// The file's type, when echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<String>,
+}
+
+/// Body of `UploadSuccessEvent`: the uploaded file was accepted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadSuccessEvent {
+    /// The attachment's id.
+    #[serde(default)]
+    pub attachment_id: String,
+    /// Where the file can be downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// When the upload was processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// Body of `UploadFailureEvent` and `GenerateUrlError`: the attachment was refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentFailure {
+    /// The attachment's id, when given.
+    #[serde(default)]
+    pub attachment_id: String,
+    /// 4001–4005, 4008–4010 (see [`attachment_error_name`]).
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub error_code: i64,
+    /// Human-readable text.
+    #[serde(default)]
+    pub error_message: String,
+}
+
+/// Body of `JwtResponse`: a JWT for the guest REST API (`Authorization: Bearer`). Its `Debug`
+/// never shows the token.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JwtResponse {
+    /// The token. Secret: never printed.
+    #[serde(default)]
+    pub jwt: String,
+    /// Expiry, in epoch seconds.
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub exp: i64,
+}
+
+impl std::fmt::Debug for JwtResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtResponse")
+            .field("jwt", &"[REDACTED]")
+            .field("exp", &self.exp)
+            .finish()
+    }
+}
+
+/// An integer given as a JSON number (possibly with a fraction) or a numeric string.
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or_default(),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .map(|f| f as i64)
+            .unwrap_or_default(),
+        _ => 0,
+    })
+}
+
+/// `allowedMedia` and `blockedExtensions` of a `SessionResponse`: what the guest may upload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionMediaLimits {
+    /// `allowedMedia`.
+    #[serde(default)]
+    pub allowed_media: Option<AllowedMedia>,
+    /// `blockedExtensions`, e.g. `[".ade"]`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub blocked_extensions: Vec<String>,
+}
+
+/// `allowedMedia` of a `SessionResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllowedMedia {
+    /// What the guest may send.
+    #[serde(default)]
+    pub inbound: Option<InboundMedia>,
+}
+
+/// `allowedMedia.inbound` of a `SessionResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundMedia {
+    /// Accepted MIME types (`*/*`, `image/*` and exact types).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub file_types: Vec<MediaFileType>,
+    /// Largest file accepted, in KB (1024 bytes).
+    #[serde(
+        rename = "maxFileSizeKB",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_file_size_kb: Option<u64>,
+}
+
+/// One accepted MIME type of `allowedMedia.inbound.fileTypes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaFileType {
+    /// The MIME type or pattern.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl SessionMediaLimits {
+    /// Reads the limits from a `SessionResponse` body; a body without them gives none.
+    pub fn from_session_body(body: &Value) -> SessionMediaLimits {
+        serde_json::from_value(body.clone()).unwrap_or_default()
+    }
+}
+
+/// The name Genesys gives an attachment error code (protocol.md §4.2), e.g. `FileTypeInvalid`.
+pub fn attachment_error_name(code: i64) -> Option<&'static str> {
+    Some(match code {
+        4001 => "FileTypeInvalid",
+        4002 => "FileSizeInvalid",
+        4003 => "FileContentInvalid",
+        4004 => "FileNameInvalid",
+        4005 => "FileNameTooLong",
+        4008 => "AttachmentHasExpired",
+        4009 => "AttachmentNotFound",
+        4010 => "AttachmentNotSuccessfullyUploaded",
+        _ => return None,
+    })
+}
+
+/// A content item carrying an uploaded attachment, as the guest sends it (protocol.md §3.2 c):
+/// only the id.
+pub fn attachment_content(attachment_id: &str) -> Content {
+    Content {
+        content_type: "Attachment".into(),
+        attachment: Some(serde_json::json!({ "id": attachment_id })),
+        ..Content::default()
+    }
+}
+
+/// The classes of the lifecycle and attachment frames, which the session hands to
+/// `crate::lifecycle` rather than to the session log.
+pub const LIFECYCLE_CLASSES: &[&str] = &[
+    "PresignedUrlResponse",
+    "UploadSuccessEvent",
+    "UploadFailureEvent",
+    "GenerateUrlError",
+    "JwtResponse",
+    "SessionClearedEvent",
+    "AttachmentDeletedResponse",
+];
+
+/// A lifecycle or attachment frame, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LifecycleEvent {
+    /// `PresignedUrlResponse`.
+    PresignedUrl(PresignedUrlResponse),
+    /// `UploadSuccessEvent`.
+    UploadSucceeded(UploadSuccessEvent),
+    /// `UploadFailureEvent`.
+    UploadFailed(AttachmentFailure),
+    /// `GenerateUrlError`.
+    GenerateUrlFailed(AttachmentFailure),
+    /// `JwtResponse`.
+    Jwt(JwtResponse),
+    /// `SessionClearedEvent`.
+    SessionCleared,
+    /// `AttachmentDeletedResponse`.
+    AttachmentDeleted,
+    /// A frame of one of these classes whose body could not be read.
+    Malformed {
+        /// The class.
+        class: String,
+        /// The body as sent.
+        body: Value,
+    },
+}
+
+impl LifecycleEvent {
+    /// Decodes a frame of one of the [`LIFECYCLE_CLASSES`]; `None` for other classes.
+    pub fn from_frame(frame: &ServerFrame) -> Option<LifecycleEvent> {
+        fn body<T: serde::de::DeserializeOwned>(
+            frame: &ServerFrame,
+            wrap: fn(T) -> LifecycleEvent,
+        ) -> LifecycleEvent {
+            match serde_json::from_value(frame.body.clone()) {
+                Ok(value) => wrap(value),
+                Err(_) => LifecycleEvent::Malformed {
+                    class: frame.class.clone(),
+                    body: frame.body.clone(),
+                },
+            }
+        }
+        Some(match frame.class.as_str() {
+            "PresignedUrlResponse" => body(frame, LifecycleEvent::PresignedUrl),
+            "UploadSuccessEvent" => body(frame, LifecycleEvent::UploadSucceeded),
+            "UploadFailureEvent" => body(frame, LifecycleEvent::UploadFailed),
+            "GenerateUrlError" => body(frame, LifecycleEvent::GenerateUrlFailed),
+            "JwtResponse" => body(frame, LifecycleEvent::Jwt),
+            "SessionClearedEvent" => LifecycleEvent::SessionCleared,
+            "AttachmentDeletedResponse" => LifecycleEvent::AttachmentDeleted,
+            _ => return None,
+        })
+    }
+}
+
+/// One page of the guest history REST call (`GET /api/v2/webmessaging/messages`,
+/// protocol.md §9.3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    /// The messages, as sent (newest first, as far as is known). Kept as JSON: each is decoded
+    /// on its own, so one odd entity does not lose the page.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub entities: Vec<Value>,
+    /// The page size.
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    /// The page number (from 1).
+    #[serde(default)]
+    pub page_number: Option<u64>,
+    /// How many messages there are in all.
+    #[serde(default)]
+    pub total: Option<u64>,
+    /// How many pages there are.
+    #[serde(default)]
+    pub page_count: Option<u64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,5 +1082,110 @@ mod tests {
         }
         assert!(decode_server_frame("not json").is_err());
         assert!(decode_server_frame(r#"{"class":"x"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod lifecycle_tests {
+    use super::*;
+
+    #[test]
+    fn attachment_and_lifecycle_requests_match_genesys_clients() {
+        let upload = ClientRequest::OnAttachment {
+            token: "t".into(),
+            attachment_id: Some("00000000-0000-0000-0000-000000000001".into()),
+            file_name: "foo.png".into(),
+            file_type: "image/png".into(),
+            file_size: 424242,
+            errors_as_json: Some(true),
+            tracing_id: Some("x".into()),
+        };
+        let value: Value = serde_json::from_str(&upload.to_json()).unwrap();
+        let expected: Value = serde_json::from_str(r#"{"token":"t","attachmentId":"00000000-0000-0000-0000-000000000001","fileName":"foo.png","fileType":"image/png","fileSize":424242,"errorsAsJson":true,"tracingId":"x","action":"onAttachment"}"#).unwrap();
+        assert_eq!(value, expected);
+        let jwt = ClientRequest::GetJwt {
+            token: "t".into(),
+            tracing_id: Some("x".into()),
+        };
+        assert_eq!(
+            jwt.to_json(),
+            r#"{"action":"getJwt","token":"t","tracingId":"x"}"#
+        );
+        let auth = ClientRequest::ConfigureAuthenticatedSession {
+            deployment_id: "d".into(),
+            token: "t".into(),
+            start_new: Some(false),
+            data: AuthenticationData {
+                code: "secret-code".into(),
+            },
+            tracing_id: None,
+        };
+        assert_eq!(
+            auth.to_json(),
+            r#"{"action":"configureAuthenticatedSession","deploymentId":"d","token":"t","startNew":false,"data":{"code":"secret-code"}}"#
+        );
+        assert!(!auth.to_log_json().contains("secret-code"));
+        assert!(!format!("{auth:?}").contains("secret-code"));
+    }
+
+    #[test]
+    fn decodes_the_captured_lifecycle_frames() {
+        let decode = |text: &str| LifecycleEvent::from_frame(&decode_server_frame(text).unwrap());
+        let presigned = decode(
+            r#"{"type":"response","class":"PresignedUrlResponse","code":200,"body":{"attachmentId":"abcd-1234","headers":{"x-amz-tagging":"organizationId=1234&originPlatform=PureCloud&role=Darth&owner=Dev-CloudAppsDarth@genesys.com"},"url":"https://uploads.url/foo.png"}}"#,
+        );
+        match presigned {
+            Some(LifecycleEvent::PresignedUrl(p)) => {
+                assert_eq!(p.attachment_id, "abcd-1234");
+                assert_eq!(p.headers.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decode(
+                r#"{"type":"message","class":"UploadFailureEvent","code":200,"body":{"attachmentId":"abcd-1234","errorCode":4001,"errorMessage":"error message","timestamp":"2021-04-21T14:03:09.581Z"}}"#
+            ),
+            Some(LifecycleEvent::UploadFailed(AttachmentFailure {
+                error_code: 4001,
+                ..
+            }))
+        ));
+        assert!(matches!(
+            decode(
+                r#"{"type":"response","class":"JwtResponse","code":200,"body":{"jwt":"expected-jwt-token","exp":1623675564}}"#
+            ),
+            Some(LifecycleEvent::Jwt(JwtResponse {
+                exp: 1623675564,
+                ..
+            }))
+        ));
+        assert_eq!(
+            decode(r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#),
+            Some(LifecycleEvent::SessionCleared)
+        );
+        assert_eq!(
+            decode(r#"{"type":"message","class":"StructuredMessage","code":200,"body":{}}"#),
+            None
+        );
+        let logged = frame_for_log(
+            r#"{"type":"response","class":"JwtResponse","code":200,"body":{"jwt":"expected-jwt-token","exp":1}}"#,
+        );
+        assert!(!logged.contains("expected-jwt-token"), "{logged}");
+    }
+
+    #[test]
+    fn reads_media_limits_from_the_rich_session_response() {
+        let body: Value = serde_json::from_str(r#"{"connected":true,"newSession":true,"readOnly":false,"maxCustomDataBytes":100,"allowedMedia":{"inbound":{"fileTypes":[{"type":"*/*"},{"type":"video/3gpp"}],"maxFileSizeKB":10240}},"blockedExtensions":[".ade"],"clearedExistingSession":false}"#).unwrap();
+        let limits = SessionMediaLimits::from_session_body(&body);
+        let inbound = limits.allowed_media.unwrap().inbound.unwrap();
+        assert_eq!(inbound.max_file_size_kb, Some(10240));
+        assert_eq!(inbound.file_types.len(), 2);
+        assert_eq!(limits.blocked_extensions, [".ade"]);
+        assert_eq!(
+            SessionMediaLimits::from_session_body(&serde_json::json!({"connected":true})),
+            SessionMediaLimits::default()
+        );
+        assert_eq!(attachment_error_name(4002), Some("FileSizeInvalid"));
+        assert_eq!(attachment_error_name(4006), None);
     }
 }

@@ -5,10 +5,13 @@
 //! Nothing here panics on what the server sends: garbage, error codes and closed sockets are
 //! recorded as [`Fault`]s and [`Closed`] reasons for the conversation to report.
 
+use crate::attachments::AttachmentLimits;
+use crate::lifecycle::Replies;
 use crate::log::{Closed, Fault, SessionLog};
 use crate::protocol::{
-    ChannelMetadata, ClientRequest, EventKind, FrameError, IncomingChannel, IncomingMessage,
-    MessageEvent, ServerEvent, decode_server_frame, region_endpoint,
+    AuthenticationData, ChannelMetadata, ClientRequest, EventKind, FrameError, IncomingChannel,
+    IncomingMessage, LIFECYCLE_CLASSES, MessageEvent, ServerEvent, decode_server_frame,
+    frame_for_log, region_endpoint,
 };
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rustls::pki_types::CertificateDer;
@@ -61,6 +64,16 @@ pub struct SessionConfig {
     /// Most events (messages and errors) the session keeps. One more closes the session with a
     /// reason naming the limit.
     pub max_messages: usize,
+    // Lifecycle and attachments (see `crate::lifecycle`, `crate::attachments`).
+    /// Start an authenticated session (`configureAuthenticatedSession` with this code) instead
+    /// of a guest one. The code is never printed.
+    pub authentication: Option<AuthenticationData>,
+    /// The REST base URL for the guest history (`https://api.{domain}`); `None`: derived from
+    /// `url` (see [`crate::rest_base_url`]).
+    pub rest_base_url: Option<String>,
+    /// Upload limits known to the caller (e.g. the deployment configuration's
+    /// `fileUpload.modes`), checked before an attachment is sent, besides the session's own.
+    pub attachment_limits: Option<AttachmentLimits>,
     /// Send the Presence `Join` event right after a `SessionResponse` with `newSession: true`,
     /// as Genesys' Messenger does for a deployment with auto-start
     /// (`messenger.apps.conversations.autoStart.enabled`): the deployment's inbound flow then
@@ -121,7 +134,24 @@ impl SessionConfig {
             max_messages: DEFAULT_MAX_MESSAGES,
             autostart: false,
             conversation_disconnect: None,
+            authentication: None,
+            rest_base_url: None,
+            attachment_limits: None,
         }
+    }
+
+    /// Starts an authenticated session with this code (`configureAuthenticatedSession`,
+    /// protocol.md §3.8): the JWT from Genesys' OAuth code or ID-token exchange.
+    pub fn authenticated(mut self, code: impl Into<String>) -> Self {
+        self.authentication = Some(AuthenticationData { code: code.into() });
+        self
+    }
+
+    /// Sets the upload limits checked before an attachment is sent (see
+    /// [`SessionConfig::attachment_limits`]).
+    pub fn with_attachment_limits(mut self, limits: AttachmentLimits) -> Self {
+        self.attachment_limits = Some(limits);
+        self
     }
 
     /// Sends the Presence `Join` (auto-start) right after a new session starts, or not (see
@@ -257,6 +287,8 @@ pub struct GuestSession {
     log: Arc<SessionLog>,
     autostart_sent: Arc<OnceLock<Instant>>,
     conversation_disconnect: Option<DisconnectMode>,
+    replies: Arc<Replies>,
+    config: SessionConfig,
 }
 
 impl GuestSession {
@@ -274,6 +306,7 @@ impl GuestSession {
             })??;
         let token = uuid::Uuid::new_v4().to_string();
         let log = Arc::new(SessionLog::with_capacity(config.max_messages));
+        let replies = Arc::new(Replies::default());
         let (commands, receiver) = mpsc::unbounded_channel();
         let autostart_sent = Arc::new(OnceLock::new());
         let join = config
@@ -283,6 +316,7 @@ impl GuestSession {
             socket,
             receiver,
             Arc::clone(&log),
+            Arc::clone(&replies),
             config.heartbeat_interval,
             token.clone(),
             Autostart {
@@ -292,23 +326,93 @@ impl GuestSession {
         ));
         let session = GuestSession {
             token,
-            deployment_id: config.deployment_id,
-            custom_attributes: config.custom_attributes,
+            deployment_id: config.deployment_id.clone(),
+            custom_attributes: config.custom_attributes.clone(),
             commands,
             log,
             autostart_sent,
             conversation_disconnect: config.conversation_disconnect,
+            replies,
+            config,
         };
         // A failure here is recorded in the log as the socket's close reason.
-        let _ = session
-            .send(ClientRequest::ConfigureSession {
-                deployment_id: session.deployment_id.clone(),
-                token: session.token.clone(),
-                start_new: None,
-                tracing_id: None,
-            })
-            .await;
+        let _ = session.send(session.configure_request(false)).await;
         Ok(session)
+    }
+
+    /// The request that configures this session: `configureSession`, or
+    /// `configureAuthenticatedSession` when [`SessionConfig::authentication`] is set.
+    pub(crate) fn configure_request(&self, start_new: bool) -> ClientRequest {
+        let start_new = start_new.then_some(true);
+        match &self.config.authentication {
+            Some(data) => ClientRequest::ConfigureAuthenticatedSession {
+                deployment_id: self.deployment_id.clone(),
+                token: self.token.clone(),
+                start_new,
+                data: data.clone(),
+                tracing_id: Some(uuid::Uuid::new_v4().to_string()),
+            },
+            None => ClientRequest::ConfigureSession {
+                deployment_id: self.deployment_id.clone(),
+                token: self.token.clone(),
+                start_new,
+                tracing_id: start_new.map(|_| uuid::Uuid::new_v4().to_string()),
+            },
+        }
+    }
+
+    /// Closes the socket and opens a new one to the same endpoint, sending the configure
+    /// request again with the same token (protocol.md §7.2). The log is kept: what was
+    /// received stays, and what the new socket receives is added to it. Returns once the new
+    /// socket is open (the `SessionResponse` arrives in the log).
+    pub async fn reconnect(&mut self, timeout: Duration) -> Result<(), ConnectError> {
+        self.close().await;
+        let url = self.config.url.clone();
+        let socket = tokio::time::timeout(timeout, open_socket(&self.config))
+            .await
+            .map_err(|_| ConnectError::TimedOut { url, timeout })??;
+        if !self.log.reopen() {
+            return Err(ConnectError::Failed {
+                url: self.config.url.clone(),
+                reason: "the session's log is full".into(),
+            });
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(drive(
+            socket,
+            receiver,
+            Arc::clone(&self.log),
+            Arc::clone(&self.replies),
+            self.config.heartbeat_interval,
+            self.token.clone(),
+            // A resumed session is not new: Genesys' Messenger sends no `Join` for it.
+            Autostart {
+                join: None,
+                sent: Arc::clone(&self.autostart_sent),
+            },
+        ));
+        self.commands = commands;
+        let _ = self.send(self.configure_request(false)).await;
+        Ok(())
+    }
+
+    /// The configuration this session was opened with.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The REST base URL of the guest API: [`SessionConfig::rest_base_url`], else derived
+    /// from the endpoint.
+    pub fn rest_base_url(&self) -> String {
+        self.config
+            .rest_base_url
+            .clone()
+            .or_else(|| crate::lifecycle::rest_base_url(&self.config.url))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn replies(&self) -> &Arc<Replies> {
+        &self.replies
     }
 
     /// The guest's session token.
@@ -520,6 +624,7 @@ async fn drive(
     socket: Socket,
     mut commands: mpsc::UnboundedReceiver<Command>,
     log: Arc<SessionLog>,
+    replies: Arc<Replies>,
     heartbeat: Duration,
     token: String,
     mut autostart: Autostart,
@@ -531,7 +636,7 @@ async fn drive(
             command = commands.recv() => match command {
                 Some(Command::Send(request, done)) => {
                     let json = request.to_json();
-                    debug!(target: WIRE_TARGET, "sent {json}");
+                    debug!(target: WIRE_TARGET, "sent {}", request.to_log_json());
                     let result = sink.send(Message::text(json)).await.map_err(|e| {
                         let closed = Closed::Failed(e.to_string());
                         log.record_closed(closed.clone());
@@ -565,12 +670,12 @@ async fn drive(
                 // first never sees the conversation without the rest.
                 // A bounded batch: a flood of frames still lets commands and heartbeats through.
                 let mut new_session = false;
-                let mut open = receive(&log, frame, &mut new_session);
+                let mut open = receive(&log, &replies, frame, &mut new_session);
                 let mut batch = 1;
                 while open && batch < MAX_BATCH {
                     batch += 1;
                     match stream.next().now_or_never() {
-                        Some(frame) => open = receive(&log, frame, &mut new_session),
+                        Some(frame) => open = receive(&log, &replies, frame, &mut new_session),
                         None => break,
                     }
                 }
@@ -632,18 +737,19 @@ const MAX_BATCH: usize = 256;
 /// Sets `new_session` when the frame was a `SessionResponse` with `newSession: true`.
 fn receive(
     log: &SessionLog,
+    replies: &Replies,
     frame: Option<Result<Message, tungstenite::Error>>,
     new_session: &mut bool,
 ) -> bool {
     match frame {
         Some(Ok(Message::Text(text))) => {
-            debug!(target: WIRE_TARGET, "received {}", text.as_str());
-            *new_session |= record_frame(log, text.as_str());
+            debug!(target: WIRE_TARGET, "received {}", frame_for_log(text.as_str()));
+            *new_session |= record_frame(log, replies, text.as_str());
         }
         Some(Ok(Message::Binary(bytes))) => {
             debug!(target: WIRE_TARGET, "received a binary frame of {} bytes", bytes.len());
             match std::str::from_utf8(&bytes) {
-                Ok(text) => *new_session |= record_frame(log, text),
+                Ok(text) => *new_session |= record_frame(log, replies, text),
                 Err(_) => log.record_fault(Fault::Frame(FrameError::NotText(bytes.len()))),
             }
         }
@@ -690,8 +796,12 @@ fn receive(
 }
 
 /// Records one text frame; returns whether it started a new session (`newSession: true`).
-fn record_frame(log: &SessionLog, text: &str) -> bool {
+fn record_frame(log: &SessionLog, replies: &Replies, text: &str) -> bool {
     match decode_server_frame(text) {
+        // Lifecycle and attachment frames go to the replies only (see `crate::lifecycle`).
+        Ok(frame) if replies.observe(&frame) => {
+            debug_assert!(LIFECYCLE_CLASSES.contains(&frame.class.as_str()));
+        }
         Ok(frame) => match frame.into_event() {
             ServerEvent::SessionStarted(response) => {
                 let new_session = response.connected && response.new_session == Some(true);
@@ -745,9 +855,10 @@ mod tests {
         let resumed = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#;
         let bare =
             r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true}}"#;
-        assert!(record_frame(&log, new));
-        assert!(!record_frame(&log, resumed));
-        assert!(!record_frame(&log, bare));
-        assert!(!record_frame(&log, "not json"));
+        let replies = Replies::default();
+        assert!(record_frame(&log, &replies, new));
+        assert!(!record_frame(&log, &replies, resumed));
+        assert!(!record_frame(&log, &replies, bare));
+        assert!(!record_frame(&log, &replies, "not json"));
     }
 }

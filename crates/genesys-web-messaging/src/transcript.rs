@@ -92,6 +92,15 @@ pub fn text_and_options(m: &StructuredMessage) -> (String, Vec<String>) {
             text = titles.join(" | ");
         }
     }
+    let attachments = crate::attachments::attachment_labels(m);
+    if !attachments.is_empty() {
+        let labels = attachments.join(" ");
+        text = if text.is_empty() {
+            labels
+        } else {
+            format!("{text} {labels}")
+        };
+    }
     let options = m
         .quick_replies()
         .map(|q| q.text.clone())

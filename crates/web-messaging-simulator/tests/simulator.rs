@@ -590,7 +590,7 @@ async fn garbage_from_the_guest_gets_400_and_the_connection_keeps_working() {
     guest.send_text("this is not json").await;
     assert_eq!(guest.next().await, bad_request);
     guest
-        .send_text(r#"{"action":"nonsense","token":"t","tracingId":"x"}"#)
+        .send_text(r#"{"action":"noSuchAction","token":"t","tracingId":"x"}"#)
         .await;
     let mut with_tracing = bad_request.clone();
     with_tracing["tracingId"] = json!("x");
@@ -612,7 +612,7 @@ async fn garbage_from_the_guest_gets_400_and_the_connection_keeps_working() {
     assert_eq!(guest.reply().await, "still here");
     let received = sim.received();
     assert_eq!(received[0], json!("this is not json"));
-    assert_eq!(received[1]["action"], "nonsense");
+    assert_eq!(received[1]["action"], "noSuchAction");
     assert_eq!(received[3], json!([1, 2, 3]));
     assert_eq!(received[5]["action"], "configureSession");
 }

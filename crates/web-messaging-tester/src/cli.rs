@@ -176,6 +176,10 @@ pub struct SessionArgs {
     /// fails the scenario. Default 1MiB.
     #[arg(long = "max-message-size", value_name = "bytes", value_parser = parse_size)]
     pub max_message_size: Option<usize>,
+    /// Start authenticated sessions (configureAuthenticatedSession) with the code held in this
+    /// environment variable (overrides config.auth.codeVariable). The code is never printed.
+    #[arg(long = "auth-code-variable", value_name = "NAME")]
+    pub auth_code_variable: Option<String>,
 }
 
 /// A size in bytes: `65536`, `512KiB`, `4MiB` (K/KB/KiB and M/MB/MiB are all binary). At least

@@ -206,6 +206,7 @@ fn describe_failure_raw(failure: &Failure, timeout: Duration) -> String {
         Failure::Connect(reason) => bound(reason),
         Failure::Internal(reason) => format!("Internal error: {}", bound(reason)),
         Failure::Verdict(reason) => reason.clone(),
+        Failure::Step(reason) => bound(reason),
         Failure::Say(SayError::Send(e)) => format!("Could not send text: {e}"),
         Failure::Say(e) => e.to_string(),
         Failure::Start(e) => describe_start(e, timeout),
@@ -234,6 +235,7 @@ pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
         Failure::Connect(reason) => one_line(reason, SUMMARY_LIMIT),
         Failure::Internal(reason) => format!("internal error: {}", one_line(reason, SUMMARY_LIMIT)),
         Failure::Verdict(reason) => one_line(reason, SUMMARY_LIMIT),
+        Failure::Step(reason) => one_line(reason, SUMMARY_LIMIT),
         Failure::Say(SayError::Send(e)) => format!(
             "could not send: {}",
             one_line(&e.to_string(), SUMMARY_LIMIT)

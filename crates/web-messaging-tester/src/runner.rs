@@ -6,10 +6,10 @@
 //! same way (marked interrupted), and starts no new one.
 
 use crate::interrupt::{Interrupt, Signal};
-use crate::script::{Scenario, Step, WaitFor};
+use crate::script::{LifecycleAction, Scenario, Step, WaitFor};
 use genesys_web_messaging::{
-    ConnectError, Conversation, ConversationOptions, Expectation, SayError, SessionConfig,
-    SessionLog, Transcript, WaitError,
+    Attachment, AttachmentError, ConnectError, Conversation, ConversationOptions, Expectation,
+    LifecycleError, SayError, SessionConfig, SessionLog, Transcript, WaitError,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +48,18 @@ pub fn default_scenario_timeout(
         let step_most = match step {
             Step::Wait { timeout: own, .. } => own.unwrap_or(timeout),
             Step::Say(_) | Step::Click(_) => say_delay.max(timeout).saturating_add(one_second),
+            // Up to three waits (URL, upload, verdict) and a paced message.
+            Step::SendAttachment(a) => a
+                .timeout
+                .unwrap_or(timeout)
+                .saturating_mul(3)
+                .saturating_add(say_delay.max(timeout))
+                .saturating_add(one_second),
+            // Reconnecting: the connect and the session response.
+            Step::Lifecycle { timeout: own, .. } => own
+                .unwrap_or(timeout)
+                .saturating_mul(2)
+                .saturating_add(one_second),
         };
         total.saturating_add(step_most)
     });
@@ -118,6 +130,8 @@ pub enum Failure {
     Wait(WaitError),
     /// `waitForDisconnect` did not see the bot leave.
     NoDisconnect(WaitError),
+    /// A `sendAttachment` or lifecycle step failed: why.
+    Step(String),
     /// The scenario's task itself failed (a bug: reported, never hidden).
     Internal(String),
     /// An `ai` scenario's verdict was a fail: why, as the `ai` report words it.
@@ -420,6 +434,8 @@ async fn run_steps(
                 StepError::Send(e) => Failure::Say(e),
                 StepError::Reply(e) => Failure::Wait(e),
                 StepError::Disconnect(e) => Failure::NoDisconnect(e),
+                StepError::Attachment(e) => Failure::Step(e.to_string()),
+                StepError::Lifecycle(e) => Failure::Step(e.to_string()),
             });
         let response_time = outcome.as_ref().ok().copied().flatten();
         state
@@ -440,6 +456,10 @@ pub enum StepError {
     Reply(WaitError),
     /// `waitForDisconnect` did not see the bot leave.
     Disconnect(WaitError),
+    /// `sendAttachment` failed.
+    Attachment(AttachmentError),
+    /// `clearConversation`, `reconnect`, `startNew` or `closeSession` failed.
+    Lifecycle(LifecycleError),
 }
 
 /// Runs one step: the one meaning of every step, for `scripted` and `load` alike. Returns,
@@ -461,6 +481,34 @@ pub async fn run_step(
             let sent = conversation.click(label).await.map_err(StepError::Send);
             *spoke_at = Instant::now();
             sent.map(|()| None)
+        }
+        Step::SendAttachment(step) => {
+            let timeout = step.timeout.unwrap_or(default_timeout);
+            let attachment = Attachment::from_path(&step.path, Some(&step.media_type()))
+                .map_err(StepError::Attachment)?;
+            let sent = conversation
+                .send_attachment(&attachment, step.text.as_deref(), timeout)
+                .await
+                .map_err(StepError::Attachment);
+            *spoke_at = Instant::now();
+            sent.map(|_| None)
+        }
+        Step::Lifecycle { action, timeout } => {
+            let timeout = timeout.unwrap_or(default_timeout);
+            let done = match action {
+                LifecycleAction::ClearConversation => {
+                    conversation.clear_conversation(timeout).await
+                }
+                LifecycleAction::Reconnect => conversation.reconnect(timeout).await.map(|_| ()),
+                LifecycleAction::StartNew => conversation.start_new(timeout).await.map(|_| ()),
+                LifecycleAction::CloseSession => {
+                    conversation.close_session(timeout).await.map(|_| ())
+                }
+            };
+            if matches!(action, LifecycleAction::StartNew) {
+                *spoke_at = Instant::now();
+            }
+            done.map(|()| None).map_err(StepError::Lifecycle)
         }
         Step::Wait { what, timeout } => {
             let timeout = timeout.unwrap_or(default_timeout);

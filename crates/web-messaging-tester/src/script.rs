@@ -40,6 +40,9 @@ pub struct FileConfig {
     /// `autostart`: send the Presence `Join` when each new session starts (true) or never
     /// (false), whatever the deployment configuration says.
     pub autostart: Option<bool>,
+    /// `auth.codeVariable`: the environment variable holding the code of an authenticated
+    /// session (`configureAuthenticatedSession`).
+    pub auth_code_variable: Option<String>,
 }
 
 /// One scenario: its own guest session running its steps in order.
@@ -58,6 +61,15 @@ pub enum Step {
     Say(String),
     /// `click: label`: answer a quick reply or card button.
     Click(String),
+    /// `sendAttachment: path` (or `{path, text, mediaType}`): upload a file as the guest.
+    SendAttachment(AttachmentStep),
+    /// `clearConversation`, `reconnect`, `startNew` or `closeSession: true`.
+    Lifecycle {
+        /// Which.
+        action: LifecycleAction,
+        /// The step's `timeout`, overriding the run's.
+        timeout: Option<Duration>,
+    },
     /// A wait, with its own time limit when the step sets `timeout`.
     Wait {
         /// What to wait for.
@@ -65,6 +77,59 @@ pub enum Step {
         /// The step's `timeout`, overriding the run's.
         timeout: Option<Duration>,
     },
+}
+
+/// A `sendAttachment` step, its file checked as the test-script loaded.
+#[derive(Debug, Clone)]
+pub struct AttachmentStep {
+    /// The path as written.
+    pub written: String,
+    /// The path resolved against the test-script's folder.
+    pub path: std::path::PathBuf,
+    /// Text sent with the attachment.
+    pub text: Option<String>,
+    /// The MIME type; `None`: guessed from the extension.
+    pub media_type: Option<String>,
+    /// The step's `timeout`, overriding the run's.
+    pub timeout: Option<Duration>,
+    /// The file's size when the test-script loaded.
+    pub size: u64,
+    /// Where the step is, for errors found later (limits).
+    pub at: InputError,
+}
+
+impl AttachmentStep {
+    /// The MIME type sent: the step's, else guessed from the file name.
+    pub fn media_type(&self) -> String {
+        self.media_type
+            .clone()
+            .unwrap_or_else(|| genesys_web_messaging::guess_media_type(&self.written).to_string())
+    }
+}
+
+/// The lifecycle steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleAction {
+    /// `clearConversation: true`: Presence Clear.
+    ClearConversation,
+    /// `reconnect: true`: a new socket with the same token.
+    Reconnect,
+    /// `startNew: true`: `configureSession` with `startNew`.
+    StartNew,
+    /// `closeSession: true`: `closeSession` with `closeAllConnections`.
+    CloseSession,
+}
+
+impl LifecycleAction {
+    /// The step's key.
+    pub fn key(self) -> &'static str {
+        match self {
+            LifecycleAction::ClearConversation => "clearConversation",
+            LifecycleAction::Reconnect => "reconnect",
+            LifecycleAction::StartNew => "startNew",
+            LifecycleAction::CloseSession => "closeSession",
+        }
+    }
 }
 
 /// What a wait step waits for.
@@ -87,6 +152,8 @@ impl std::fmt::Display for Step {
         match self {
             Step::Say(text) => write!(f, "say: {text}"),
             Step::Click(label) => write!(f, "click: {label}"),
+            Step::SendAttachment(a) => write!(f, "sendAttachment: {}", a.written),
+            Step::Lifecycle { action, .. } => write!(f, "{}", action.key()),
             Step::Wait { what, .. } => match what {
                 WaitFor::ReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
                 WaitFor::ReplyMatching(regex) => {
@@ -122,6 +189,14 @@ struct RawConfig {
     scenario_timeout: Option<Spanned<String>>,
     load: Option<RawLoad>,
     autostart: Option<bool>,
+    auth: Option<RawAuth>,
+}
+
+/// `config.auth`: an authenticated session.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawAuth {
+    code_variable: Option<Spanned<String>>,
 }
 
 /// `config.load`: settings of the `load` command.
@@ -148,7 +223,60 @@ struct RawStep {
     #[serde(default, deserialize_with = "present")]
     click: Option<Spanned<Option<String>>>,
     wait_for_disconnect: Option<Spanned<bool>>,
+    send_attachment: Option<Spanned<RawAttachment>>,
+    clear_conversation: Option<Spanned<bool>>,
+    reconnect: Option<Spanned<bool>>,
+    start_new: Option<Spanned<bool>>,
+    close_session: Option<Spanned<bool>>,
     timeout: Option<Spanned<String>>,
+}
+
+/// `sendAttachment: path` or `sendAttachment: {path, text, mediaType}`.
+#[derive(Default)]
+struct RawAttachment {
+    path: Option<String>,
+    text: Option<String>,
+    media_type: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawAttachment;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a file path, or a mapping with path and optional text and mediaType")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawAttachment, E> {
+                Ok(RawAttachment {
+                    path: Some(v.to_string()),
+                    ..RawAttachment::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawAttachment, A::Error> {
+                let mut raw = RawAttachment::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "path" => &mut raw.path,
+                        "text" => &mut raw.text,
+                        "mediaType" => &mut raw.media_type,
+                        other => {
+                            return Err(serde::de::Error::unknown_field(
+                                other,
+                                &["path", "text", "mediaType"],
+                            ));
+                        }
+                    };
+                    *slot = Some(map.next_value::<String>()?);
+                }
+                Ok(raw)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A key that is present counts even with a null value (`say:`), so it can be refused by name.
@@ -158,7 +286,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect";
+const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, sendAttachment, clearConversation, reconnect, startNew, closeSession";
 
 impl TestScript {
     /// Reads and validates a test-script.
@@ -187,7 +315,7 @@ impl TestScript {
         for (name, steps) in raw.scenarios.value {
             let mut converted = Vec::new();
             for (index, step) in steps.value.into_iter().enumerate() {
-                converted.push(convert_step(&file, &name, index, step)?);
+                converted.push(convert_step(&file, path, &name, index, step)?);
             }
             scenarios.push(Scenario {
                 name,
@@ -259,11 +387,24 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         scenario_timeout,
         load_thresholds,
         autostart: raw.autostart,
+        auth_code_variable: match raw.auth.and_then(|a| a.code_variable) {
+            Some(v) if v.value.trim().is_empty() => {
+                return Err(InputError::at(
+                    file,
+                    &v.referenced,
+                    "config.auth.codeVariable",
+                    "is not allowed to be empty",
+                ));
+            }
+            Some(v) => Some(v.value),
+            None => None,
+        },
     })
 }
 
 fn convert_step(
     file: &str,
+    script_path: &Path,
     scenario: &str,
     index: usize,
     raw: Spanned<RawStep>,
@@ -312,6 +453,11 @@ fn convert_step(
         ("waitForButtons", raw.wait_for_buttons.is_some()),
         ("click", raw.click.is_some()),
         ("waitForDisconnect", raw.wait_for_disconnect.is_some()),
+        ("sendAttachment", raw.send_attachment.is_some()),
+        ("clearConversation", raw.clear_conversation.is_some()),
+        ("reconnect", raw.reconnect.is_some()),
+        ("startNew", raw.start_new.is_some()),
+        ("closeSession", raw.close_session.is_some()),
     ]
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))
@@ -365,6 +511,21 @@ fn convert_step(
     if let Some(v) = raw.wait_for_buttons {
         return wait(WaitFor::Buttons(labels(v, "waitForButtons")?));
     }
+    if let Some(v) = raw.send_attachment {
+        return convert_attachment(file, script_path, &step_key, v, timeout);
+    }
+    for (action, value) in [
+        (LifecycleAction::ClearConversation, raw.clear_conversation),
+        (LifecycleAction::Reconnect, raw.reconnect),
+        (LifecycleAction::StartNew, raw.start_new),
+        (LifecycleAction::CloseSession, raw.close_session),
+    ] {
+        match value {
+            Some(v) if v.value => return Ok(Step::Lifecycle { action, timeout }),
+            Some(v) => return Err(at(&v.referenced, action.key(), "must be true".into())),
+            None => {}
+        }
+    }
     match raw.wait_for_disconnect {
         Some(v) if v.value => wait(WaitFor::Disconnect),
         Some(v) => Err(at(
@@ -374,6 +535,82 @@ fn convert_step(
         )),
         None => unreachable!("exactly one action key is present"),
     }
+}
+
+/// A `sendAttachment` step: the file must exist, be readable and within the tool's size bound
+/// now, before any session opens.
+fn convert_attachment(
+    file: &str,
+    script_path: &Path,
+    step_key: &str,
+    raw: Spanned<RawAttachment>,
+    timeout: Option<Duration>,
+) -> Result<Step, InputError> {
+    let key = format!("{step_key}.sendAttachment");
+    let location = raw.referenced;
+    let at = |message: String| InputError::at(file, &location, &key, message);
+    let raw = raw.value;
+    let written = match raw.path {
+        Some(path) if !path.trim().is_empty() => path,
+        Some(_) => return Err(at("has an empty path".into())),
+        None => return Err(at("must have a path".into())),
+    };
+    if raw.text.as_deref().is_some_and(str::is_empty) {
+        return Err(at("has an empty text: leave text out instead".into()));
+    }
+    if let Some(media_type) = &raw.media_type {
+        let valid = media_type
+            .split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !media_type.contains(' '));
+        if !valid {
+            return Err(at(format!(
+                "has mediaType '{media_type}', which is not a MIME type such as image/png"
+            )));
+        }
+    }
+    let path = {
+        let written_path = Path::new(&written);
+        if written_path.is_absolute() {
+            written_path.to_path_buf()
+        } else {
+            script_path
+                .parent()
+                .unwrap_or_else(|| Path::new(""))
+                .join(written_path)
+        }
+    };
+    let size =
+        genesys_web_messaging::check_attachment_file(&path).map_err(|e| at(e.to_string()))?;
+    Ok(Step::SendAttachment(AttachmentStep {
+        written,
+        path,
+        text: raw.text,
+        media_type: raw.media_type,
+        timeout,
+        size,
+        at: at(String::new()),
+    }))
+}
+
+/// Checks every `sendAttachment` against upload limits known before the sessions open (e.g.
+/// the deployment configuration's `fileUpload`): an error names the step's file, line and
+/// column.
+pub fn check_attachment_limits(
+    scenarios: &[Scenario],
+    limits: &genesys_web_messaging::AttachmentLimits,
+) -> Result<(), InputError> {
+    for step in scenarios.iter().flat_map(|s| s.steps.iter()) {
+        if let Step::SendAttachment(a) = step {
+            let name = genesys_web_messaging::file_name_of(&a.path);
+            limits
+                .check(&name, &a.media_type(), a.size)
+                .map_err(|e| InputError {
+                    message: e.to_string(),
+                    ..a.at.clone()
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// `timeout` only makes sense beside a wait.
@@ -688,6 +925,115 @@ mod tests {
             (e.line, e.key.as_deref()),
             (Some(2), Some("config.autostart"))
         );
+    }
+
+    #[test]
+    fn attachment_and_lifecycle_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("files")).unwrap();
+        std::fs::write(dir.path().join("files/a.png"), b"1234").unwrap();
+        let script = dir.path().join("t.yml");
+        let parse_in = |src: &str| TestScript::parse(&script, src);
+        let ok = parse_in(
+            "config:\n  auth:\n    codeVariable: CODE\nscenarios:\n  a:\n    - sendAttachment: files/a.png\n    - sendAttachment: {path: files/a.png, text: see, mediaType: image/x-icon}\n      timeout: 2s\n    - clearConversation: true\n    - reconnect: true\n    - startNew: true\n    - closeSession: true\n",
+        )
+        .unwrap();
+        assert_eq!(ok.config.auth_code_variable.as_deref(), Some("CODE"));
+        let steps = &ok.scenarios[0].steps;
+        match &steps[0] {
+            Step::SendAttachment(a) => {
+                assert_eq!(a.path, dir.path().join("files/a.png"));
+                assert_eq!((a.size, a.media_type().as_str()), (4, "image/png"));
+                assert_eq!(steps[0].to_string(), "sendAttachment: files/a.png");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&steps[1], Step::SendAttachment(a) if a.text.as_deref() == Some("see") && a.media_type() == "image/x-icon" && a.timeout == Some(Duration::from_secs(2)))
+        );
+        let actions: Vec<String> = steps[2..].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            actions,
+            ["clearConversation", "reconnect", "startNew", "closeSession"]
+        );
+        let cases = [
+            (
+                "    - sendAttachment: nope.png\n",
+                3,
+                23,
+                "sendAttachment",
+                "cannot read",
+            ),
+            (
+                "    - sendAttachment: files\n",
+                3,
+                23,
+                "sendAttachment",
+                "not a regular file",
+            ),
+            (
+                "    - sendAttachment: {text: x}\n",
+                3,
+                23,
+                "sendAttachment",
+                "must have a path",
+            ),
+            (
+                "    - sendAttachment: {path: files/a.png, mediaType: png}\n",
+                3,
+                23,
+                "sendAttachment",
+                "not a MIME type",
+            ),
+            (
+                "    - sendAttachment: {path: files/a.png, pth: x}\n",
+                3,
+                43,
+                "sendAttachment.pth",
+                "unknown",
+            ),
+            (
+                "    - reconnect: false\n",
+                3,
+                18,
+                "reconnect",
+                "must be true",
+            ),
+            (
+                "    - startNew: true\n      say: x\n",
+                3,
+                7,
+                "",
+                "only one of",
+            ),
+        ];
+        for (step, line, column, key, fragment) in cases {
+            let e = parse_in(&format!("scenarios:\n  a:\n{step}")).unwrap_err();
+            let key = if key.is_empty() {
+                "scenarios.a[0]".to_string()
+            } else {
+                format!("scenarios.a[0].{key}")
+            };
+            assert_eq!(
+                (e.line, e.column, e.key.as_deref()),
+                (Some(line), Some(column), Some(key.as_str())),
+                "{step}: {e}"
+            );
+            assert!(e.message.contains(fragment), "{step}: {e}");
+        }
+        let limits = genesys_web_messaging::AttachmentLimits {
+            modes: vec![genesys_web_messaging::UploadMode {
+                file_types: vec!["image/*".into()],
+                max_file_size_kb: Some(0),
+            }],
+            blocked_extensions: Vec::new(),
+        };
+        let e = check_attachment_limits(&ok.scenarios, &limits).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(6), Some(23)), "{e}");
+        assert!(e.message.contains("over the limit of 0 bytes"), "{e}");
+        let e =
+            parse_in("config:\n  auth:\n    codeVariable: ''\nscenarios:\n  a: []\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("config.auth.codeVariable"));
     }
 
     #[test]

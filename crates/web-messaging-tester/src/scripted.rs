@@ -119,6 +119,25 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         targets.push(Some(started));
     }
 
+    // Attachments over limits known before any session opens (the deployment's upload
+    // limits) are refused now, with their file, line and column.
+    for (index, suite_settings) in settings.iter().enumerate() {
+        if let Some(limits) = suite_settings
+            .as_ref()
+            .and_then(|s| s.session.attachment_limits.as_ref())
+        {
+            let scenarios: Vec<Scenario> = jobs
+                .iter()
+                .filter(|job| job.suite == index)
+                .map(|job| job.scenario.clone())
+                .collect();
+            if let Err(e) = crate::script::check_attachment_limits(&scenarios, limits) {
+                shutdown(targets).await;
+                return Outcome::Invalid(e.to_string());
+            }
+        }
+    }
+
     let live = (!args.verbose && live_display_possible(colour_allowed))
         .then(|| Arc::new(LiveProgress::new()));
     let progress: Arc<dyn Progress> = match &live {

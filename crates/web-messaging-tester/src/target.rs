@@ -37,6 +37,8 @@ pub struct TargetSettings {
     /// `autostart`: send the Presence `Join` when a new session starts, whatever the
     /// deployment configuration says.
     pub autostart: Option<bool>,
+    /// `auth.codeVariable`: the environment variable holding an authentication code.
+    pub auth_code_variable: Option<String>,
 }
 
 impl From<&FileConfig> for TargetSettings {
@@ -47,6 +49,7 @@ impl From<&FileConfig> for TargetSettings {
             endpoint: config.endpoint.clone(),
             origin: config.origin.clone(),
             autostart: config.autostart,
+            auth_code_variable: config.auth_code_variable.clone(),
         }
     }
 }
@@ -76,6 +79,7 @@ pub struct TargetPlan {
     extra_roots: Vec<CertificateDer<'static>>,
     max_message_size: Option<usize>,
     fetch_config: bool,
+    auth_code: Option<String>,
 }
 
 /// A plan put into action: the simulator (when asked for) is running and every session opens
@@ -109,6 +113,7 @@ impl TargetPlan {
             endpoint: session.endpoint.clone(),
             origin: origin.cloned(),
             autostart: session.autostart(),
+            auth_code_variable: session.auth_code_variable.clone(),
         };
         let (cli, simulate, ca_cert) = (
             &cli,
@@ -124,12 +129,19 @@ impl TargetPlan {
             Some(pem) => load_pem_certificates(pem).map_err(|e| format!("--ca-cert: {e}"))?,
             None => Vec::new(),
         };
+        let auth_code = auth_code(
+            cli.auth_code_variable.as_deref(),
+            file.auth_code_variable.as_deref(),
+            |name| std::env::var(name).ok(),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(TargetPlan {
             target,
             flow,
             extra_roots,
             max_message_size: session.max_message_size,
             fetch_config: !session.no_deployment_config,
+            auth_code,
         })
     }
 
@@ -178,7 +190,7 @@ impl TargetPlan {
             .map(Simulator::url)
             .or(target.endpoint.clone());
         let deployment = if self.fetch_config {
-            match fetch_deployment(&target, endpoint.as_deref(), &self.extra_roots).await {
+            match fetch_deployment(&target, endpoint.as_deref(), &self.extra_roots, self.auth_code.is_some()).await {
                 Ok(deployment) => deployment,
                 Err(message) => {
                     if let Some(simulator) = simulator {
@@ -215,6 +227,9 @@ impl TargetPlan {
         if let Some(mode) = deployment.as_ref().and_then(|d| d.disconnect_mode()) {
             session = session.conversation_disconnect(mode);
         }
+        if let Some(code) = self.auth_code {
+            session = session.authenticated(code);
+        }
         Ok(StartedTarget {
             session,
             deployment,
@@ -228,6 +243,7 @@ async fn fetch_deployment(
     target: &Target,
     endpoint: Option<&str>,
     extra_roots: &[CertificateDer<'static>],
+    authenticated: bool,
 ) -> Result<Option<Arc<DeploymentConfig>>, String> {
     let url = config_url(&target.deployment_id, endpoint, target.region.as_deref())
         .map_err(|e| format!("cannot build the deployment configuration's URL: {e}"))?;
@@ -246,7 +262,7 @@ async fn fetch_deployment(
             "deployment {id} is inactive (status: Inactive in {url}): Genesys' Messenger would              not start, so no session was opened"
         ));
     }
-    if config.auth_required() {
+    if config.auth_required() && !authenticated {
         return Err(format!(
             "deployment {id} requires authenticated messaging (auth.enabled: true in {url}):              guests must sign in before they can send messages. Give the authorization code              with --auth-code-variable <NAME> or config.auth.codeVariable (the name of the              environment variable holding it) to start each session with              configureAuthenticatedSession"
         ));
@@ -270,6 +286,43 @@ impl StartedTarget {
         if let Some(simulator) = self.simulator {
             simulator.shutdown().await;
         }
+    }
+}
+
+/// The authentication code for `configureAuthenticatedSession`: read from the environment
+/// variable named by `--auth-code-variable`, else by `config.auth.codeVariable`. A missing or
+/// empty variable is an error naming it (never its value); the code is registered with the
+/// redactor so no output shows it.
+pub fn auth_code(
+    cli: Option<&str>,
+    file: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, InputError> {
+    let (name, key) = match (cli, file) {
+        (Some(name), _) => (name, "--auth-code-variable"),
+        (None, Some(name)) => (name, "config.auth.codeVariable"),
+        (None, None) => return Ok(None),
+    };
+    if name.trim().is_empty() {
+        return Err(InputError::setting(key, "is not allowed to be empty"));
+    }
+    match env(name) {
+        Some(code) if !code.trim().is_empty() => {
+            crate::secrets::register(&code);
+            Ok(Some(code))
+        }
+        Some(_) => Err(InputError::setting(
+            key,
+            format!(
+                "names the environment variable {name}, which is empty: set it to the authentication code"
+            ),
+        )),
+        None => Err(InputError::setting(
+            key,
+            format!(
+                "names the environment variable {name}, which is not set: set it to the authentication code"
+            ),
+        )),
     }
 }
 

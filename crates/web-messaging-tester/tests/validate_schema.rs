@@ -217,6 +217,10 @@ fn the_schemas_refuse_what_the_tool_refuses() {
         "config:\n  foo: 1\nscenarios:\n  a: []\n",
         "config:\n  endpoint: http://x\nscenarios:\n  a: []\n",
         "other: 1\nscenarios:\n  a: []\n",
+        "scenarios:\n  a:\n    - reconnect: false\n",
+        "scenarios:\n  a:\n    - sendAttachment: {path: a.png, pth: x}\n",
+        "scenarios:\n  a:\n    - sendAttachment: {path: a.png, mediaType: png}\n",
+        "config:\n  auth:\n    codeVariable: ''\nscenarios:\n  a: []\n",
     ] {
         assert!(
             !scripted.is_valid(&yaml(bad)),
@@ -226,6 +230,7 @@ fn the_schemas_refuse_what_the_tool_refuses() {
     for good in [
         "scenarios:\n  a: []\n",
         "config:\n  deploymentId: d\n  region: mypurecloud.ie\n  timeout: 2.5\n  sayDelay: 500ms\nscenarios:\n  a:\n    - say: Yes\n    - say: 0755\n    - waitForQuickReplies: [Yes, No]\n      timeout: 2s\n    - click: Yes\n    - waitForButtons: [Book]\n    - waitForReplyMatching: ^a$\n    - waitForDisconnect: true\n",
+        "config:\n  auth:\n    codeVariable: CODE\nscenarios:\n  a:\n    - sendAttachment: a.png\n    - sendAttachment: {path: a.png, text: hi, mediaType: image/png}\n      timeout: 2s\n    - clearConversation: true\n    - reconnect: true\n    - startNew: true\n    - closeSession: true\n      timeout: 1\n",
     ] {
         let errors: Vec<String> = scripted
             .iter_errors(&yaml(good))

@@ -67,6 +67,7 @@ pub async fn run(args: AiArgs, colour_allowed: bool) -> Outcome {
         endpoint: file.endpoint.clone(),
         origin: file.origin.clone(),
         autostart: file.autostart,
+        auth_code_variable: None,
     };
     let plan = match TargetPlan::prepare(&args.session, args.origin.as_ref(), &file_target) {
         Ok(plan) => plan,

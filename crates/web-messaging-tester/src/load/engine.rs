@@ -207,6 +207,7 @@ async fn run_steps(
                 let kind = match &e {
                     StepError::Send(e) => ErrorKind::of_say(e),
                     StepError::Reply(e) | StepError::Disconnect(e) => ErrorKind::of_wait(e),
+                    StepError::Attachment(_) | StepError::Lifecycle(_) => ErrorKind::StepFailed,
                 };
                 (Some(index), kind)
             })?;

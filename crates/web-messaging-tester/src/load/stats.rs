@@ -47,6 +47,9 @@ pub enum ErrorKind {
     SocketClosed,
     /// The connection failed (reset, protocol error).
     SocketFailed,
+    /// A `sendAttachment` or lifecycle step (`clearConversation`, `reconnect`, `startNew`,
+    /// `closeSession`) failed.
+    StepFailed,
     /// A bug in this tool (a guest task stopped unexpectedly).
     Internal,
 }
@@ -68,6 +71,7 @@ impl ErrorKind {
             ErrorKind::BadFrame => "bad-frame".into(),
             ErrorKind::SocketClosed => "socket-closed".into(),
             ErrorKind::SocketFailed => "socket-failed".into(),
+            ErrorKind::StepFailed => "step-failed".into(),
             ErrorKind::Internal => "internal".into(),
         }
     }
@@ -140,6 +144,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadFrame => write!(f, "unreadable frame"),
             ErrorKind::SocketClosed => write!(f, "socket closed by server"),
             ErrorKind::SocketFailed => write!(f, "socket failed"),
+            ErrorKind::StepFailed => write!(f, "attachment or lifecycle step failed"),
             ErrorKind::Internal => write!(f, "internal error"),
         }
     }

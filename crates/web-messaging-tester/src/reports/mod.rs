@@ -336,6 +336,7 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::Say(_) => "say",
         Failure::Wait(_) => "wait",
         Failure::NoDisconnect(_) => "disconnect",
+        Failure::Step(_) => "step",
         Failure::Internal(_) => "internal",
         Failure::Verdict(_) => "verdict",
         Failure::ScenarioTimeout { .. } => "scenario-timeout",
