@@ -207,6 +207,86 @@ async fn a_client_that_never_completes_the_upgrade_is_dropped_after_the_handshak
 }
 
 #[tokio::test]
+async fn an_upload_that_dribbles_its_body_is_dropped_after_the_http_timeout() {
+    let mut limits = SimulatorLimits::default();
+    limits.http_timeout = Duration::from_millis(300);
+    let sim = limited(
+        "messenger:\n  fileUpload:\n    modes: [{ fileTypes: [text/plain], maxFileSizeKB: 100 }]\nstates:\n  main: []\n",
+        limits,
+    )
+    .await;
+    let mut guest = connect(&sim).await;
+    guest.configure().await;
+    guest
+        .send(json!({"action":"onAttachment","token":guest.token,"fileName":"a.txt","fileType":"text/plain","fileSize":100000}))
+        .await;
+    let presigned = guest.next().await;
+    let url = presigned["body"]["url"].as_str().unwrap().to_string();
+    let path = &url[url.find("/uploads/").unwrap()..];
+    let tagging = presigned["body"]["headers"]["x-amz-tagging"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let slow = tokio::net::TcpStream::connect(sim.local_addr())
+        .await
+        .expect("connects");
+    let start = Instant::now();
+    let (mut reader, mut writer) = slow.into_split();
+    // A complete head, then a body that never finishes.
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: x\r\nx-amz-tagging: {tagging}\r\nContent-Length: 100000\r\n\r\n"
+    );
+    let dribble = tokio::spawn(async move {
+        let _ = writer.write_all(head.as_bytes()).await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buffer = [0; 1024];
+    let end = tokio::time::timeout(GENEROUS, reader.read(&mut buffer))
+        .await
+        .expect("dropped in time");
+    assert!(matches!(end, Ok(0) | Err(_)), "{end:?}");
+    dribble.abort();
+    assert!(start.elapsed() >= Duration::from_millis(250));
+    eventually("the HTTP connection is gone", || {
+        sim.connection_count() == 1
+    })
+    .await;
+    // The guest's socket is not affected.
+    guest.say_and_echo("still here").await;
+}
+
+#[tokio::test]
+async fn plain_http_connections_count_toward_the_connection_cap() {
+    let mut limits = SimulatorLimits::default();
+    limits.max_connections = 1;
+    let sim = limited("states:\n  main: []\n", limits).await;
+    // An HTTP client that has not finished its head holds the only slot.
+    let mut holder = tokio::net::TcpStream::connect(sim.local_addr())
+        .await
+        .expect("connects");
+    holder.write_all(b"GET /webdeployments").await.unwrap();
+    eventually("the first connection is counted", || {
+        sim.connection_count() == 1
+    })
+    .await;
+    let url = format!(
+        "http://{}/webdeployments/v1/deployments/d/config.json",
+        sim.local_addr()
+    );
+    let refused = reqwest::Client::new().get(&url).send().await;
+    assert!(refused.is_err(), "over the cap: {refused:?}");
+    drop(holder);
+    eventually("the slot is free", || sim.connection_count() == 0).await;
+    let answered = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn a_socket_that_never_configures_is_closed_after_the_configure_timeout() {
     let mut limits = SimulatorLimits::default();
     limits.configure_timeout = Some(Duration::from_millis(400));
