@@ -354,6 +354,8 @@ fn every_report_records_the_target_the_version_and_the_options_but_no_secret() {
             "d-0123",
             "--endpoint",
             &endpoint,
+            // Nothing listens there, so not even the deployment configuration can be read.
+            "--no-deployment-config",
             "--origin",
             secret,
             "-t",

@@ -186,6 +186,8 @@ fn the_junit_report_is_valid_against_jenkins_junit_schema() {
         "d-1",
         "--endpoint",
         &format!("ws://127.0.0.1:{port}/v1"),
+        // Nothing listens there, so not even the deployment configuration can be read.
+        "--no-deployment-config",
         "-t",
         "1",
         "--report-junit",
