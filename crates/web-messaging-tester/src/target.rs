@@ -190,7 +190,14 @@ impl TargetPlan {
             .map(Simulator::url)
             .or(target.endpoint.clone());
         let deployment = if self.fetch_config {
-            match fetch_deployment(&target, endpoint.as_deref(), &self.extra_roots, self.auth_code.is_some()).await {
+            match fetch_deployment(
+                &target,
+                endpoint.as_deref(),
+                &self.extra_roots,
+                self.auth_code.is_some(),
+            )
+            .await
+            {
                 Ok(deployment) => deployment,
                 Err(message) => {
                     if let Some(simulator) = simulator {

@@ -149,7 +149,14 @@ async fn attachment_reconnect_and_clear_steps_from_the_command_line() {
                 "--endpoint",
             ])
             .arg(&endpoint)
-            .args(["-t", "10", "--say-delay", "0", "-v", "--no-deployment-config"])
+            .args([
+                "-t",
+                "10",
+                "--say-delay",
+                "0",
+                "-v",
+                "--no-deployment-config",
+            ])
             .args(["--auth-code-variable", "WMT_LIFE_CODE"])
             .env("WMT_LIFE_CODE", CODE)
             .env("NO_COLOR", "1")

@@ -57,9 +57,8 @@ fn run_and_signal(dir: &std::path::Path, signal: &str) -> Finished {
         let line = lines
             .recv_timeout(Duration::from_secs(60))
             .expect("the slow scenario starts within a minute");
-        let slow_waiting = line.contains("received")
-            && line.contains("slow please")
-            && line.contains("Inbound");
+        let slow_waiting =
+            line.contains("received") && line.contains("slow please") && line.contains("Inbound");
         seen.push(line);
         if slow_waiting {
             break;

@@ -109,11 +109,7 @@ impl Connection {
 
     /// The guest's answer to a DatePicker, if this message is one: its time counts only when
     /// `originatingMessageId` names a DatePicker offered in this conversation that offered it.
-    pub(super) fn date_pick(
-        &self,
-        content: &[Value],
-        record: &FlowRecord,
-    ) -> Option<DatePick> {
+    pub(super) fn date_pick(&self, content: &[Value], record: &FlowRecord) -> Option<DatePick> {
         let response = content.iter().find_map(|c| {
             c.get("buttonResponse")
                 .filter(|b| b.get("type").and_then(Value::as_str) == Some("DatePicker"))
