@@ -5,7 +5,7 @@
 //! Nothing here panics on what the server sends: garbage, error codes and closed sockets are
 //! recorded as [`Fault`]s and [`Closed`] reasons for the conversation to report.
 
-use crate::log::{Closed, Fault, SessionLog};
+use crate::log::{Closed, Fault, SessionLog, Warning};
 use crate::protocol::{
     ChannelMetadata, ClientRequest, FrameError, IncomingChannel, IncomingMessage, ServerEvent,
     decode_server_frame, region_endpoint,
@@ -254,7 +254,7 @@ impl GuestSession {
                 deployment_id: session.deployment_id.clone(),
                 token: session.token.clone(),
                 start_new: None,
-                tracing_id: None,
+                tracing_id: Some(uuid::Uuid::new_v4().to_string()),
             })
             .await;
         Ok(session)
@@ -431,6 +431,11 @@ async fn drive(
                         log.record_closed(closed.clone());
                         SendError::Closed(closed)
                     });
+                    // The rate limit counts every onMessage (whoever sent it) from the moment
+                    // it was written.
+                    if result.is_ok() && matches!(*request, ClientRequest::OnMessage { .. }) {
+                        log.record_on_message_written(Instant::now());
+                    }
                     next_heartbeat = Instant::now() + heartbeat;
                     let failed = result.is_err();
                     let _ = done.send(result);
@@ -565,17 +570,33 @@ fn receive(log: &SessionLog, frame: Option<Result<Message, tungstenite::Error>>)
     !log.is_full()
 }
 
-fn record_frame(log: &SessionLog, text: &str) {
-    match decode_server_frame(text) {
-        Ok(frame) => match frame.into_event() {
-            ServerEvent::SessionStarted(response) => log.record_session(response),
-            ServerEvent::Message(message) => log.record_message(message),
-            ServerEvent::EchoResponse => {}
-            ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
-            ServerEvent::Unknown { class, .. } => {
-                debug!(target: WIRE_TARGET, "ignoring a frame of unknown class {class}");
-            }
-        },
-        Err(e) => log.record_fault(Fault::Frame(e)),
+/// Decodes one text frame into the log. Nothing is dropped silently: a frame this client
+/// cannot use becomes a [`Warning`] (with the frame), and an unreadable `SessionResponse` a
+/// [`Fault::UnreadableSession`] that fails the session start.
+pub(crate) fn record_frame(log: &SessionLog, text: &str) {
+    let frame = match decode_server_frame(text) {
+        Ok(frame) => frame,
+        Err(e) => return log.record_fault(Fault::Frame(e)),
+    };
+    let tracing_id = frame.tracing_id.clone();
+    match frame.into_event() {
+        ServerEvent::SessionStarted(response) => log.record_session(response),
+        ServerEvent::Message(message) => log.record_traced_message(message, tracing_id),
+        ServerEvent::EchoResponse => {}
+        ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
+        ServerEvent::Unreadable { class, reason, .. } if class == "SessionResponse" => {
+            log.record_fault(Fault::UnreadableSession {
+                reason,
+                frame: crate::log::cut(text),
+            });
+        }
+        ServerEvent::Unreadable { class, reason, .. } => log.record_warning(Warning::new(
+            format!("Genesys sent a {class} that could not be read ({reason})"),
+            text,
+        )),
+        ServerEvent::Unknown { class, .. } => log.record_warning(Warning::new(
+            format!("Genesys sent a frame of class {class}, which this tool does not use"),
+            text,
+        )),
     }
 }

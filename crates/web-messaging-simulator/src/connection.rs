@@ -935,6 +935,7 @@ impl Connection {
                 time: Some(self.clock.next()),
                 message_id: Some(Uuid::new_v4().to_string()),
                 kind: None,
+                ..OutgoingChannel::default()
             }),
             content: message.content,
             events: message.events,
@@ -1206,6 +1207,7 @@ impl Connection {
                 time: Some(self.clock.next()),
                 message_id: None,
                 kind: Some("Private".into()),
+                ..OutgoingChannel::default()
             }),
             content: item.content,
             metadata,
@@ -1230,6 +1232,7 @@ impl Connection {
                 time: Some(self.clock.next()),
                 message_id: Some(Uuid::new_v4().to_string()),
                 kind: None,
+                ..OutgoingChannel::default()
             }),
             events: vec![event],
             metadata,

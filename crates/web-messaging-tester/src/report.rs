@@ -177,6 +177,12 @@ fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
         )));
     }
     lines.extend(extra.notes.iter().map(|note| terminal(note)));
+    lines.extend(
+        result
+            .warnings
+            .iter()
+            .map(|warning| terminal(&bound(&format!("Warning: {warning}")))),
+    );
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -274,7 +280,9 @@ fn describe_wait(e: &WaitError) -> String {
         WaitFailure::Server(fault) => {
             let problem = match fault {
                 Fault::Server(_) => "Genesys reported an error",
-                Fault::Frame(_) => "Genesys sent a frame that could not be read",
+                Fault::Frame(_) | Fault::UnreadableSession { .. } => {
+                    "Genesys sent a frame that could not be read"
+                }
             };
             with_received(
                 format!(
@@ -301,7 +309,7 @@ fn describe_wait(e: &WaitError) -> String {
             &e.received,
         ),
     };
-    if let Some(note) = &e.rate_limited {
+    for note in &e.rate_limited {
         let _ = write!(text, "\n{note}");
     }
     if !e.late.is_empty() {
@@ -420,6 +428,7 @@ mod tests {
             started_at: jiff::Timestamp::now(),
             steps: Vec::new(),
             first_message_id: None,
+            warnings: Vec::new(),
         }];
         let text = render(&results, &[], false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();

@@ -82,6 +82,9 @@ pub struct ScenarioResult {
     pub steps: Vec<StepRecord>,
     /// The id of the first message of the session (to find its Genesys conversation).
     pub first_message_id: Option<String>,
+    /// Frames Genesys sent that the client could not use (each with the frame, bounded),
+    /// as the session log recorded them; not yet redacted.
+    pub warnings: Vec<String>,
 }
 
 /// One step as it ran.
@@ -156,6 +159,7 @@ impl ScenarioResult {
             started_at: jiff::Timestamp::now(),
             steps: Vec::new(),
             first_message_id: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -344,6 +348,7 @@ async fn run_scenario(
         started_at,
         steps: Vec::new(),
         first_message_id: None,
+        warnings: Vec::new(),
     };
     let connected = tokio::select! {
         connected = Conversation::connect(session, options) => connected,
@@ -382,6 +387,7 @@ async fn run_scenario(
             result.steps = state.records;
             result.transcript = conversation.transcript();
             result.first_message_id = conversation.first_message_id();
+            result.warnings = conversation.session().log().warning_lines();
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, conversation.close()).await;
         }
         Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),

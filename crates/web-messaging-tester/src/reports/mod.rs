@@ -182,8 +182,11 @@ pub struct StepReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineReport {
-    /// `guest` or `bot`.
+    /// `guest`, `bot` or `agent`.
     pub speaker: String,
+    /// For an agent, the name Messenger shows, when exposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// What was said.
     pub text: String,
     /// Quick replies and buttons offered with it.
@@ -238,6 +241,8 @@ impl ScenarioReport {
             Some(Association::NotFound { warning }) => (None, vec![bound(warning)]),
             None => (None, Vec::new()),
         };
+        let mut warnings = warnings;
+        warnings.extend(result.warnings.iter().map(|w| bound(w)));
         ScenarioReport {
             name: redact(context.name),
             file: redact(context.file),
@@ -268,8 +273,10 @@ impl ScenarioReport {
                     speaker: match l.speaker {
                         Speaker::Guest => "guest",
                         Speaker::Bot => "bot",
+                        Speaker::Agent => "agent",
                     }
                     .into(),
+                    name: l.name.as_deref().map(bound),
                     text: bound(&l.text),
                     options: l.options.iter().map(|o| bound(o)).collect(),
                     time: l.time,
@@ -488,12 +495,14 @@ pub(crate) mod tests {
                     speaker: "guest".into(),
                     text: "hi <script>alert(1)</script>".into(),
                     options: vec![],
+                    name: None,
                     time: at,
                 },
                 LineReport {
                     speaker: "bot".into(),
                     text: "Hello & welcome".into(),
                     options: vec!["Yes".into(), "No".into()],
+                    name: None,
                     time: at,
                 },
             ],
