@@ -47,7 +47,9 @@ pub fn default_scenario_timeout(
     let most = scenario.steps.iter().fold(timeout, |total, step| {
         let step_most = match step {
             Step::Wait { timeout: own, .. } => own.unwrap_or(timeout),
-            Step::Say(_) | Step::Click(_) => say_delay.max(timeout).saturating_add(one_second),
+            Step::Say(_) | Step::Click(_) | Step::PickDate(_) => {
+                say_delay.max(timeout).saturating_add(one_second)
+            }
         };
         total.saturating_add(step_most)
     });
@@ -468,13 +470,34 @@ pub async fn run_step(
             *spoke_at = Instant::now();
             sent.map(|()| None)
         }
-        Step::Wait { what, timeout } => {
+        Step::PickDate(date_time) => {
+            let sent = conversation
+                .pick_date(date_time)
+                .await
+                .map_err(StepError::Send);
+            *spoke_at = Instant::now();
+            sent.map(|()| None)
+        }
+        Step::Wait {
+            what,
+            timeout,
+            from,
+        } => {
             let timeout = timeout.unwrap_or(default_timeout);
             let expectation = match what {
                 WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
                 WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
                 WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
                 WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
+                WaitFor::Agent(nickname) => Expectation::Agent(nickname.clone()),
+                WaitFor::DatePicker(slots) => Expectation::DatePicker(slots.clone()),
+                WaitFor::Attachment {
+                    filename,
+                    media_type,
+                } => Expectation::Attachment {
+                    filename: filename.clone(),
+                    media_type: media_type.clone(),
+                },
                 WaitFor::Disconnect => {
                     return conversation
                         .wait_for_disconnect(timeout)
@@ -482,6 +505,10 @@ pub async fn run_step(
                         .map(|()| None)
                         .map_err(StepError::Disconnect);
                 }
+            };
+            let expectation = match from {
+                Some(kind) => expectation.from(*kind),
+                None => expectation,
             };
             let reply = conversation
                 .wait_for_reply(&expectation, timeout)
