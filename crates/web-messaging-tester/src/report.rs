@@ -245,13 +245,51 @@ fn describe_start(e: &WaitError, timeout: Duration) -> String {
 
 fn describe_wait(e: &WaitError) -> String {
     // Upstream's wording, "a message containing:", extended to the option waits.
-    let (what, expected) = match &e.expectation {
+    let (from, inner) = match &e.expectation {
+        Some(expectation) => {
+            let (from, inner) = expectation.split_from();
+            (from, Some(inner))
+        }
+        None => (None, None),
+    };
+    let any = || "(any)".to_string();
+    let (what, mut expected) = match inner {
         Some(Expectation::QuickReplies(labels)) => {
             ("offering the quick replies", labels.join(", "))
         }
         Some(Expectation::Buttons(labels)) => ("offering the buttons", labels.join(", ")),
+        Some(Expectation::Agent(name)) => ("from the agent", name.clone().unwrap_or_else(any)),
+        Some(Expectation::DatePicker(slots)) => (
+            "offering a date picker with the slots",
+            if slots.is_empty() {
+                any()
+            } else {
+                slots.join(", ")
+            },
+        ),
+        Some(Expectation::Attachment {
+            filename,
+            media_type,
+        }) => {
+            let parts: Vec<String> = [("filename", filename), ("mediaType", media_type)]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+                .collect();
+            (
+                "carrying the attachment",
+                if parts.is_empty() {
+                    any()
+                } else {
+                    parts.join(", ")
+                },
+            )
+        }
+        Some(inner) if from.is_some() => ("containing", inner.describe()),
         _ => ("containing", e.expected.clone()),
     };
+    if let Some(kind) = from {
+        expected.push_str(&format!(" (from {})", kind.describe()));
+    }
     let mut text = match &e.reason {
         WaitFailure::TimedOut => {
             let head = format!(

@@ -523,6 +523,46 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn session_warnings_reach_every_report() {
+        let result = ScenarioResult {
+            name: "s".into(),
+            failure: None,
+            transcript: genesys_web_messaging::Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            steps: Vec::new(),
+            first_message_id: None,
+            warnings: vec![
+                "Genesys sent a frame of class BrandNewEvent, which this tool does not use: {\"x\":\"<b>\"}"
+                    .into(),
+            ],
+        };
+        let context = ScenarioContext {
+            file: "t.yml",
+            name: "s",
+            timeout: Duration::from_secs(1),
+            association: None,
+        };
+        let scenario = ScenarioReport::new(&result, &context);
+        assert_eq!(scenario.warnings.len(), 1);
+        assert!(scenario.warnings[0].contains("BrandNewEvent"));
+        let report = RunReport::new(result.started_at, Duration::ZERO, None, vec![scenario]);
+        let json = report.to_json();
+        assert!(
+            json.contains("\"warnings\": [\n        \"Genesys sent a frame of class BrandNewEvent"),
+            "{json}"
+        );
+        let xml = junit::render(&report).unwrap();
+        assert!(xml.contains("class BrandNewEvent"), "{xml}");
+        let html = html::render(&report);
+        assert!(
+            html.contains("<div class=\"warning\">Genesys sent a frame of class BrandNewEvent")
+                && html.contains("&lt;b&gt;"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn json_round_trips_and_checks_the_format_version() {
         let report = sample();
         let text = report.to_json();
