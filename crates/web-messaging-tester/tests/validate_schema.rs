@@ -217,6 +217,15 @@ fn the_schemas_refuse_what_the_tool_refuses() {
         "config:\n  foo: 1\nscenarios:\n  a: []\n",
         "config:\n  endpoint: http://x\nscenarios:\n  a: []\n",
         "other: 1\nscenarios:\n  a: []\n",
+        "scenarios:\n  a:\n    - waitForAgent: false\n",
+        "scenarios:\n  a:\n    - waitForAgent: true\n      from: bot\n",
+        "scenarios:\n  a:\n    - say: hi\n      from: bot\n",
+        "scenarios:\n  a:\n    - waitForReplyContaining: x\n      from: human\n",
+        "scenarios:\n  a:\n    - waitForDatePicker: []\n",
+        "scenarios:\n  a:\n    - waitForDatePicker: [tomorrow]\n",
+        "scenarios:\n  a:\n    - pickDate: 2025-01-31\n",
+        "scenarios:\n  a:\n    - waitForAttachment: {size: 3}\n",
+        "scenarios:\n  a:\n    - waitForAttachment: {mediaType: Pdf}\n",
     ] {
         assert!(
             !scripted.is_valid(&yaml(bad)),
@@ -226,6 +235,7 @@ fn the_schemas_refuse_what_the_tool_refuses() {
     for good in [
         "scenarios:\n  a: []\n",
         "config:\n  deploymentId: d\n  region: mypurecloud.ie\n  timeout: 2.5\n  sayDelay: 500ms\nscenarios:\n  a:\n    - say: Yes\n    - say: 0755\n    - waitForQuickReplies: [Yes, No]\n      timeout: 2s\n    - click: Yes\n    - waitForButtons: [Book]\n    - waitForReplyMatching: ^a$\n    - waitForDisconnect: true\n",
+        "scenarios:\n  a:\n    - waitForAgent: true\n    - waitForAgent: Anna\n      timeout: 5\n    - waitForReplyContaining: hi\n      from: agent\n    - waitForDatePicker: true\n      from: bot\n    - waitForDatePicker: ['2025-01-31T09:00:00Z']\n    - pickDate: '2025-01-31T09:00:00.000+01:00'\n    - waitForAttachment: true\n    - waitForAttachment: {filename: a.pdf, mediaType: File}\n",
     ] {
         let errors: Vec<String> = scripted
             .iter_errors(&yaml(good))
