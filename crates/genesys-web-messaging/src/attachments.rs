@@ -670,15 +670,15 @@ pub fn attachment_labels(message: &StructuredMessage) -> Vec<String> {
         .filter(|c| c.content_type == "Attachment")
         .filter_map(|c| c.attachment.as_ref())
         .map(|a| {
-            let name = ["filename", "fileName", "name", "id"]
-                .iter()
-                .find_map(|key| {
-                    a.get(*key)
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                })
+            let name = [a.filename.as_deref(), a.id.as_deref()]
+                .into_iter()
+                .flatten()
+                .find(|s| !s.is_empty())
                 .unwrap_or("unnamed");
-            format!("[attachment: {name}]")
+            match a.mime.as_deref().or(a.media_type.as_deref()) {
+                Some(kind) => format!("[attachment: {name} ({kind})]"),
+                None => format!("[attachment: {name}]"),
+            }
         })
         .collect()
 }
@@ -697,10 +697,7 @@ pub(crate) fn with_attachment_names(
         .map(|received| {
             let needs_name = received.message.content.iter().any(|c| {
                 c.attachment.as_ref().is_some_and(|a| {
-                    a.get("filename").is_none()
-                        && a.get("id")
-                            .and_then(Value::as_str)
-                            .is_some_and(|id| names.contains_key(id))
+                    a.filename.is_none() && a.id.as_deref().is_some_and(|id| names.contains_key(id))
                 })
             });
             if !needs_name {
@@ -708,14 +705,11 @@ pub(crate) fn with_attachment_names(
             }
             let mut copy = (*received).clone();
             for content in &mut copy.message.content {
-                if let Some(Value::Object(a)) = &mut content.attachment
-                    && let Some(name) = a
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .and_then(|id| names.get(id))
-                        .cloned()
+                if let Some(a) = &mut content.attachment
+                    && a.filename.is_none()
+                    && let Some(name) = a.id.as_deref().and_then(|id| names.get(id)).cloned()
                 {
-                    a.entry("filename").or_insert(Value::String(name));
+                    a.filename = Some(name);
                 }
             }
             Arc::new(copy)
@@ -777,6 +771,7 @@ mod tests {
             arrival: 0,
             arrived_out_of_order: false,
             clamped_time: None,
+            tracing_id: None,
         });
         let names = HashMap::from([("abc".to_string(), "photo.png".to_string())]);
         let named = with_attachment_names(vec![received], &names);

@@ -65,6 +65,27 @@ impl Default for ConversationOptions {
     }
 }
 
+/// Most sent messages kept while waiting for their echo (for 429 resends).
+const MAX_UNANSWERED: usize = 64;
+
+/// A sent message as notes name it: `'hello'`, or the button or date picked.
+fn describe_sent(message: &IncomingMessage) -> String {
+    let text = message
+        .text
+        .clone()
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            message
+                .content
+                .iter()
+                .find_map(|c| c.button_response.as_ref().map(|b| b.text.clone()))
+        })
+        .unwrap_or_default();
+    let short: String = text.chars().take(60).collect();
+    let ellipsis = if text.chars().count() > 60 { "…" } else { "" };
+    format!("the message '{short}{ellipsis}'")
+}
+
 /// The default cap on a server's `retryAfter`.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -112,10 +133,10 @@ pub struct WaitError {
     /// Replies that were delivered so late they sorted before an already-matched reply, and so
     /// could not be offered to this wait. Only ever non-empty after out-of-order delivery.
     pub late: Vec<String>,
-    /// When Genesys refused a message for being too fast (429) during this wait, what was
-    /// done about it, e.g. `Genesys rate-limited a message (retry after 5 s): it was sent
-    /// again after 5 s`.
-    pub rate_limited: Option<String>,
+    /// Every time Genesys refused a message for being too fast (429) during this wait, and
+    /// what was done about it, e.g. `Genesys rate-limited the message 'hi' (429, retry after
+    /// 5 s; matched by its tracingId): it was sent again after 5 s`.
+    pub rate_limited: Vec<String>,
 }
 
 impl fmt::Display for WaitError {
@@ -160,7 +181,7 @@ impl fmt::Display for WaitError {
                 write!(f, "\n - {text}")?;
             }
         }
-        if let Some(note) = &self.rate_limited {
+        for note in &self.rate_limited {
             write!(f, "\n{note}")?;
         }
         Ok(())
@@ -204,6 +225,14 @@ pub enum SayError {
         /// Every label the bot did offer, latest message first.
         offered: Vec<String>,
     },
+    /// No date picker offers a slot starting at this time.
+    #[error("No date picker offered a slot at '{date_time}'{}", if offered.is_empty() { String::new() } else { format!(" (offered: {})", offered.join(", ")) })]
+    NoSuchSlot {
+        /// The slot asked for.
+        date_time: String,
+        /// Every slot offered, latest message first.
+        offered: Vec<String>,
+    },
     /// The option exists but cannot be clicked.
     #[error("'{label}' cannot be clicked: {reason}")]
     NotClickable {
@@ -227,6 +256,7 @@ fn button_response(text: &str, payload: &str, kind: &str, message_type: &str) ->
                 text: text.to_string(),
                 payload: payload.to_string(),
                 kind: kind.to_string(),
+                originating_message_id: None,
             }),
             ..Content::default()
         }],
@@ -261,8 +291,9 @@ pub struct Conversation {
     pub(crate) faults_reported: usize,
     pub(crate) recent_sends: VecDeque<Instant>,
     started_at: Instant,
-    /// Messages sent, by tracing id: one refused with 429 is sent again after `retryAfter`.
-    pub(crate) sent: HashMap<String, IncomingMessage>,
+    /// Messages sent and not yet echoed, oldest first, with their tracing ids: one refused
+    /// with 429 is sent again after `retryAfter`.
+    pub(crate) sent: VecDeque<(String, IncomingMessage)>,
     /// Where the current conversation starts in the log (after `start_new`): disconnects
     /// before it no longer count.
     pub(crate) epoch: Option<OrderKey>,
@@ -310,9 +341,9 @@ impl Conversation {
             cursor: None,
             cursor_moved_at: None,
             faults_reported: 0,
-            recent_sends: VecDeque::new(),
             started_at: Instant::now(),
-            sent: HashMap::new(),
+            recent_sends: VecDeque::new(),
+            sent: VecDeque::new(),
             autostart_counted: false,
             disconnect_passed: None,
             epoch: None,
@@ -373,7 +404,7 @@ impl Conversation {
                         .and_then(Result::err)
                         .unwrap_or(WaitFailure::SessionNotStarted),
                     late: Vec::new(),
-                    rate_limited: None,
+                    rate_limited: Vec::new(),
                 })
             }
         }
@@ -392,6 +423,46 @@ impl Conversation {
     pub async fn click(&mut self, label: &str) -> Result<(), SayError> {
         let message = self.button_response_for(label)?;
         self.send_paced(message).await
+    }
+
+    /// Picks the slot starting at `date_time` (ISO-8601, compared as an instant) in the latest
+    /// message offering it in a date picker: sends the documented answer, a `ButtonResponse`
+    /// of type `DatePicker` whose payload is the slot's `dateTime` as the bot wrote it, with
+    /// `originatingMessageId` set to the date picker message's id.
+    pub async fn pick_date(&mut self, date_time: &str) -> Result<(), SayError> {
+        let message = self.date_response_for(date_time)?;
+        self.send_paced(message).await
+    }
+
+    fn date_response_for(&self, date_time: &str) -> Result<IncomingMessage, SayError> {
+        let snap = self.log().snapshot();
+        let mut offered = Vec::new();
+        for received in snap.messages.iter().rev().filter(|r| r.message.is_reply()) {
+            let message = &received.message;
+            for picker in message.date_pickers() {
+                if let Some(slot) = picker
+                    .available_times
+                    .iter()
+                    .find(|slot| slot.starts_at(date_time))
+                {
+                    let mut answer =
+                        button_response(&slot.date_time, &slot.date_time, "DatePicker", "Text");
+                    if let Some(b) = answer
+                        .content
+                        .first_mut()
+                        .and_then(|c| c.button_response.as_mut())
+                    {
+                        b.originating_message_id = Some(message.id.clone());
+                    }
+                    return Ok(answer);
+                }
+                offered.extend(picker.available_times.iter().map(|s| s.date_time.clone()));
+            }
+        }
+        Err(SayError::NoSuchSlot {
+            date_time: date_time.to_string(),
+            offered,
+        })
     }
 
     fn button_response_for(&self, label: &str) -> Result<IncomingMessage, SayError> {
@@ -427,16 +498,40 @@ impl Conversation {
         let passed = self.check_can_send()?;
         let tracing_id = self.session.send_message(message.clone()).await?;
         self.recent_sends.push_back(Instant::now());
-        self.sent.insert(tracing_id, message);
+        self.remember(tracing_id, message);
         if passed.is_some() {
             self.disconnect_passed = passed;
         }
         Ok(())
     }
 
+    /// Keeps a sent message until Genesys echoes it (at most [`MAX_UNANSWERED`]: a server that
+    /// never echoes cannot grow this without bound).
+    fn remember(&mut self, tracing_id: String, message: IncomingMessage) {
+        if self.sent.len() >= MAX_UNANSWERED {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((tracing_id, message));
+    }
+
+    /// Forgets the sent messages Genesys has echoed (an Inbound message with their tracing id).
+    fn forget_answered(&mut self) {
+        let snap = self.log().snapshot();
+        let echoed: std::collections::HashSet<&str> = snap
+            .messages
+            .iter()
+            .filter(|m| m.message.direction == crate::protocol::Direction::Inbound)
+            .filter_map(|m| m.tracing_id.as_deref())
+            .collect();
+        self.sent.retain(|(id, _)| !echoed.contains(id.as_str()));
+    }
+
     /// If `failure` is Genesys refusing one of our messages with 429 and this wait has resends
     /// left, waits `retryAfter` (capped at `max_retry_after`), sends the message again and
     /// says what it did: the wait then goes on. `None`: the failure stands.
+    ///
+    /// The refused message is the one whose `tracingId` the 429 carries; a 429 without one
+    /// (as the captured real frame) refuses the oldest `onMessage` not yet echoed.
     async fn resend_if_rate_limited(
         &mut self,
         failure: &WaitFailure,
@@ -444,16 +539,28 @@ impl Conversation {
     ) -> Option<String> {
         let WaitFailure::Server(Fault::Server(ServerError::TooManyRequests {
             retry_after_seconds,
-            tracing_id: Some(tracing_id),
+            tracing_id,
             ..
         })) = failure
         else {
             return None;
         };
-        if *resends >= self.options.max_resends || !self.sent.contains_key(tracing_id) {
+        if *resends >= self.options.max_resends {
             return None;
         }
-        let message = self.sent.remove(tracing_id)?;
+        self.forget_answered();
+        let (index, matched) = match tracing_id {
+            Some(id) => (
+                self.sent.iter().position(|(sent, _)| sent == id)?,
+                "its tracingId",
+            ),
+            None if !self.sent.is_empty() => (
+                0,
+                "the oldest message not yet echoed, as the 429 carried no tracingId",
+            ),
+            None => return None,
+        };
+        let (_, message) = self.sent.remove(index)?;
         *resends += 1;
         self.faults_reported += 1;
         let asked = Duration::from_secs(*retry_after_seconds);
@@ -462,14 +569,14 @@ impl Conversation {
         tokio::time::sleep(pause).await;
         // The retry keeps to the same pacing rules as the first attempt.
         self.pace().await;
+        let what = describe_sent(&message);
         let note = format!(
-            "Genesys rate-limited a message (429, retry after {retry_after_seconds} s): it was sent again after {}",
+            "Genesys rate-limited {what} (429, retry after {retry_after_seconds} s; matched by {matched}): it was sent again after {}",
             short_duration(pause)
         );
         match self.session.send_message(message.clone()).await {
             Ok(new_id) => {
-                self.recent_sends.push_back(Instant::now());
-                self.sent.insert(new_id, message);
+                self.remember(new_id, message);
                 Some(note)
             }
             Err(_) => None,
@@ -543,15 +650,11 @@ impl Conversation {
         self.count_autostart();
         loop {
             let now = Instant::now();
-            while self
-                .recent_sends
-                .front()
-                .is_some_and(|&sent| now.duration_since(sent) >= window)
-            {
-                self.recent_sends.pop_front();
-            }
-            let rate_ready = if self.recent_sends.len() >= limit {
-                later(self.recent_sends[self.recent_sends.len() - limit], window)
+            // Every onMessage counts (a resend, a Join, a date picked...), from the moment the
+            // session wrote it: the `limit`-th latest must be a full window old.
+            let writes = self.log().on_message_writes();
+            let rate_ready = if writes.len() >= limit {
+                later(writes[writes.len() - limit], window)
             } else {
                 now
             };
@@ -597,6 +700,44 @@ impl Conversation {
             .await
     }
 
+    /// Waits for the first message from a human agent, from the one with this nickname when
+    /// given (ignoring case).
+    pub async fn wait_for_agent(
+        &mut self,
+        nickname: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        let expectation = Expectation::Agent(nickname.map(str::to_string));
+        self.wait_for_reply(&expectation, timeout).await
+    }
+
+    /// Waits for a reply offering a date picker with at least these slots (ISO-8601; none:
+    /// any date picker).
+    pub async fn wait_for_date_picker(
+        &mut self,
+        slots: &[&str],
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        let slots = slots.iter().map(|s| s.to_string()).collect();
+        self.wait_for_reply(&Expectation::DatePicker(slots), timeout)
+            .await
+    }
+
+    /// Waits for a reply carrying an attachment, with this file name (ignoring case) and
+    /// media type (`Image`, `File`...) when given.
+    pub async fn wait_for_attachment(
+        &mut self,
+        filename: Option<&str>,
+        media_type: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, WaitError> {
+        let expectation = Expectation::Attachment {
+            filename: filename.map(str::to_string),
+            media_type: media_type.map(str::to_string),
+        };
+        self.wait_for_reply(&expectation, timeout).await
+    }
+
     /// Waits for a reply containing `text`, ignoring case.
     pub async fn wait_for_reply_containing(
         &mut self,
@@ -631,7 +772,7 @@ impl Conversation {
         let grace = self.options.disconnect_grace;
         let mut disconnect_seen_at: Option<Instant> = None;
         let mut resends = 0;
-        let mut rate_limited = None;
+        let mut rate_limited = Vec::new();
         let mut evaluator = Evaluator::new(expectation, Arc::clone(self.session.log()));
         let outcome = loop {
             let faults_reported = self.faults_reported;
@@ -669,7 +810,7 @@ impl Conversation {
                 if let Some(note) = self.resend_if_rate_limited(failure, &mut resends).await {
                     // The time spent obeying the server does not count against this wait.
                     deadline = later(deadline, paused_at.elapsed());
-                    rate_limited = Some(note);
+                    rate_limited.push(note);
                     continue;
                 }
             }
@@ -831,7 +972,7 @@ impl Conversation {
             received,
             reason,
             late,
-            rate_limited: None,
+            rate_limited: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! a catastrophic pattern fails its step with [`TooExpensive`] instead of hanging it.
 
 use crate::log::{Received, SessionLog};
-use crate::protocol::StructuredMessage;
+use crate::protocol::{Sender, StructuredMessage};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -269,6 +269,49 @@ pub enum Expectation {
     QuickReplies(Vec<String>),
     /// A reply whose cards or carousel offer at least these buttons (labels ignoring case).
     Buttons(Vec<String>),
+    /// A message from a human agent (`originatingEntity: "Human"`), from the one with this
+    /// nickname when given (ignoring case).
+    Agent(Option<String>),
+    /// A reply offering a date picker with at least these slots (ISO-8601 `dateTime`s,
+    /// compared as instants); an empty list: any date picker.
+    DatePicker(Vec<String>),
+    /// A reply carrying an attachment, with this file name (ignoring case) and media type
+    /// (`Image`, `File`, ... ignoring case) when given.
+    Attachment {
+        /// The file name, compared ignoring case.
+        filename: Option<String>,
+        /// `Audio`, `File`, `Image`, `Link` or `Video`, compared ignoring case.
+        media_type: Option<String>,
+    },
+    /// The inner expectation, met only by messages from this kind of sender.
+    From(SenderKind, Box<Expectation>),
+}
+
+/// Whose messages a wait accepts (`from: bot|agent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderKind {
+    /// Only bot messages (`originatingEntity: "Bot"`).
+    Bot,
+    /// Only agent messages (`originatingEntity: "Human"`).
+    Agent,
+}
+
+impl SenderKind {
+    /// Whether `sender` is of this kind.
+    pub fn accepts(self, sender: &Sender) -> bool {
+        matches!(
+            (self, sender),
+            (SenderKind::Bot, Sender::Bot) | (SenderKind::Agent, Sender::Agent(_))
+        )
+    }
+
+    /// `the bot` or `an agent`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SenderKind::Bot => "the bot",
+            SenderKind::Agent => "an agent",
+        }
+    }
 }
 
 impl Expectation {
@@ -277,6 +320,22 @@ impl Expectation {
         Expectation::Containing {
             text: text.into(),
             case_insensitive: true,
+        }
+    }
+
+    /// This expectation restricted to messages from `from`.
+    pub fn from(self, from: SenderKind) -> Self {
+        Expectation::From(from, Box::new(self))
+    }
+
+    /// The sender restriction, if any, and the expectation without it.
+    pub fn split_from(&self) -> (Option<SenderKind>, &Expectation) {
+        match self {
+            Expectation::From(kind, inner) => {
+                let (_, innermost) = inner.split_from();
+                (Some(*kind), innermost)
+            }
+            other => (None, other),
         }
     }
 
@@ -295,6 +354,36 @@ impl Expectation {
             Expectation::Buttons(labels) => {
                 offers(labels, message.buttons().map(|b| b.text.as_str()).collect())
             }
+            Expectation::Agent(nickname) => match (message.sender(), nickname) {
+                (sender @ Sender::Agent(_), Some(name)) => sender.is_agent_named(name),
+                (Sender::Agent(_), None) => true,
+                _ => false,
+            },
+            Expectation::DatePicker(slots) => message.date_pickers().any(|picker| {
+                slots.iter().all(|slot| {
+                    picker
+                        .available_times
+                        .iter()
+                        .any(|offered| offered.starts_at(slot))
+                })
+            }),
+            Expectation::Attachment {
+                filename,
+                media_type,
+            } => {
+                let same = |wanted: &Option<String>, got: &Option<String>| match wanted {
+                    None => true,
+                    Some(w) => got
+                        .as_deref()
+                        .is_some_and(|g| g.trim().to_lowercase() == w.trim().to_lowercase()),
+                };
+                message
+                    .attachments()
+                    .any(|a| same(filename, &a.filename) && same(media_type, &a.media_type))
+            }
+            Expectation::From(kind, inner) => {
+                kind.accepts(&message.sender()) && inner.is_met_by_message(message)
+            }
             _ => self.is_met_by(message.text.as_deref().unwrap_or_default()),
         }
     }
@@ -303,7 +392,12 @@ impl Expectation {
     /// message: see [`Expectation::is_met_by_message`]).
     pub fn is_met_by(&self, reply: &str) -> bool {
         match self {
-            Expectation::QuickReplies(_) | Expectation::Buttons(_) => false,
+            Expectation::QuickReplies(_)
+            | Expectation::Buttons(_)
+            | Expectation::Agent(_)
+            | Expectation::DatePicker(_)
+            | Expectation::Attachment { .. } => false,
+            Expectation::From(_, inner) => inner.is_met_by(reply),
             Expectation::Any => true,
             Expectation::Containing {
                 text,
@@ -322,6 +416,28 @@ impl Expectation {
             Expectation::Matching(regex) => regex.to_js_string(),
             Expectation::QuickReplies(labels) => format!("quick replies: {}", labels.join(", ")),
             Expectation::Buttons(labels) => format!("buttons: {}", labels.join(", ")),
+            Expectation::Agent(None) => "a message from an agent".to_string(),
+            Expectation::Agent(Some(name)) => format!("a message from the agent {name}"),
+            Expectation::DatePicker(slots) if slots.is_empty() => "a date picker".to_string(),
+            Expectation::DatePicker(slots) => {
+                format!("a date picker offering: {}", slots.join(", "))
+            }
+            Expectation::Attachment {
+                filename,
+                media_type,
+            } => {
+                let mut text = "an attachment".to_string();
+                if let Some(name) = filename {
+                    text.push_str(&format!(" named {name}"));
+                }
+                if let Some(kind) = media_type {
+                    text.push_str(&format!(" of media type {kind}"));
+                }
+                text
+            }
+            Expectation::From(kind, inner) => {
+                format!("{} (from {})", inner.describe(), kind.describe())
+            }
         }
     }
 }
@@ -366,7 +482,12 @@ impl<'e> Evaluator<'e> {
             }
             Some(Verdict::Waiting(_)) | None => {}
         }
-        let regex = match self.expectation {
+        let (from, inner) = self.expectation.split_from();
+        if from.is_some_and(|kind| !kind.accepts(&received.message.sender())) {
+            self.verdicts.insert(key, Verdict::Done(false));
+            return Some(false);
+        }
+        let regex = match inner {
             Expectation::Matching(regex) if !regex.is_linear() => regex,
             expectation => {
                 let met = expectation.is_met_by_message(&received.message);
@@ -401,7 +522,7 @@ impl<'e> Evaluator<'e> {
 
     /// Why the wait could not finish, when a match was still undecided at its deadline.
     pub(crate) fn undecided(&self) -> Option<TooExpensive> {
-        let Expectation::Matching(regex) = self.expectation else {
+        let Expectation::Matching(regex) = self.expectation.split_from().1 else {
             return None;
         };
         self.verdicts.values().find_map(|v| match v {

@@ -43,9 +43,12 @@ pub use attachments::{
 pub use conversation::{
     Conversation, ConversationOptions, MAX_RETRY_AFTER, Reply, SayError, WaitError, WaitFailure,
 };
-pub use expect::{Expectation, JsRegex, TooExpensive};
+pub use expect::{Expectation, JsRegex, SenderKind, TooExpensive};
 pub use lifecycle::{History, Jwt, LifecycleError, MAX_HISTORY_PAGES, rest_base_url};
-pub use log::{CHANNEL_TIME_TOLERANCE, Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
+pub use log::{
+    CHANNEL_TIME_TOLERANCE, Closed, Fault, MAX_WARNING_FRAME, MAX_WARNINGS, OrderKey, Received,
+    SessionLog, Snapshot, Warning,
+};
 pub use session::{
     ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode, GuestSession,
     SendError, SessionConfig, WIRE_TARGET, load_pem_certificates, tls_client_config,

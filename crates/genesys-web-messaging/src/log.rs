@@ -51,6 +51,9 @@ pub struct Received {
     /// receive time instead (`time` places it after every message received before it and
     /// before any received after it).
     pub clamped_time: Option<Timestamp>,
+    /// The envelope's `tracingId`: on the Inbound echo of a guest message, the id of the
+    /// request that sent it.
+    pub tracing_id: Option<String>,
 }
 
 impl Received {
@@ -72,7 +75,59 @@ pub enum Fault {
     /// The server sent a frame that could not be decoded.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// The server answered `configureSession` with a `SessionResponse` that could not be
+    /// read, even leniently.
+    #[error(
+        "Genesys answered configureSession with a SessionResponse that could not be read ({reason}): {frame}"
+    )]
+    UnreadableSession {
+        /// Why it could not be read.
+        reason: String,
+        /// The frame, cut to [`MAX_WARNING_FRAME`] characters.
+        frame: String,
+    },
 }
+
+/// Most characters of a frame kept in a [`Warning`] (or [`Fault::UnreadableSession`]).
+pub const MAX_WARNING_FRAME: usize = 2000;
+
+/// Most warnings a session keeps; further ones are only counted.
+pub const MAX_WARNINGS: usize = 100;
+
+/// A frame the client could not use, kept for the scenario's report rather than dropped: a
+/// class it does not know, or a body that could not be read even leniently.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}: {frame}")]
+pub struct Warning {
+    /// What was wrong, e.g. `Genesys sent a StructuredMessage that could not be read
+    /// (unknown direction 'sideways')`.
+    pub message: String,
+    /// The raw frame, cut to [`MAX_WARNING_FRAME`] characters.
+    pub frame: String,
+}
+
+impl Warning {
+    /// A warning about `frame` (cut to [`MAX_WARNING_FRAME`] characters).
+    pub fn new(message: impl Into<String>, frame: &str) -> Warning {
+        Warning {
+            message: message.into(),
+            frame: cut(frame),
+        }
+    }
+}
+
+/// `text` cut to [`MAX_WARNING_FRAME`] characters, saying how much was left out.
+pub(crate) fn cut(text: &str) -> String {
+    let total = text.chars().count();
+    if total <= MAX_WARNING_FRAME {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(MAX_WARNING_FRAME).collect();
+    format!("{kept}… ({} more characters)", total - MAX_WARNING_FRAME)
+}
+
+/// How many `onMessage` write times the log keeps (more than any rate limit needs).
+const WRITES_KEPT: usize = 16;
 
 /// Why the socket is no longer usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +166,9 @@ struct State {
     messages: Vec<Arc<Received>>,
     session: Option<SessionResponse>,
     faults: Vec<Fault>,
+    warnings: Vec<Warning>,
+    warnings_dropped: usize,
+    on_message_writes: std::collections::VecDeque<Instant>,
     closed: Option<Closed>,
     arrivals: u64,
     latest_time: Option<Timestamp>,
@@ -155,6 +213,9 @@ impl SessionLog {
                 messages: Vec::new(),
                 session: None,
                 faults: Vec::new(),
+                warnings: Vec::new(),
+                warnings_dropped: 0,
+                on_message_writes: std::collections::VecDeque::new(),
                 closed: None,
                 arrivals: 0,
                 latest_time: None,
@@ -196,6 +257,11 @@ impl SessionLog {
     /// Records a message, in its conversation-order place. Waiters see it once the batch it
     /// came in is [published](SessionLog::publish).
     pub fn record_message(&self, message: StructuredMessage) {
+        self.record_traced_message(message, None);
+    }
+
+    /// Records a message with its envelope's `tracingId` (see [`SessionLog::record_message`]).
+    pub fn record_traced_message(&self, message: StructuredMessage, tracing_id: Option<String>) {
         let mut s = self.lock();
         if self.over_capacity(&mut s) {
             return;
@@ -235,6 +301,7 @@ impl SessionLog {
             arrival: s.arrivals,
             arrived_out_of_order,
             clamped_time,
+            tracing_id,
         });
         s.arrivals += 1;
         let key = received.key();
@@ -253,6 +320,28 @@ impl SessionLog {
         if !self.over_capacity(&mut s) {
             s.faults.push(fault);
         }
+    }
+
+    /// Records a frame the client could not use (seen once published). Past [`MAX_WARNINGS`]
+    /// warnings are only counted.
+    pub fn record_warning(&self, warning: Warning) {
+        tracing::warn!(target: crate::WIRE_TARGET, "{warning}");
+        let mut s = self.lock();
+        if s.warnings.len() < MAX_WARNINGS {
+            s.warnings.push(warning);
+        } else {
+            s.warnings_dropped += 1;
+        }
+    }
+
+    /// Records that an `onMessage` request was written to the socket at `at` (the rate limit
+    /// counts from there).
+    pub fn record_on_message_written(&self, at: Instant) {
+        let mut s = self.lock();
+        if s.on_message_writes.len() >= WRITES_KEPT {
+            s.on_message_writes.pop_front();
+        }
+        s.on_message_writes.push_back(at);
     }
 
     /// Wakes every waiter to look at what was recorded since the last call. The session task
@@ -292,6 +381,29 @@ impl SessionLog {
             closed: s.closed.clone(),
             last_reply_at: s.last_reply_at,
         }
+    }
+
+    /// Frames the client could not use, in arrival order (at most [`MAX_WARNINGS`]), and how
+    /// many more there were.
+    pub fn warnings(&self) -> (Vec<Warning>, usize) {
+        let s = self.lock();
+        (s.warnings.clone(), s.warnings_dropped)
+    }
+
+    /// The warnings as report lines: one per warning, then `… and N more` when some were
+    /// only counted.
+    pub fn warning_lines(&self) -> Vec<String> {
+        let (warnings, dropped) = self.warnings();
+        let mut lines: Vec<String> = warnings.iter().map(Warning::to_string).collect();
+        if dropped > 0 {
+            lines.push(format!("… and {dropped} more warnings"));
+        }
+        lines
+    }
+
+    /// When the latest `onMessage` requests were written to the socket, oldest first.
+    pub fn on_message_writes(&self) -> Vec<Instant> {
+        self.lock().on_message_writes.iter().copied().collect()
     }
 
     /// A future that completes on the next change to the log. Create (and `enable`) it before

@@ -173,14 +173,28 @@ pub struct ChannelMetadata {
     pub custom_attributes: BTreeMap<String, String>,
 }
 
-/// Whether a frame answers a request (`response`) or arrives on its own (`message`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a frame answers a request (`response`) or arrives on its own (`message`). Decoded
+/// ignoring case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FrameType {
     /// Answers a client request.
     Response,
     /// Unsolicited: a bot message, the echo of the guest's message, or an event.
     Message,
+}
+
+impl<'de> Deserialize<'de> for FrameType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.to_ascii_lowercase().as_str() {
+            "response" => Ok(FrameType::Response),
+            "message" => Ok(FrameType::Message),
+            _ => Err(serde::de::Error::custom(format!(
+                "unknown frame type '{text}' (expected response or message)"
+            ))),
+        }
+    }
 }
 
 /// The envelope of every frame the server sends.
@@ -192,13 +206,18 @@ pub struct ServerFrame {
     pub frame_type: FrameType,
     /// What the body is: `SessionResponse`, `StructuredMessage`, `string` (an error), ...
     pub class: String,
-    /// 200 on success, otherwise an error code.
+    /// 200 on success, otherwise an error code (a number, or a string holding one).
+    #[serde(deserialize_with = "lenient::code")]
     pub code: i64,
     /// The payload: an object, or a string for `class: "string"`.
     #[serde(default)]
     pub body: Value,
     /// The `tracingId` of the request this answers, when it had one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub tracing_id: Option<String>,
 }
 
@@ -261,8 +280,9 @@ impl ServerFrame {
             }),
             ("SessionResponse", _) => match serde_json::from_value(self.body.clone()) {
                 Ok(body) => ServerEvent::SessionStarted(body),
-                Err(_) => ServerEvent::Unknown {
+                Err(e) => ServerEvent::Unreadable {
                     class: self.class,
+                    reason: e.to_string(),
                     body: self.body,
                 },
             },
@@ -270,8 +290,9 @@ impl ServerFrame {
             ("StructuredMessage", FrameType::Message) => {
                 match serde_json::from_value(self.body.clone()) {
                     Ok(message) => ServerEvent::Message(message),
-                    Err(_) => ServerEvent::Unknown {
+                    Err(e) => ServerEvent::Unreadable {
                         class: self.class,
+                        reason: e.to_string(),
                         body: self.body,
                     },
                 }
@@ -288,19 +309,22 @@ impl ServerFrame {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TooManyRequests {
-    /// Seconds to wait before sending again.
-    #[serde(default)]
+    /// Seconds to wait before sending again (a number, possibly fractional and then rounded
+    /// up, or a string holding one).
+    #[serde(default, deserialize_with = "lenient::seconds")]
     pub retry_after: u64,
     /// 4029.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::code_or_zero")]
     pub error_code: i64,
     /// Human-readable text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub error_message: String,
 }
 
 /// What a decoded server frame means to the guest.
 #[derive(Debug, Clone, PartialEq)]
+// Short-lived (one per frame, consumed at once): boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ServerEvent {
     /// `SessionResponse`: the session is configured.
     SessionStarted(SessionResponse),
@@ -311,7 +335,18 @@ pub enum ServerEvent {
     EchoResponse,
     /// An error response or event.
     Error(ServerError),
-    /// A class this client does not know; ignored.
+    /// A frame of a known class whose body could not be read, even leniently (e.g. a
+    /// StructuredMessage whose `direction` is neither Inbound nor Outbound). The session
+    /// records it as a warning (or, for a `SessionResponse`, as a start failure).
+    Unreadable {
+        /// The frame's class.
+        class: String,
+        /// Why the body could not be read.
+        reason: String,
+        /// The frame's body.
+        body: Value,
+    },
+    /// A class this client does not use; the session records it as a warning.
     Unknown {
         /// The frame's class.
         class: String,
@@ -391,28 +426,50 @@ impl ServerError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResponse {
-    /// Whether the session is connected.
-    #[serde(default)]
+    /// Whether the session is connected (`true`/`false`, or the strings `"true"`/`"false"`).
+    #[serde(default, deserialize_with = "lenient::bool_or_false")]
     pub connected: bool,
     /// Whether this token started a new session (false when resuming).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_bool"
+    )]
     pub new_session: Option<bool>,
     /// Whether the conversation is read-only (after a disconnect).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_bool"
+    )]
     pub read_only: Option<bool>,
     /// The largest custom-attributes payload accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
     pub max_custom_data_bytes: Option<u64>,
     /// Session lifetime in seconds, when configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
     pub duration_seconds: Option<u64>,
-    /// Expiry time in epoch seconds, when configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Expiry time in epoch seconds, when configured (a number, possibly fractional, or a
+    /// string holding one: both are seen).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
     pub expiration_date: Option<u64>,
 }
 
-/// Direction of a message, from Genesys' point of view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Direction of a message, from Genesys' point of view. Decoded ignoring case (`inbound`,
+/// `OUTBOUND`); a missing or `null` direction is Outbound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum Direction {
     /// Guest to Genesys (the echo of what the guest sent).
     Inbound,
@@ -421,43 +478,171 @@ pub enum Direction {
     Outbound,
 }
 
+impl<'de> Deserialize<'de> for Direction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(Direction::Outbound);
+        };
+        match text.to_ascii_lowercase().as_str() {
+            "inbound" => Ok(Direction::Inbound),
+            "outbound" => Ok(Direction::Outbound),
+            _ => Err(serde::de::Error::custom(format!(
+                "unknown direction '{text}' (expected Inbound or Outbound)"
+            ))),
+        }
+    }
+}
+
 /// A message or event in the conversation (`class: "StructuredMessage"`).
+///
+/// Decoded leniently where the meaning is clear: `null` for a list, map or text is empty, and
+/// content items and events of types this client does not know are kept (with their type).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StructuredMessage {
     /// Message id (32 hex digits for bot messages, a UUID for echoes).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub id: String,
     /// `Text`, `Structured` or `Event`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
     pub kind: String,
     /// `Inbound` (from the guest) or `Outbound` (to the guest).
     #[serde(default)]
     pub direction: Direction,
     /// The text, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub text: Option<String>,
     /// Timing and routing data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<OutgoingChannel>,
-    /// Quick replies, buttons, cards, carousels, attachments.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Quick replies, buttons, cards, carousels, date pickers, attachments.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
     pub content: Vec<Content>,
     /// Presence and typing events.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
     pub events: Vec<MessageEvent>,
     /// String key/values such as `correlationId` and `readOnly`.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Map::is_empty",
+        deserialize_with = "lenient::map"
+    )]
     pub metadata: Map<String, Value>,
     /// `Bot` or `Human` for outbound messages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub originating_entity: Option<String>,
+}
+
+/// Who sent a message, as the guest can tell from the message itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// The guest (this client): an Inbound message.
+    Guest,
+    /// A bot or Architect flow: Outbound with `originatingEntity: "Bot"`.
+    Bot,
+    /// A human agent: Outbound with `originatingEntity: "Human"`; who, from `channel.from`
+    /// (each part present only when the deployment exposes it).
+    Agent(Agent),
+    /// Anything else Outbound: no `originatingEntity` (events such as Presence Disconnect or
+    /// Typing), or one this client does not know (kept here).
+    System {
+        /// The `originatingEntity` given, if any.
+        entity: Option<String>,
+    },
+}
+
+/// A human agent, as `channel.from` describes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Agent {
+    /// `channel.from.nickname`: the name Messenger shows.
+    pub nickname: Option<String>,
+    /// `channel.from.image`: the avatar's URL.
+    pub image: Option<String>,
+    /// `channel.from.firstName`.
+    pub first_name: Option<String>,
+    /// `channel.from.lastName`.
+    pub last_name: Option<String>,
+}
+
+impl Agent {
+    /// The name to show: the nickname, else first and last name, else `None`.
+    pub fn display_name(&self) -> Option<String> {
+        if let Some(nickname) = self.nickname.as_ref().filter(|n| !n.trim().is_empty()) {
+            return Some(nickname.clone());
+        }
+        let parts: Vec<&str> = [&self.first_name, &self.last_name]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+}
+
+impl Sender {
+    /// Whether this is an agent with this nickname (ignoring case; also compared with the
+    /// first and last name when there is no nickname).
+    pub fn is_agent_named(&self, name: &str) -> bool {
+        match self {
+            Sender::Agent(agent) => {
+                let name = name.trim().to_lowercase();
+                agent
+                    .nickname
+                    .iter()
+                    .chain(agent.display_name().iter())
+                    .any(|n| n.trim().to_lowercase() == name)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl StructuredMessage {
     /// The `channel.time` string, if present.
     pub fn time(&self) -> Option<&str> {
         self.channel.as_ref()?.time.as_deref()
+    }
+
+    /// Who sent this message: the guest (Inbound), a bot, an agent or the system.
+    pub fn sender(&self) -> Sender {
+        if self.direction == Direction::Inbound {
+            return Sender::Guest;
+        }
+        let entity = self.originating_entity.as_deref().map(str::trim);
+        match entity {
+            Some(e) if e.eq_ignore_ascii_case("bot") => Sender::Bot,
+            Some(e) if e.eq_ignore_ascii_case("human") => {
+                let from = self.channel.as_ref().and_then(|c| c.from.clone());
+                let from = from.unwrap_or_default();
+                Sender::Agent(Agent {
+                    nickname: from.nickname,
+                    image: from.image,
+                    first_name: from.first_name,
+                    last_name: from.last_name,
+                })
+            }
+            Some("") | None => Sender::System { entity: None },
+            Some(other) => Sender::System {
+                entity: Some(other.to_string()),
+            },
+        }
     }
 
     /// A bot or agent message the guest can read: Outbound Text or Structured.
@@ -508,33 +693,117 @@ impl StructuredMessage {
                 .chain(c.carousel.iter().flat_map(|carousel| carousel.cards.iter()))
         })
     }
+
+    /// The date pickers of this message.
+    pub fn date_pickers(&self) -> impl Iterator<Item = &DatePicker> {
+        self.content.iter().filter_map(|c| c.date_picker.as_ref())
+    }
+
+    /// The attachments of this message.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.content.iter().filter_map(|c| c.attachment.as_ref())
+    }
+
+    /// The `contentType` of every content item this client does not interpret (neither a
+    /// quick reply, button response, card, carousel, date picker nor attachment).
+    pub fn unknown_content_types(&self) -> impl Iterator<Item = &str> {
+        self.content
+            .iter()
+            .filter(|c| {
+                c.quick_reply.is_none()
+                    && c.button_response.is_none()
+                    && c.card.is_none()
+                    && c.carousel.is_none()
+                    && c.date_picker.is_none()
+                    && c.attachment.is_none()
+            })
+            .map(|c| c.content_type.as_str())
+    }
 }
 
 /// `channel` of a server message.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutgoingChannel {
-    /// ISO-8601 time the message was created: the order of the conversation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ISO-8601 time the message was created: the order of the conversation. A number is read
+    /// as epoch milliseconds (or seconds, when too small to be milliseconds) and kept as
+    /// ISO-8601.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_time"
+    )]
     pub time: Option<String>,
     /// Present on Inbound echoes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub message_id: Option<String>,
     /// `Private` for bot messages.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub kind: Option<String>,
+    /// Who sent the message: an agent's nickname and avatar (agent messages only, and only
+    /// when the deployment exposes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Participant>,
+    /// Who it was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Participant>,
 }
 
-/// One item of a message's `content`.
+/// `channel.from` / `channel.to`: a participant's public profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    /// The display name.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub nickname: Option<String>,
+    /// The avatar's URL.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub image: Option<String>,
+    /// First name.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub last_name: Option<String>,
+}
+
+/// One item of a message's `content`. An item whose type this client does not know keeps its
+/// `content_type` and nothing else.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Content {
-    /// `QuickReply`, `ButtonResponse`, `Card`, `Carousel`, `Attachment`, ...
+    /// `QuickReply`, `ButtonResponse`, `Card`, `Carousel`, `DatePicker`, `Attachment`, ...
+    #[serde(default, deserialize_with = "lenient::string")]
     pub content_type: String,
     /// A quick reply offered by the bot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick_reply: Option<QuickReply>,
-    /// The guest's answer to a quick reply or button.
+    /// The guest's answer to a quick reply, button or date picker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button_response: Option<ButtonResponse>,
     /// A card with actions.
@@ -543,9 +812,12 @@ pub struct Content {
     /// Several cards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carousel: Option<Carousel>,
-    /// An attachment (kept as JSON: its shape varies).
+    /// Time slots offered by the bot or agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<Value>,
+    pub date_picker: Option<DatePicker>,
+    /// A file: one the bot or agent sent (all fields), or one the guest uploaded (its `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 /// A quick reply button offered by the bot.
@@ -553,29 +825,40 @@ pub struct Content {
 #[serde(rename_all = "camelCase")]
 pub struct QuickReply {
     /// The label.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub text: String,
     /// What is sent back when clicked.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub payload: String,
     /// `Message`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub action: Option<String>,
 }
 
-/// The guest's answer to a quick reply or button.
+/// The guest's answer to a quick reply, button or date picker.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ButtonResponse {
     /// The label clicked.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub text: String,
-    /// The payload of the option.
-    #[serde(default)]
+    /// The payload of the option (for a date picker, the slot's `dateTime`).
+    #[serde(default, deserialize_with = "lenient::string")]
     pub payload: String,
-    /// `QuickReply` or `Button`.
-    #[serde(rename = "type", default)]
+    /// `QuickReply`, `Button` or `DatePicker`.
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
     pub kind: String,
+    /// The id of the message that offered the option (sent with date-picker answers).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub originating_message_id: Option<String>,
 }
 
 /// A card (title, description, image, actions).
@@ -583,16 +866,28 @@ pub struct ButtonResponse {
 #[serde(rename_all = "camelCase")]
 pub struct Card {
     /// The title.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub title: String,
     /// The description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub description: Option<String>,
     /// An image URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub image: Option<String>,
     /// Buttons on the card.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
     pub actions: Vec<CardAction>,
 }
 
@@ -601,16 +896,24 @@ pub struct Card {
 #[serde(rename_all = "camelCase")]
 pub struct CardAction {
     /// `Postback` or `Link`.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
     pub kind: String,
     /// The label.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub text: String,
     /// Sent back for `Postback`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub payload: Option<String>,
     /// Opened for `Link`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub url: Option<String>,
 }
 
@@ -619,15 +922,130 @@ pub struct CardAction {
 #[serde(rename_all = "camelCase")]
 pub struct Carousel {
     /// The cards.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub cards: Vec<Card>,
 }
 
-/// An event inside a message (`eventType` Presence or Typing).
+/// `DatePicker` content: time slots the guest may choose from (protocol.md §5.2).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatePicker {
+    /// The title.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub title: Option<String>,
+    /// The subtitle.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub subtitle: Option<String>,
+    /// An image URL.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub image_url: Option<String>,
+    /// The slots offered.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lenient::list"
+    )]
+    pub available_times: Vec<TimeSlot>,
+}
+
+/// One slot of a date picker.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeSlot {
+    /// When it starts (ISO-8601), exactly as the bot wrote it: sent back as the answer.
+    #[serde(default, deserialize_with = "lenient::time_string")]
+    pub date_time: String,
+    /// How long it lasts, in seconds.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
+    pub duration: Option<u64>,
+}
+
+impl TimeSlot {
+    /// Whether this slot starts at `date_time`: the same instant when both are ISO-8601
+    /// times (whatever their offsets or precision), else the same text.
+    pub fn starts_at(&self, date_time: &str) -> bool {
+        match (
+            self.date_time.trim().parse::<jiff::Timestamp>(),
+            date_time.trim().parse::<jiff::Timestamp>(),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => self.date_time.trim() == date_time.trim(),
+        }
+    }
+}
+
+/// `Attachment` content: a file sent by the bot or an agent, or (with only its `id`) one the
+/// guest uploaded.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// The attachment's id.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub id: Option<String>,
+    /// The file name, e.g. `invoice.pdf`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub filename: Option<String>,
+    /// `Audio`, `File`, `Image`, `Link` or `Video`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub media_type: Option<String>,
+    /// The MIME type, e.g. `application/pdf`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub mime: Option<String>,
+    /// The size in bytes.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
+    pub file_size: Option<u64>,
+    /// Where to download it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub url: Option<String>,
+}
+
+/// An event inside a message (`eventType` Presence or Typing). Events of other types are kept
+/// with their `event_type` and nothing else.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageEvent {
     /// `Presence`, `Typing`, ...
+    #[serde(default, deserialize_with = "lenient::string")]
     pub event_type: String,
     /// Presence details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -642,11 +1060,158 @@ pub struct MessageEvent {
 #[serde(rename_all = "camelCase")]
 pub struct EventKind {
     /// `Join`, `Disconnect`, `On`, ...
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
     pub kind: String,
     /// Typing duration in ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_number"
+    )]
     pub duration: Option<u64>,
+}
+
+/// Lenient decoders for fields whose meaning is clear whatever the shape the server used:
+/// `null` for an empty list, map or text, a number or a string for numbers and times, the
+/// strings `"true"`/`"false"` for booleans. Anything else is still an error (and the frame a
+/// warning).
+mod lenient {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+    use serde_json::{Map, Value};
+
+    /// A list; `null` is empty.
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    }
+
+    /// A map; `null` is empty.
+    pub fn map<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+        Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
+    }
+
+    /// A text; `null` is empty, a number or boolean is its JSON text.
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(opt_string(d)?.unwrap_or_default())
+    }
+
+    /// An optional text; a number or boolean is its JSON text.
+    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            v @ (Value::Number(_) | Value::Bool(_)) => Ok(Some(v.to_string())),
+            other => Err(D::Error::custom(format!(
+                "expected a string, found {}",
+                kind(&other)
+            ))),
+        }
+    }
+
+    fn kind(v: &Value) -> &'static str {
+        match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "an object",
+        }
+    }
+
+    /// A number from a JSON number or a string holding one.
+    fn as_f64<E: Error>(v: &Value) -> Result<Option<f64>, E> {
+        let n = match v {
+            Value::Null => return Ok(None),
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) if s.trim().is_empty() => return Ok(None),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if n.is_finite() => Ok(Some(n)),
+            _ => Err(E::custom(format!("expected a number, found {}", kind(v)))),
+        }
+    }
+
+    /// A non-negative whole number (a fraction is dropped, a negative number is 0).
+    pub fn opt_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(as_f64::<D::Error>(&v)?.map(|n| n.max(0.0).min(u64::MAX as f64) as u64))
+    }
+
+    /// Seconds to wait: a fraction is rounded up (waiting a little longer is always safe).
+    pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(as_f64::<D::Error>(&v)?
+            .map(|n| n.max(0.0).ceil().min(u64::MAX as f64) as u64)
+            .unwrap_or_default())
+    }
+
+    /// A code: a whole number, or a string holding one.
+    pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v = Value::deserialize(d)?;
+        match as_f64::<D::Error>(&v)? {
+            Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => Ok(n as i64),
+            _ => Err(D::Error::custom(format!(
+                "expected a whole number as code, found {}",
+                kind(&v)
+            ))),
+        }
+    }
+
+    /// A code that may be missing or `null` (then 0).
+    pub fn code_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v = Value::deserialize(d)?;
+        if v.is_null() {
+            return Ok(0);
+        }
+        code(v).map_err(D::Error::custom)
+    }
+
+    /// A boolean, or the string `"true"`/`"false"` (any case).
+    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(None),
+            Value::Bool(b) => Ok(Some(b)),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            other => Err(D::Error::custom(format!(
+                "expected a boolean, found {}",
+                kind(&other)
+            ))),
+        }
+    }
+
+    /// A boolean that may be missing or `null` (then false).
+    pub fn bool_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(opt_bool(d)?.unwrap_or(false))
+    }
+
+    /// A time: an ISO-8601 string as it is, or a number of epoch milliseconds (seconds when
+    /// below 10^11, i.e. before 1973 in milliseconds) as ISO-8601.
+    pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s)),
+            v @ Value::Number(_) => {
+                let n = as_f64::<D::Error>(&v)?.unwrap_or_default();
+                let millis = if n.abs() < 1e11 { n * 1000.0 } else { n };
+                jiff::Timestamp::from_millisecond(millis as i64)
+                    .map(|t| Some(t.to_string()))
+                    .map_err(|e| D::Error::custom(format!("time {v} out of range: {e}")))
+            }
+            other => Err(D::Error::custom(format!(
+                "expected a time, found {}",
+                kind(&other)
+            ))),
+        }
+    }
+
+    /// A time that may be missing or `null` (then empty).
+    pub fn time_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(opt_time(d)?.unwrap_or_default())
+    }
 }
 
 /// Why a frame could not be decoded at all.
@@ -906,7 +1471,10 @@ pub fn attachment_error_name(code: i64) -> Option<&'static str> {
 pub fn attachment_content(attachment_id: &str) -> Content {
     Content {
         content_type: "Attachment".into(),
-        attachment: Some(serde_json::json!({ "id": attachment_id })),
+        attachment: Some(Attachment {
+            id: Some(attachment_id.to_string()),
+            ..Attachment::default()
+        }),
         ..Content::default()
     }
 }

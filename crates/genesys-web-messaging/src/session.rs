@@ -7,7 +7,7 @@
 
 use crate::attachments::AttachmentLimits;
 use crate::lifecycle::Replies;
-use crate::log::{Closed, Fault, SessionLog};
+use crate::log::{Closed, Fault, SessionLog, Warning};
 use crate::protocol::{
     AuthenticationData, ChannelMetadata, ClientRequest, EventKind, FrameError, IncomingChannel,
     IncomingMessage, LIFECYCLE_CLASSES, MessageEvent, ServerEvent, decode_server_frame,
@@ -642,6 +642,11 @@ async fn drive(
                         log.record_closed(closed.clone());
                         SendError::Closed(closed)
                     });
+                    // The rate limit counts every onMessage (whoever sent it) from the moment
+                    // it was written.
+                    if result.is_ok() && matches!(*request, ClientRequest::OnMessage { .. }) {
+                        log.record_on_message_written(Instant::now());
+                    }
                     next_heartbeat = Instant::now() + heartbeat;
                     let failed = result.is_err();
                     let _ = done.send(result);
@@ -796,26 +801,46 @@ fn receive(
 }
 
 /// Records one text frame; returns whether it started a new session (`newSession: true`).
-fn record_frame(log: &SessionLog, replies: &Replies, text: &str) -> bool {
-    match decode_server_frame(text) {
-        // Lifecycle and attachment frames go to the replies only (see `crate::lifecycle`).
-        Ok(frame) if replies.observe(&frame) => {
-            debug_assert!(LIFECYCLE_CLASSES.contains(&frame.class.as_str()));
+/// Nothing is dropped silently: a frame this client cannot use becomes a [`Warning`] (with the
+/// frame), and an unreadable `SessionResponse` a [`Fault::UnreadableSession`] that fails the
+/// session start.
+pub(crate) fn record_frame(log: &SessionLog, replies: &Replies, text: &str) -> bool {
+    let frame = match decode_server_frame(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            log.record_fault(Fault::Frame(e));
+            return false;
         }
-        Ok(frame) => match frame.into_event() {
-            ServerEvent::SessionStarted(response) => {
-                let new_session = response.connected && response.new_session == Some(true);
-                log.record_session(response);
-                return new_session;
-            }
-            ServerEvent::Message(message) => log.record_message(message),
-            ServerEvent::EchoResponse => {}
-            ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
-            ServerEvent::Unknown { class, .. } => {
-                debug!(target: WIRE_TARGET, "ignoring a frame of unknown class {class}");
-            }
-        },
-        Err(e) => log.record_fault(Fault::Frame(e)),
+    };
+    // Lifecycle and attachment frames go to the replies only (see `crate::lifecycle`).
+    if replies.observe(&frame) {
+        debug_assert!(LIFECYCLE_CLASSES.contains(&frame.class.as_str()));
+        return false;
+    }
+    let tracing_id = frame.tracing_id.clone();
+    match frame.into_event() {
+        ServerEvent::SessionStarted(response) => {
+            let new_session = response.connected && response.new_session == Some(true);
+            log.record_session(response);
+            return new_session;
+        }
+        ServerEvent::Message(message) => log.record_traced_message(message, tracing_id),
+        ServerEvent::EchoResponse => {}
+        ServerEvent::Error(error) => log.record_fault(Fault::Server(error)),
+        ServerEvent::Unreadable { class, reason, .. } if class == "SessionResponse" => {
+            log.record_fault(Fault::UnreadableSession {
+                reason,
+                frame: crate::log::cut(text),
+            });
+        }
+        ServerEvent::Unreadable { class, reason, .. } => log.record_warning(Warning::new(
+            format!("Genesys sent a {class} that could not be read ({reason})"),
+            text,
+        )),
+        ServerEvent::Unknown { class, .. } => log.record_warning(Warning::new(
+            format!("Genesys sent a frame of class {class}, which this tool does not use"),
+            text,
+        )),
     }
     false
 }

@@ -1,7 +1,7 @@
 //! The transcript: what the guest and the bot said, in conversation order, with times.
 
 use crate::log::Received;
-use crate::protocol::StructuredMessage;
+use crate::protocol::{Sender, StructuredMessage};
 use jiff::Timestamp;
 use std::fmt;
 use std::sync::Arc;
@@ -12,8 +12,10 @@ use std::sync::Arc;
 pub enum Speaker {
     /// The guest (this client), as echoed back by Genesys.
     Guest,
-    /// The bot or agent.
+    /// The bot (or an Outbound message whose sender is not said).
     Bot,
+    /// A human agent (`originatingEntity: "Human"`).
+    Agent,
 }
 
 /// One line of the transcript.
@@ -21,6 +23,10 @@ pub enum Speaker {
 pub struct TranscriptLine {
     /// Who said it.
     pub speaker: Speaker,
+    /// For an agent, the name Messenger shows (`channel.from.nickname`, else first and last
+    /// name), when the deployment exposes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// What was said (for a card-only message, the cards' titles).
     pub text: String,
     /// Quick replies and buttons the bot offered with it.
@@ -46,16 +52,20 @@ impl Transcript {
             .iter()
             .filter_map(|r| {
                 let m = &r.message;
-                let speaker = if m.is_reply() {
-                    Speaker::Bot
+                let (speaker, name) = if m.is_reply() {
+                    match m.sender() {
+                        Sender::Agent(agent) => (Speaker::Agent, agent.display_name()),
+                        _ => (Speaker::Bot, None),
+                    }
                 } else if m.is_guest_echo() {
-                    Speaker::Guest
+                    (Speaker::Guest, None)
                 } else {
                     return None;
                 };
                 let (text, options) = text_and_options(m);
                 Some(TranscriptLine {
                     speaker,
+                    name,
                     text,
                     options,
                     time: r.time,
@@ -66,13 +76,16 @@ impl Transcript {
     }
 
     /// The lines rendered with the given names, e.g. `You`/`Them` as `scripted` prints them.
+    /// Agents' lines read `Agent (Nickname): …` (`Agent: …` when no name is exposed).
     pub fn render(&self, guest: &str, bot: &str) -> Vec<String> {
         self.lines
             .iter()
             .map(|l| {
-                let who = match l.speaker {
-                    Speaker::Guest => guest,
-                    Speaker::Bot => bot,
+                let who = match (l.speaker, &l.name) {
+                    (Speaker::Guest, _) => guest.to_string(),
+                    (Speaker::Bot, _) => bot.to_string(),
+                    (Speaker::Agent, Some(name)) => format!("Agent ({name})"),
+                    (Speaker::Agent, None) => "Agent".to_string(),
                 };
                 format!("{who}: {}", with_options(&l.text, &l.options))
             })
@@ -80,8 +93,14 @@ impl Transcript {
     }
 }
 
+/// Most slots of a date picker a transcript line lists.
+const SLOTS_SHOWN: usize = 5;
+
 /// What a message says, for people: its text (a clicked button's label, or the titles of its
-/// cards, when it has none) and the quick replies and buttons it offers.
+/// cards, when it has none), followed by its attachments (`[attachment: invoice.pdf
+/// (application/pdf)]`), date pickers (`[date picker: 2 slots: …]`) and content this client
+/// does not interpret (`[unsupported content: Form]`); and the quick replies and buttons it
+/// offers.
 pub fn text_and_options(m: &StructuredMessage) -> (String, Vec<String>) {
     let mut text = m.text.clone().unwrap_or_default();
     if text.is_empty() {
@@ -92,14 +111,36 @@ pub fn text_and_options(m: &StructuredMessage) -> (String, Vec<String>) {
             text = titles.join(" | ");
         }
     }
-    let attachments = crate::attachments::attachment_labels(m);
-    if !attachments.is_empty() {
-        let labels = attachments.join(" ");
-        text = if text.is_empty() {
-            labels
+    let mut markers = crate::attachments::attachment_labels(m);
+    for picker in m.date_pickers() {
+        let slots = &picker.available_times;
+        let count = slots.len();
+        let mut listed: Vec<&str> = slots
+            .iter()
+            .take(SLOTS_SHOWN)
+            .map(|s| s.date_time.as_str())
+            .collect();
+        let more = count.saturating_sub(SLOTS_SHOWN);
+        let more = (more > 0).then(|| format!("and {more} more"));
+        listed.extend(more.as_deref());
+        let plural = if count == 1 { "" } else { "s" };
+        if listed.is_empty() {
+            markers.push(format!("[date picker: {count} slot{plural}]"));
         } else {
-            format!("{text} {labels}")
-        };
+            markers.push(format!(
+                "[date picker: {count} slot{plural}: {}]",
+                listed.join(", ")
+            ));
+        }
+    }
+    for unknown in m.unknown_content_types() {
+        markers.push(format!("[unsupported content: {unknown}]"));
+    }
+    if !markers.is_empty() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&markers.join(" "));
     }
     let options = m
         .quick_replies()

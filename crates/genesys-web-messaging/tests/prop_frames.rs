@@ -50,7 +50,9 @@ fn decode_and_record(text: &str) {
             ServerEvent::Error(error) => {
                 let _ = error.to_string();
             }
-            ServerEvent::EchoResponse | ServerEvent::Unknown { .. } => {}
+            ServerEvent::EchoResponse
+            | ServerEvent::Unknown { .. }
+            | ServerEvent::Unreadable { .. } => {}
         }
     }
     let _ = log.snapshot();

@@ -1682,6 +1682,7 @@ impl Connection {
                 time: Some(self.clock.next()),
                 message_id: None,
                 kind: Some("Private".into()),
+                ..OutgoingChannel::default()
             }),
             content: item.content,
             metadata,
@@ -1712,6 +1713,7 @@ impl Connection {
                 time: Some(self.clock.next()),
                 message_id: Some(Uuid::new_v4().to_string()),
                 kind: None,
+                ..OutgoingChannel::default()
             }),
             events: vec![event],
             metadata,

@@ -177,6 +177,12 @@ fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
         )));
     }
     lines.extend(extra.notes.iter().map(|note| terminal(note)));
+    lines.extend(
+        result
+            .warnings
+            .iter()
+            .map(|warning| terminal(&bound(&format!("Warning: {warning}")))),
+    );
     let mut text = lines.join("\n");
     text.push('\n');
     text
@@ -343,6 +349,7 @@ fn fault_words(fault: &Fault) -> &'static str {
     match fault {
         Fault::Server(_) => "Genesys reported an error",
         Fault::Frame(_) => "Genesys sent an unreadable frame",
+        Fault::UnreadableSession { .. } => "Genesys sent an unreadable SessionResponse",
     }
 }
 
@@ -373,6 +380,8 @@ fn wanted_reply(e: &WaitError) -> String {
         Some(Expectation::Buttons(labels)) => {
             format!("a reply offering the buttons {}", quoted(labels))
         }
+        // Agents, date pickers, attachments and `from:` say what they wait for in `expected`.
+        Some(_) => format!("a reply: {}", one_line(&e.expected, TEXT_IN_SUMMARY)),
         None if e.expected.is_empty() => "a reply".to_string(),
         None => format!("a reply containing {}", quote(&e.expected)),
     }
@@ -457,13 +466,51 @@ fn describe_start(e: &WaitError, timeout: Duration) -> String {
 
 fn describe_wait(e: &WaitError) -> String {
     // Upstream's wording, "a message containing:", extended to the option waits.
-    let (what, expected) = match &e.expectation {
+    let (from, inner) = match &e.expectation {
+        Some(expectation) => {
+            let (from, inner) = expectation.split_from();
+            (from, Some(inner))
+        }
+        None => (None, None),
+    };
+    let any = || "(any)".to_string();
+    let (what, mut expected) = match inner {
         Some(Expectation::QuickReplies(labels)) => {
             ("offering the quick replies", labels.join(", "))
         }
         Some(Expectation::Buttons(labels)) => ("offering the buttons", labels.join(", ")),
+        Some(Expectation::Agent(name)) => ("from the agent", name.clone().unwrap_or_else(any)),
+        Some(Expectation::DatePicker(slots)) => (
+            "offering a date picker with the slots",
+            if slots.is_empty() {
+                any()
+            } else {
+                slots.join(", ")
+            },
+        ),
+        Some(Expectation::Attachment {
+            filename,
+            media_type,
+        }) => {
+            let parts: Vec<String> = [("filename", filename), ("mediaType", media_type)]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+                .collect();
+            (
+                "carrying the attachment",
+                if parts.is_empty() {
+                    any()
+                } else {
+                    parts.join(", ")
+                },
+            )
+        }
+        Some(inner) if from.is_some() => ("containing", inner.describe()),
         _ => ("containing", e.expected.clone()),
     };
+    if let Some(kind) = from {
+        expected.push_str(&format!(" (from {})", kind.describe()));
+    }
     let mut text = match &e.reason {
         WaitFailure::TimedOut => {
             let head = format!(
@@ -492,7 +539,9 @@ fn describe_wait(e: &WaitError) -> String {
         WaitFailure::Server(fault) => {
             let problem = match fault {
                 Fault::Server(_) => "Genesys reported an error",
-                Fault::Frame(_) => "Genesys sent a frame that could not be read",
+                Fault::Frame(_) | Fault::UnreadableSession { .. } => {
+                    "Genesys sent a frame that could not be read"
+                }
             };
             with_received(
                 format!(
@@ -519,7 +568,7 @@ fn describe_wait(e: &WaitError) -> String {
             &e.received,
         ),
     };
-    if let Some(note) = &e.rate_limited {
+    for note in &e.rate_limited {
         let _ = write!(text, "\n{note}");
     }
     if !e.late.is_empty() {
@@ -640,7 +689,7 @@ mod tests {
             received: received.iter().map(|r| r.to_string()).collect(),
             reason,
             late: Vec::new(),
-            rate_limited: None,
+            rate_limited: Vec::new(),
         }
     }
 
@@ -726,6 +775,7 @@ mod tests {
             started_at: jiff::Timestamp::now(),
             steps: Vec::new(),
             first_message_id: None,
+            warnings: Vec::new(),
         };
         let results = [
             result(None),
@@ -753,6 +803,7 @@ mod tests {
             started_at: jiff::Timestamp::now(),
             steps: Vec::new(),
             first_message_id: None,
+            warnings: Vec::new(),
         }];
         let text = render(&results, &[], false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();

@@ -47,7 +47,9 @@ pub fn default_scenario_timeout(
     let most = scenario.steps.iter().fold(timeout, |total, step| {
         let step_most = match step {
             Step::Wait { timeout: own, .. } => own.unwrap_or(timeout),
-            Step::Say(_) | Step::Click(_) => say_delay.max(timeout).saturating_add(one_second),
+            Step::Say(_) | Step::Click(_) | Step::PickDate(_) => {
+                say_delay.max(timeout).saturating_add(one_second)
+            }
             // Up to three waits (URL, upload, verdict) and a paced message.
             Step::SendAttachment(a) => a
                 .timeout
@@ -94,6 +96,9 @@ pub struct ScenarioResult {
     pub steps: Vec<StepRecord>,
     /// The id of the first message of the session (to find its Genesys conversation).
     pub first_message_id: Option<String>,
+    /// Frames Genesys sent that the client could not use (each with the frame, bounded),
+    /// as the session log recorded them; not yet redacted.
+    pub warnings: Vec<String>,
 }
 
 /// One step as it ran.
@@ -170,6 +175,7 @@ impl ScenarioResult {
             started_at: jiff::Timestamp::now(),
             steps: Vec::new(),
             first_message_id: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -358,6 +364,7 @@ async fn run_scenario(
         started_at,
         steps: Vec::new(),
         first_message_id: None,
+        warnings: Vec::new(),
     };
     let connected = tokio::select! {
         connected = Conversation::connect(session, options) => connected,
@@ -396,6 +403,7 @@ async fn run_scenario(
             result.steps = state.records;
             result.transcript = conversation.transcript();
             result.first_message_id = conversation.first_message_id();
+            result.warnings = conversation.session().log().warning_lines();
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, conversation.close()).await;
         }
         Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),
@@ -510,13 +518,34 @@ pub async fn run_step(
             }
             done.map(|()| None).map_err(StepError::Lifecycle)
         }
-        Step::Wait { what, timeout } => {
+        Step::PickDate(date_time) => {
+            let sent = conversation
+                .pick_date(date_time)
+                .await
+                .map_err(StepError::Send);
+            *spoke_at = Instant::now();
+            sent.map(|()| None)
+        }
+        Step::Wait {
+            what,
+            timeout,
+            from,
+        } => {
             let timeout = timeout.unwrap_or(default_timeout);
             let expectation = match what {
                 WaitFor::ReplyContaining(text) => Expectation::containing(text.clone()),
                 WaitFor::ReplyMatching(regex) => Expectation::Matching(regex.clone()),
                 WaitFor::QuickReplies(labels) => Expectation::QuickReplies(labels.clone()),
                 WaitFor::Buttons(labels) => Expectation::Buttons(labels.clone()),
+                WaitFor::Agent(nickname) => Expectation::Agent(nickname.clone()),
+                WaitFor::DatePicker(slots) => Expectation::DatePicker(slots.clone()),
+                WaitFor::Attachment {
+                    filename,
+                    media_type,
+                } => Expectation::Attachment {
+                    filename: filename.clone(),
+                    media_type: media_type.clone(),
+                },
                 WaitFor::Disconnect => {
                     return conversation
                         .wait_for_disconnect(timeout)
@@ -524,6 +553,10 @@ pub async fn run_step(
                         .map(|()| None)
                         .map_err(StepError::Disconnect);
                 }
+            };
+            let expectation = match from {
+                Some(kind) => expectation.from(*kind),
+                None => expectation,
             };
             let reply = conversation
                 .wait_for_reply(&expectation, timeout)

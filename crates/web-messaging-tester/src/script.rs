@@ -1,7 +1,7 @@
 //! Test-scripts: upstream's YAML format (`config` + `scenarios`), loaded with positions so every
 //! mistake is reported with its file, line, column and key before anything connects.
 
-use genesys_web_messaging::JsRegex;
+use genesys_web_messaging::{JsRegex, SenderKind};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -70,12 +70,16 @@ pub enum Step {
         /// The step's `timeout`, overriding the run's.
         timeout: Option<Duration>,
     },
+    /// `pickDate: <ISO date-time>`: answer a date picker with the slot starting then.
+    PickDate(String),
     /// A wait, with its own time limit when the step sets `timeout`.
     Wait {
         /// What to wait for.
         what: WaitFor,
         /// The step's `timeout`, overriding the run's.
         timeout: Option<Duration>,
+        /// The step's `from`: only messages from the bot, or from an agent, count.
+        from: Option<SenderKind>,
     },
 }
 
@@ -132,6 +136,16 @@ impl LifecycleAction {
     }
 }
 
+impl Step {
+    /// Whether the step sends an `onMessage` (`say`, `click`, `pickDate`).
+    pub fn sends(&self) -> bool {
+        matches!(
+            self,
+            Step::Say(_) | Step::Click(_) | Step::PickDate(_) | Step::SendAttachment(_)
+        )
+    }
+}
+
 /// What a wait step waits for.
 #[derive(Debug, Clone)]
 pub enum WaitFor {
@@ -145,6 +159,20 @@ pub enum WaitFor {
     Buttons(Vec<String>),
     /// `waitForDisconnect: true`: the bot ends the conversation.
     Disconnect,
+    /// `waitForAgent: true` or `waitForAgent: <nickname>`: the first message from a human
+    /// agent (from the one with that nickname, ignoring case).
+    Agent(Option<String>),
+    /// `waitForDatePicker: true` or `[<ISO date-time>, ...]`: a reply offering a date picker
+    /// (with at least these slots).
+    DatePicker(Vec<String>),
+    /// `waitForAttachment: true` or `{filename, mediaType}`: a reply carrying an attachment
+    /// (with that file name, ignoring case, and media type).
+    Attachment {
+        /// `filename`.
+        filename: Option<String>,
+        /// `mediaType`: `Audio`, `File`, `Image`, `Link` or `Video`.
+        media_type: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Step {
@@ -154,17 +182,50 @@ impl std::fmt::Display for Step {
             Step::Click(label) => write!(f, "click: {label}"),
             Step::SendAttachment(a) => write!(f, "sendAttachment: {}", a.written),
             Step::Lifecycle { action, .. } => write!(f, "{}", action.key()),
-            Step::Wait { what, .. } => match what {
-                WaitFor::ReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
-                WaitFor::ReplyMatching(regex) => {
-                    write!(f, "waitForReplyMatching: {}", regex.source())
+            Step::PickDate(date_time) => write!(f, "pickDate: {date_time}"),
+            Step::Wait { what, from, .. } => {
+                match what {
+                    WaitFor::ReplyContaining(text) => write!(f, "waitForReplyContaining: {text}"),
+                    WaitFor::ReplyMatching(regex) => {
+                        write!(f, "waitForReplyMatching: {}", regex.source())
+                    }
+                    WaitFor::QuickReplies(labels) => {
+                        write!(f, "waitForQuickReplies: [{}]", labels.join(", "))
+                    }
+                    WaitFor::Buttons(labels) => {
+                        write!(f, "waitForButtons: [{}]", labels.join(", "))
+                    }
+                    WaitFor::Disconnect => write!(f, "waitForDisconnect"),
+                    WaitFor::Agent(None) => write!(f, "waitForAgent"),
+                    WaitFor::Agent(Some(name)) => write!(f, "waitForAgent: {name}"),
+                    WaitFor::DatePicker(slots) if slots.is_empty() => {
+                        write!(f, "waitForDatePicker")
+                    }
+                    WaitFor::DatePicker(slots) => {
+                        write!(f, "waitForDatePicker: [{}]", slots.join(", "))
+                    }
+                    WaitFor::Attachment {
+                        filename,
+                        media_type,
+                    } => {
+                        write!(f, "waitForAttachment")?;
+                        let parts: Vec<String> =
+                            [("filename", filename), ("mediaType", media_type)]
+                                .into_iter()
+                                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+                                .collect();
+                        if !parts.is_empty() {
+                            write!(f, ": {{{}}}", parts.join(", "))?;
+                        }
+                        Ok(())
+                    }
+                }?;
+                match from {
+                    Some(SenderKind::Bot) => write!(f, " (from: bot)"),
+                    Some(SenderKind::Agent) => write!(f, " (from: agent)"),
+                    None => Ok(()),
                 }
-                WaitFor::QuickReplies(labels) => {
-                    write!(f, "waitForQuickReplies: [{}]", labels.join(", "))
-                }
-                WaitFor::Buttons(labels) => write!(f, "waitForButtons: [{}]", labels.join(", ")),
-                WaitFor::Disconnect => write!(f, "waitForDisconnect"),
-            },
+            }
         }
     }
 }
@@ -228,8 +289,82 @@ struct RawStep {
     reconnect: Option<Spanned<bool>>,
     start_new: Option<Spanned<bool>>,
     close_session: Option<Spanned<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    wait_for_agent: Option<Spanned<FlagOr<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    wait_for_date_picker: Option<Spanned<FlagOr<Vec<String>>>>,
+    #[serde(default, deserialize_with = "present")]
+    wait_for_attachment: Option<Spanned<FlagOr<RawWaitAttachment>>>,
+    #[serde(default, deserialize_with = "present")]
+    pick_date: Option<Spanned<Option<String>>>,
+    from: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
 }
+
+/// `waitForAttachment`'s mapping form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawWaitAttachment {
+    filename: Option<Spanned<String>>,
+    media_type: Option<Spanned<String>>,
+}
+
+/// A value that is either `true`/`false` or something more precise (a nickname, a list of
+/// slots, a mapping). Errors inside the precise form keep their key and position.
+enum FlagOr<T> {
+    Flag(bool),
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for FlagOr<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer, StrDeserializer};
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = FlagOr<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, or a value")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(FlagOr::Flag(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                T::deserialize(StrDeserializer::<E>::new(v)).map(FlagOr::Value)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(SeqAccessDeserializer::new(seq)).map(FlagOr::Value)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(FlagOr::Value)
+            }
+        }
+        d.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// Whether `text` is an ISO-8601 date-time with an offset (`2025-01-31T09:00:00Z`).
+fn is_date_time(text: &str) -> bool {
+    text.trim().parse::<jiff::Timestamp>().is_ok()
+}
+
+const MEDIA_TYPES: [&str; 5] = ["Audio", "File", "Image", "Link", "Video"];
+
+
 
 /// `sendAttachment: path` or `sendAttachment: {path, text, mediaType}`.
 #[derive(Default)]
@@ -286,7 +421,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, sendAttachment, clearConversation, reconnect, startNew, closeSession";
+const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, waitForAgent, waitForDatePicker, waitForAttachment, pickDate, sendAttachment, clearConversation, reconnect, startNew, closeSession";
 
 impl TestScript {
     /// Reads and validates a test-script.
@@ -458,6 +593,10 @@ fn convert_step(
         ("reconnect", raw.reconnect.is_some()),
         ("startNew", raw.start_new.is_some()),
         ("closeSession", raw.close_session.is_some()),
+        ("waitForAgent", raw.wait_for_agent.is_some()),
+        ("waitForDatePicker", raw.wait_for_date_picker.is_some()),
+        ("waitForAttachment", raw.wait_for_attachment.is_some()),
+        ("pickDate", raw.pick_date.is_some()),
     ]
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))
@@ -482,13 +621,154 @@ fn convert_step(
         }
         None => None,
     };
-    let wait = |what| Ok(Step::Wait { what, timeout });
+    let action = present[0];
+    let from = match raw.from {
+        Some(f) => {
+            let kind = match f.value.as_str() {
+                "bot" => SenderKind::Bot,
+                "agent" => SenderKind::Agent,
+                _ => {
+                    return Err(at(
+                        &f.referenced,
+                        "from",
+                        format!("must be bot or agent (found '{}')", f.value),
+                    ));
+                }
+            };
+            let takes_from = [
+                "waitForReplyContaining",
+                "waitForReplyMatching",
+                "waitForQuickReplies",
+                "waitForButtons",
+                "waitForDatePicker",
+                "waitForAttachment",
+            ];
+            if !takes_from.contains(&action) {
+                let why = if action == "waitForAgent" {
+                    "waitForAgent already waits for an agent's message"
+                } else {
+                    "only reply waits take a from"
+                };
+                return Err(at(
+                    &f.referenced,
+                    "from",
+                    format!("is not allowed beside {action}: {why}"),
+                ));
+            }
+            Some(kind)
+        }
+        None => None,
+    };
+    let wait = |what| {
+        Ok(Step::Wait {
+            what,
+            timeout,
+            from,
+        })
+    };
     if let Some(v) = raw.say {
         return no_timeout(timeout, &location, &at, "say").and(Ok(Step::Say(text(v, "say")?)));
     }
     if let Some(v) = raw.click {
         return no_timeout(timeout, &location, &at, "click")
             .and(Ok(Step::Click(text(v, "click")?)));
+    }
+    if let Some(v) = raw.pick_date {
+        no_timeout(timeout, &location, &at, "pickDate")?;
+        let referenced = v.referenced;
+        let date_time = text(v, "pickDate")?;
+        if !is_date_time(&date_time) {
+            return Err(at(
+                &referenced,
+                "pickDate",
+                format!(
+                    "'{date_time}' is not an ISO-8601 date-time with an offset, like 2025-01-31T09:00:00Z"
+                ),
+            ));
+        }
+        return Ok(Step::PickDate(date_time));
+    }
+    if let Some(v) = raw.wait_for_agent {
+        return match v.value {
+            FlagOr::Flag(true) => wait(WaitFor::Agent(None)),
+            FlagOr::Value(name) if !name.trim().is_empty() => wait(WaitFor::Agent(Some(name))),
+            _ => Err(at(
+                &v.referenced,
+                "waitForAgent",
+                "must be true or an agent's nickname".into(),
+            )),
+        };
+    }
+    if let Some(v) = raw.wait_for_date_picker {
+        return match v.value {
+            FlagOr::Flag(true) => wait(WaitFor::DatePicker(Vec::new())),
+            FlagOr::Value(slots) if !slots.is_empty() => {
+                if let Some(bad) = slots.iter().find(|s| !is_date_time(s)) {
+                    return Err(at(
+                        &v.referenced,
+                        "waitForDatePicker",
+                        format!(
+                            "'{bad}' is not an ISO-8601 date-time with an offset, like 2025-01-31T09:00:00Z"
+                        ),
+                    ));
+                }
+                wait(WaitFor::DatePicker(slots))
+            }
+            _ => Err(at(
+                &v.referenced,
+                "waitForDatePicker",
+                "must be true or a list of at least one ISO-8601 date-time".into(),
+            )),
+        };
+    }
+    if let Some(v) = raw.wait_for_attachment {
+        return match v.value {
+            FlagOr::Flag(true) => wait(WaitFor::Attachment {
+                filename: None,
+                media_type: None,
+            }),
+            FlagOr::Value(spec) => {
+                let filename = match spec.filename {
+                    Some(f) if f.value.trim().is_empty() => {
+                        return Err(at(
+                            &f.referenced,
+                            "waitForAttachment.filename",
+                            "is not allowed to be empty".into(),
+                        ));
+                    }
+                    other => other.map(|f| f.value),
+                };
+                let media_type = match spec.media_type {
+                    Some(m) => match MEDIA_TYPES
+                        .iter()
+                        .find(|t| t.eq_ignore_ascii_case(m.value.trim()))
+                    {
+                        Some(t) => Some(t.to_string()),
+                        None => {
+                            return Err(at(
+                                &m.referenced,
+                                "waitForAttachment.mediaType",
+                                format!(
+                                    "must be one of {} (found '{}')",
+                                    MEDIA_TYPES.join(", "),
+                                    m.value
+                                ),
+                            ));
+                        }
+                    },
+                    None => None,
+                };
+                wait(WaitFor::Attachment {
+                    filename,
+                    media_type,
+                })
+            }
+            FlagOr::Flag(false) => Err(at(
+                &v.referenced,
+                "waitForAttachment",
+                "must be true or a mapping with filename and/or mediaType".into(),
+            )),
+        };
     }
     if let Some(v) = raw.wait_for_reply_containing {
         return wait(WaitFor::ReplyContaining(text(v, "waitForReplyContaining")?));
@@ -798,14 +1078,15 @@ mod tests {
         .unwrap();
         let steps = &script.scenarios[0].steps;
         assert!(
-            matches!(&steps[0], Step::Wait { what: WaitFor::QuickReplies(l), timeout: Some(t) } if l == &["Yes", "No"] && *t == Duration::from_secs(2))
+            matches!(&steps[0], Step::Wait { what: WaitFor::QuickReplies(l), timeout: Some(t), .. } if l == &["Yes", "No"] && *t == Duration::from_secs(2))
         );
         assert!(matches!(&steps[1], Step::Click(l) if l == "Yes"));
         assert!(matches!(
             &steps[2],
             Step::Wait {
                 what: WaitFor::Buttons(_),
-                timeout: None
+                timeout: None,
+                ..
             }
         ));
         assert!(
@@ -1034,6 +1315,155 @@ mod tests {
         let e =
             parse_in("config:\n  auth:\n    codeVariable: ''\nscenarios:\n  a: []\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("config.auth.codeVariable"));
+    }
+
+    #[test]
+    fn agent_date_picker_and_attachment_steps() {
+        let script = parse(
+            "scenarios:\n  a:\n    - waitForAgent: true\n    - waitForAgent: Anna\n      timeout: 5s\n    - waitForReplyContaining: hi\n      from: agent\n    - waitForQuickReplies: [Yes]\n      from: bot\n    - waitForDatePicker: true\n    - waitForDatePicker: ['2025-01-31T09:00:00Z', '2025-01-31T10:00:00.000+01:00']\n    - pickDate: 2025-01-31T09:00:00Z\n    - waitForAttachment: true\n    - waitForAttachment: {filename: Invoice.PDF, mediaType: file}\n      from: agent\n",
+        )
+        .unwrap();
+        let steps = &script.scenarios[0].steps;
+        assert!(matches!(
+            &steps[0],
+            Step::Wait {
+                what: WaitFor::Agent(None),
+                ..
+            }
+        ));
+        assert!(
+            matches!(&steps[1], Step::Wait { what: WaitFor::Agent(Some(n)), timeout: Some(_), .. } if n == "Anna")
+        );
+        assert!(matches!(
+            &steps[2],
+            Step::Wait {
+                from: Some(SenderKind::Agent),
+                ..
+            }
+        ));
+        assert!(matches!(
+            &steps[3],
+            Step::Wait {
+                from: Some(SenderKind::Bot),
+                ..
+            }
+        ));
+        assert!(
+            matches!(&steps[4], Step::Wait { what: WaitFor::DatePicker(s), .. } if s.is_empty())
+        );
+        assert!(
+            matches!(&steps[5], Step::Wait { what: WaitFor::DatePicker(s), .. } if s.len() == 2)
+        );
+        assert!(matches!(&steps[6], Step::PickDate(d) if d == "2025-01-31T09:00:00Z"));
+        assert!(matches!(
+            &steps[7],
+            Step::Wait {
+                what: WaitFor::Attachment {
+                    filename: None,
+                    media_type: None
+                },
+                ..
+            }
+        ));
+        assert!(
+            matches!(&steps[8], Step::Wait { what: WaitFor::Attachment { filename: Some(f), media_type: Some(m) }, from: Some(SenderKind::Agent), .. } if f == "Invoice.PDF" && m == "File")
+        );
+        assert_eq!(
+            steps[8].to_string(),
+            "waitForAttachment: {filename: Invoice.PDF, mediaType: File} (from: agent)"
+        );
+        assert_eq!(steps[1].to_string(), "waitForAgent: Anna");
+    }
+
+    #[test]
+    fn new_step_mistakes_are_refused_with_position_and_key() {
+        let cases = [
+            (
+                "    - waitForAgent: false\n",
+                "scenarios.a[0].waitForAgent",
+                "must be true or",
+            ),
+            (
+                "    - waitForAgent: ''\n",
+                "scenarios.a[0].waitForAgent",
+                "must be true or",
+            ),
+            (
+                "    - waitForAgent: true\n      from: bot\n",
+                "scenarios.a[0].from",
+                "waitForAgent already",
+            ),
+            (
+                "    - say: hi\n      from: bot\n",
+                "scenarios.a[0].from",
+                "is not allowed beside say",
+            ),
+            (
+                "    - waitForDisconnect: true\n      from: agent\n",
+                "scenarios.a[0].from",
+                "not allowed beside",
+            ),
+            (
+                "    - waitForReplyContaining: x\n      from: human\n",
+                "scenarios.a[0].from",
+                "must be bot or agent",
+            ),
+            (
+                "    - waitForDatePicker: []\n",
+                "scenarios.a[0].waitForDatePicker",
+                "at least one",
+            ),
+            (
+                "    - waitForDatePicker: [tomorrow]\n",
+                "scenarios.a[0].waitForDatePicker",
+                "'tomorrow' is not an ISO-8601",
+            ),
+            (
+                "    - pickDate: 2025-01-31\n",
+                "scenarios.a[0].pickDate",
+                "is not an ISO-8601",
+            ),
+            (
+                "    - pickDate: 2025-01-31T09:00:00Z\n      timeout: 2s\n",
+                "scenarios.a[0].timeout",
+                "not allowed beside pickDate",
+            ),
+            (
+                "    - waitForAttachment: false\n",
+                "scenarios.a[0].waitForAttachment",
+                "must be true or",
+            ),
+            (
+                "    - waitForAttachment: {mediaType: Pdf}\n",
+                "scenarios.a[0].waitForAttachment.mediaType",
+                "must be one of",
+            ),
+            (
+                "    - waitForAttachment: {filename: ''}\n",
+                "scenarios.a[0].waitForAttachment.filename",
+                "empty",
+            ),
+        ];
+        for (step, key, fragment) in cases {
+            let e = parse(&format!("scenarios:\n  a:\n{step}")).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{step}: {e}");
+            assert!(e.message.contains(fragment), "{step}: {e}");
+            // The step's own line, or the line of the key at fault.
+            assert!(matches!(e.line, Some(3 | 4)), "{step}: {e}");
+            assert!(e.column.is_some(), "{step}: {e}");
+        }
+        // An unknown key inside waitForAttachment is refused where it is.
+        let e = parse("scenarios:\n  a:\n    - waitForAttachment:\n        filename: a.pdf\n        size: 3\n")
+            .unwrap_err();
+        assert_eq!(
+            (e.line, e.column, e.key.as_deref()),
+            (
+                Some(5),
+                Some(9),
+                Some("scenarios.a[0].waitForAttachment.size")
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -221,6 +221,15 @@ fn the_schemas_refuse_what_the_tool_refuses() {
         "scenarios:\n  a:\n    - sendAttachment: {path: a.png, pth: x}\n",
         "scenarios:\n  a:\n    - sendAttachment: {path: a.png, mediaType: png}\n",
         "config:\n  auth:\n    codeVariable: ''\nscenarios:\n  a: []\n",
+        "scenarios:\n  a:\n    - waitForAgent: false\n",
+        "scenarios:\n  a:\n    - waitForAgent: true\n      from: bot\n",
+        "scenarios:\n  a:\n    - say: hi\n      from: bot\n",
+        "scenarios:\n  a:\n    - waitForReplyContaining: x\n      from: human\n",
+        "scenarios:\n  a:\n    - waitForDatePicker: []\n",
+        "scenarios:\n  a:\n    - waitForDatePicker: [tomorrow]\n",
+        "scenarios:\n  a:\n    - pickDate: 2025-01-31\n",
+        "scenarios:\n  a:\n    - waitForAttachment: {size: 3}\n",
+        "scenarios:\n  a:\n    - waitForAttachment: {mediaType: Pdf}\n",
     ] {
         assert!(
             !scripted.is_valid(&yaml(bad)),
@@ -231,6 +240,7 @@ fn the_schemas_refuse_what_the_tool_refuses() {
         "scenarios:\n  a: []\n",
         "config:\n  deploymentId: d\n  region: mypurecloud.ie\n  timeout: 2.5\n  sayDelay: 500ms\nscenarios:\n  a:\n    - say: Yes\n    - say: 0755\n    - waitForQuickReplies: [Yes, No]\n      timeout: 2s\n    - click: Yes\n    - waitForButtons: [Book]\n    - waitForReplyMatching: ^a$\n    - waitForDisconnect: true\n",
         "config:\n  auth:\n    codeVariable: CODE\nscenarios:\n  a:\n    - sendAttachment: a.png\n    - sendAttachment: {path: a.png, text: hi, mediaType: image/png}\n      timeout: 2s\n    - clearConversation: true\n    - reconnect: true\n    - startNew: true\n    - closeSession: true\n      timeout: 1\n",
+        "scenarios:\n  a:\n    - waitForAgent: true\n    - waitForAgent: Anna\n      timeout: 5\n    - waitForReplyContaining: hi\n      from: agent\n    - waitForDatePicker: true\n      from: bot\n    - waitForDatePicker: ['2025-01-31T09:00:00Z']\n    - pickDate: '2025-01-31T09:00:00.000+01:00'\n    - waitForAttachment: true\n    - waitForAttachment: {filename: a.pdf, mediaType: File}\n",
     ] {
         let errors: Vec<String> = scripted
             .iter_errors(&yaml(good))

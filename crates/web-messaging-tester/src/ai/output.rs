@@ -70,6 +70,7 @@ impl AiResult {
             started_at: self.started_at,
             steps: Vec::new(),
             first_message_id: self.first_message_id.clone(),
+            warnings: Vec::new(),
         }
     }
 

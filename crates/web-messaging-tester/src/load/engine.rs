@@ -5,7 +5,7 @@
 use super::profile::{Model, Profile, Stop};
 use super::stats::{ConversationRecord, ErrorKind, Recorder};
 use crate::runner::{StepError, run_step};
-use crate::script::{Scenario, Step};
+use crate::script::Scenario;
 use genesys_web_messaging::protocol::ServerError;
 use genesys_web_messaging::{Conversation, ConversationOptions, Fault, SessionConfig};
 use std::sync::Arc;
@@ -211,7 +211,7 @@ async fn run_steps(
                 };
                 (Some(index), kind)
             })?;
-        if matches!(step, Step::Say(_) | Step::Click(_)) {
+        if step.sends() {
             record.sent += 1;
         }
         if let Some(response_time) = response_time {

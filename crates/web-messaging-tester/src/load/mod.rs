@@ -24,7 +24,7 @@ pub use threshold::{Threshold, parse as parse_threshold};
 use crate::Outcome;
 use crate::progress::live_display_possible;
 use crate::runner::{Progress as ScenarioProgress, RunSettings, ScenarioResult, run_scenarios};
-use crate::script::{Step, TestScript};
+use crate::script::TestScript;
 use crate::target::{Target, TargetPlan};
 use engine::LoadPlan;
 use genesys_web_messaging::SessionLog;
@@ -238,12 +238,7 @@ fn announce(
     let scenarios = &script.scenarios;
     let messages_per_conversation = scenarios
         .iter()
-        .map(|s| {
-            s.steps
-                .iter()
-                .filter(|step| matches!(step, Step::Say(_) | Step::Click(_)))
-                .count()
-        })
+        .map(|s| s.steps.iter().filter(|step| step.sends()).count())
         .sum::<usize>() as f64
         / scenarios.len() as f64;
     // Each say waits for `say_delay` of bot silence, so a guest sends at most one message per

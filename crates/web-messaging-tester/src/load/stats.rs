@@ -94,7 +94,9 @@ impl ErrorKind {
             WaitFailure::TimedOut => ErrorKind::WrongReply,
             WaitFailure::BotDisconnected => ErrorKind::Disconnect,
             WaitFailure::Server(Fault::Server(error)) => ErrorKind::of_server(error),
-            WaitFailure::Server(Fault::Frame(_)) => ErrorKind::BadFrame,
+            WaitFailure::Server(Fault::Frame(_) | Fault::UnreadableSession { .. }) => {
+                ErrorKind::BadFrame
+            }
             WaitFailure::Closed(closed) => ErrorKind::of_closed(closed),
             WaitFailure::SessionNotStarted => ErrorKind::SessionNotStarted,
             WaitFailure::TooExpensive(_) => ErrorKind::WrongReply,
@@ -106,7 +108,9 @@ impl ErrorKind {
         match e {
             SayError::Send(SendError::Closed(closed)) => ErrorKind::of_closed(closed),
             SayError::Disconnected | SayError::ReadOnly { .. } => ErrorKind::Disconnect,
-            SayError::NoSuchOption { .. } | SayError::NotClickable { .. } => ErrorKind::WrongReply,
+            SayError::NoSuchOption { .. }
+            | SayError::NoSuchSlot { .. }
+            | SayError::NotClickable { .. } => ErrorKind::WrongReply,
             SayError::EmptyText => ErrorKind::Internal,
         }
     }

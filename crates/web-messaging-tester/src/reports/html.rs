@@ -291,14 +291,16 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
         page.push_str("<div class=\"empty\">Nothing was said.</div>\n");
     }
     for line in &s.transcript {
-        let (side, who) = if line.speaker == "guest" {
-            ("guest", "You")
-        } else {
-            ("bot", "Them")
+        let (side, who) = match (line.speaker.as_str(), &line.name) {
+            ("guest", _) => ("guest", "You".to_string()),
+            ("agent", Some(name)) => ("bot agent", format!("Agent ({name})")),
+            ("agent", None) => ("bot agent", "Agent".to_string()),
+            _ => ("bot", "Them".to_string()),
         };
         let _ = write!(
             page,
-            "<div class=\"msg {side}\"><div class=\"who\">{who} · {}</div><div class=\"bubble\">{}</div>",
+            "<div class=\"msg {side}\"><div class=\"who\">{} · {}</div><div class=\"bubble\">{}</div>",
+            escape(&who),
             escape(&clock(line.time)),
             escape(&line.text)
         );

@@ -301,8 +301,11 @@ pub struct StepReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineReport {
-    /// `guest` or `bot`.
+    /// `guest`, `bot` or `agent`.
     pub speaker: String,
+    /// For an agent, the name Messenger shows, when exposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// What was said.
     pub text: String,
     /// Quick replies and buttons offered with it.
@@ -358,6 +361,8 @@ impl ScenarioReport {
             Some(Association::NotFound { warning }) => (None, vec![bound(warning)]),
             None => (None, Vec::new()),
         };
+        let mut warnings = warnings;
+        warnings.extend(result.warnings.iter().map(|w| bound(w)));
         ScenarioReport {
             name: redact(context.name),
             file: redact(context.file),
@@ -389,8 +394,10 @@ impl ScenarioReport {
                     speaker: match l.speaker {
                         Speaker::Guest => "guest",
                         Speaker::Bot => "bot",
+                        Speaker::Agent => "agent",
                     }
                     .into(),
+                    name: l.name.as_deref().map(bound),
                     text: bound(&l.text),
                     options: l.options.iter().map(|o| bound(o)).collect(),
                     time: l.time,
@@ -629,12 +636,14 @@ pub(crate) mod tests {
                     speaker: "guest".into(),
                     text: "hi <script>alert(1)</script>".into(),
                     options: vec![],
+                    name: None,
                     time: at,
                 },
                 LineReport {
                     speaker: "bot".into(),
                     text: "Hello & welcome".into(),
                     options: vec!["Yes".into(), "No".into()],
+                    name: None,
                     time: at,
                 },
             ],
@@ -661,6 +670,46 @@ pub(crate) mod tests {
         };
         RunReport::new(at, Duration::from_millis(2500), None, vec![passed, failed])
             .with_targets(vec![target("tests/survey.yml"), target("tests/other.yml")])
+    }
+
+    #[test]
+    fn session_warnings_reach_every_report() {
+        let result = ScenarioResult {
+            name: "s".into(),
+            failure: None,
+            transcript: genesys_web_messaging::Transcript::default(),
+            duration: Duration::ZERO,
+            started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            steps: Vec::new(),
+            first_message_id: None,
+            warnings: vec![
+                "Genesys sent a frame of class BrandNewEvent, which this tool does not use: {\"x\":\"<b>\"}"
+                    .into(),
+            ],
+        };
+        let context = ScenarioContext {
+            file: "t.yml",
+            name: "s",
+            timeout: Duration::from_secs(1),
+            association: None,
+        };
+        let scenario = ScenarioReport::new(&result, &context);
+        assert_eq!(scenario.warnings.len(), 1);
+        assert!(scenario.warnings[0].contains("BrandNewEvent"));
+        let report = RunReport::new(result.started_at, Duration::ZERO, None, vec![scenario]);
+        let json = report.to_json();
+        assert!(
+            json.contains("\"warnings\": [\n        \"Genesys sent a frame of class BrandNewEvent"),
+            "{json}"
+        );
+        let xml = junit::render(&report).unwrap();
+        assert!(xml.contains("class BrandNewEvent"), "{xml}");
+        let html = html::render(&report);
+        assert!(
+            html.contains("<div class=\"warning\">Genesys sent a frame of class BrandNewEvent")
+                && html.contains("&lt;b&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
