@@ -356,7 +356,7 @@ impl GuestSession {
                 deployment_id: self.deployment_id.clone(),
                 token: self.token.clone(),
                 start_new,
-                tracing_id: start_new.map(|_| uuid::Uuid::new_v4().to_string()),
+                tracing_id: Some(uuid::Uuid::new_v4().to_string()),
             },
         }
     }

@@ -364,8 +364,6 @@ fn is_date_time(text: &str) -> bool {
 
 const MEDIA_TYPES: [&str; 5] = ["Audio", "File", "Image", "Link", "Video"];
 
-
-
 /// `sendAttachment: path` or `sendAttachment: {path, text, mediaType}`.
 #[derive(Default)]
 struct RawAttachment {
