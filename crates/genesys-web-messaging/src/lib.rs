@@ -46,8 +46,8 @@ pub use conversation::{
 pub use expect::{Expectation, JsRegex, SenderKind, TooExpensive};
 pub use lifecycle::{History, Jwt, LifecycleError, MAX_HISTORY_PAGES, rest_base_url};
 pub use log::{
-    CHANNEL_TIME_TOLERANCE, Closed, Fault, MAX_WARNING_FRAME, MAX_WARNINGS, OrderKey, Received,
-    SessionLog, Snapshot, Warning,
+    CHANNEL_TIME_TOLERANCE, Closed, DEFAULT_MAX_SESSION_BYTES, Fault, MAX_WARNING_FRAME,
+    MAX_WARNINGS, OrderKey, Received, SessionLog, Snapshot, Warning,
 };
 pub use session::{
     ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode, GuestSession,

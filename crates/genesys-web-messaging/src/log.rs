@@ -13,7 +13,7 @@
 
 use crate::protocol::{FrameError, ServerError, SessionResponse, StructuredMessage};
 use jiff::Timestamp;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -181,7 +181,14 @@ pub struct SessionLog {
     state: Mutex<State>,
     changed: Notify,
     full: AtomicBool,
+    /// Bytes of every text frame received so far, against `byte_budget`.
+    received_bytes: AtomicUsize,
+    byte_budget: usize,
 }
+
+/// Most bytes of frames one session takes in, all frames together (64 MiB): with the message
+/// size limit and the message cap, this bounds a session's memory against a hostile server.
+pub const DEFAULT_MAX_SESSION_BYTES: usize = 64 << 20;
 
 impl Default for SessionLog {
     fn default() -> Self {
@@ -223,7 +230,42 @@ impl SessionLog {
             }),
             changed: Notify::new(),
             full: AtomicBool::new(false),
+            received_bytes: AtomicUsize::new(0),
+            byte_budget: DEFAULT_MAX_SESSION_BYTES,
         }
+    }
+
+    /// An empty log keeping at most `capacity` events and taking in at most `byte_budget`
+    /// bytes of frames in all.
+    pub fn with_limits(capacity: usize, byte_budget: usize) -> Self {
+        SessionLog {
+            byte_budget: byte_budget.max(1),
+            ..SessionLog::with_capacity(capacity)
+        }
+    }
+
+    /// Counts a received frame of `bytes` against the session's byte budget. Past the budget
+    /// the session is closed (a reason naming the limit) and the frame must be dropped:
+    /// returns `false`.
+    pub(crate) fn account_frame(&self, bytes: usize) -> bool {
+        let total = self
+            .received_bytes
+            .fetch_add(bytes, Ordering::AcqRel)
+            .saturating_add(bytes);
+        if total <= self.byte_budget {
+            return true;
+        }
+        if !self.full.swap(true, Ordering::AcqRel) {
+            tracing::warn!(target: crate::WIRE_TARGET, "the server sent more than {} bytes: closing", self.byte_budget);
+        }
+        let mut s = self.lock();
+        if s.closed.is_none() {
+            s.closed = Some(Closed::LimitExceeded(format!(
+                "the server sent more than {} bytes in all, the most a session takes in (max session bytes)",
+                self.byte_budget
+            )));
+        }
+        false
     }
 
     /// Whether the log went past its capacity (and so closed the session).
@@ -522,5 +564,18 @@ mod tests {
             .map(|m| m.message.text.clone().unwrap())
             .collect();
         assert_eq!(texts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_session_takes_in_at_most_its_byte_budget() {
+        let log = SessionLog::with_limits(10, 100);
+        assert!(log.account_frame(60));
+        assert!(!log.is_full());
+        assert!(!log.account_frame(60));
+        assert!(log.is_full());
+        assert!(matches!(
+            log.snapshot().closed,
+            Some(Closed::LimitExceeded(reason)) if reason.contains("more than 100 bytes")
+        ));
     }
 }

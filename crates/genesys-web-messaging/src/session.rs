@@ -805,6 +805,9 @@ fn receive(
 /// frame), and an unreadable `SessionResponse` a [`Fault::UnreadableSession`] that fails the
 /// session start.
 pub(crate) fn record_frame(log: &SessionLog, replies: &Replies, text: &str) -> bool {
+    if !log.account_frame(text.len()) {
+        return false;
+    }
     let frame = match decode_server_frame(text) {
         Ok(frame) => frame,
         Err(e) => {
