@@ -234,6 +234,24 @@ impl TargetPlan {
         if let Some(mode) = deployment.as_ref().and_then(|d| d.disconnect_mode()) {
             session = session.conversation_disconnect(mode);
         }
+        // The deployment's upload limits, checked before any session opens (`scripted`) and
+        // before each upload. A configuration that lists no mode leaves it to the server.
+        let modes = deployment
+            .as_ref()
+            .map(|d| d.upload_limits().modes)
+            .unwrap_or_default();
+        if !modes.is_empty() {
+            session = session.with_attachment_limits(genesys_web_messaging::AttachmentLimits {
+                modes: modes
+                    .into_iter()
+                    .map(|m| genesys_web_messaging::UploadMode {
+                        file_types: m.file_types,
+                        max_file_size_kb: m.max_file_size_kb,
+                    })
+                    .collect(),
+                blocked_extensions: Vec::new(),
+            });
+        }
         if let Some(code) = self.auth_code {
             session = session.authenticated(code);
         }
