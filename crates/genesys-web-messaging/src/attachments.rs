@@ -131,8 +131,15 @@ fn extension_of(file_name: &str) -> Option<String> {
 }
 
 fn type_matches(pattern: &str, media_type: &str) -> bool {
-    let pattern = pattern.trim().to_ascii_lowercase();
-    let media_type = media_type.trim().to_ascii_lowercase();
+    // Ignoring case and parameters: `image/png; charset=binary` is `image/png`.
+    let clean = |s: &str| {
+        s.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let (pattern, media_type) = (clean(pattern), clean(media_type));
     if pattern == "*/*" || pattern == "*" || pattern == media_type {
         return true;
     }
@@ -779,5 +786,14 @@ mod tests {
             attachment_labels(&named[0].message),
             ["[attachment: photo.png]"]
         );
+    }
+
+    #[test]
+    fn mime_patterns() {
+        assert!(type_matches("*/*", "video/3gpp"));
+        assert!(type_matches("image/*", "IMAGE/PNG"));
+        assert!(type_matches("image/png", "image/png; charset=binary"));
+        assert!(!type_matches("image/*", "video/mp4"));
+        assert!(!type_matches("image/png", "image/jpeg"));
     }
 }

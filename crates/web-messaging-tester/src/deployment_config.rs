@@ -10,7 +10,7 @@
 //! the defaults apply. Each URL is asked once per run (cached), with a time limit, at most
 //! [`MAX_REDIRECTS`] redirects (never from `https` to `http`) and at most [`MAX_BODY_BYTES`].
 
-use genesys_web_messaging::{DisconnectMode, WIRE_TARGET, tls_client_config};
+use genesys_web_messaging::{AttachmentLimits, DisconnectMode, WIRE_TARGET, tls_client_config};
 use reqwest::Url;
 use rustls::pki_types::CertificateDer;
 use serde::Deserialize;
@@ -208,16 +208,24 @@ impl DeploymentConfig {
             .unwrap_or(false)
     }
 
-    /// What the guest may upload: `messenger.fileUpload.modes` (none when absent: the
-    /// Messenger offers no upload).
-    pub fn upload_limits(&self) -> UploadLimits {
-        UploadLimits {
-            modes: self
-                .messenger
-                .as_ref()
-                .and_then(|m| m.file_upload.as_ref())
-                .and_then(|f| f.modes.clone())
-                .unwrap_or_default(),
+    /// What the guest may upload: `messenger.fileUpload.modes`, in the library's terms so
+    /// that one rule (`AttachmentLimits::check`) judges every file. No modes: none published.
+    pub fn upload_limits(&self) -> AttachmentLimits {
+        let modes = self
+            .messenger
+            .as_ref()
+            .and_then(|m| m.file_upload.as_ref())
+            .and_then(|f| f.modes.clone())
+            .unwrap_or_default();
+        AttachmentLimits {
+            modes: modes
+                .into_iter()
+                .map(|m| genesys_web_messaging::UploadMode {
+                    file_types: m.file_types,
+                    max_file_size_kb: m.max_file_size_kb,
+                })
+                .collect(),
+            blocked_extensions: Vec::new(),
         }
     }
 
@@ -237,108 +245,6 @@ impl DeploymentConfig {
             on(self.auth_required()),
             self.upload_limits().modes.len()
         )
-    }
-}
-
-/// The deployment's attachment limits (`messenger.fileUpload.modes`), for the attachment step
-/// to check a file before it opens anything.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UploadLimits {
-    /// The modes; empty: no upload is allowed.
-    pub modes: Vec<UploadMode>,
-}
-
-/// Why an attachment is refused before it is sent.
-#[allow(dead_code, reason = "for the sendAttachment step")]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AttachmentRefusal {
-    /// The deployment allows no upload at all.
-    #[error("the deployment allows no file uploads (messenger.fileUpload.modes is empty)")]
-    NoUploads,
-    /// No mode lists this MIME type.
-    #[error("the deployment does not accept {mime} files (allowed: {})", allowed.join(", "))]
-    TypeNotAllowed {
-        /// The file's MIME type.
-        mime: String,
-        /// Every type the deployment accepts.
-        allowed: Vec<String>,
-    },
-    /// The file is over the mode's size limit.
-    #[error(
-        "the file is {size_bytes} bytes, over the deployment's limit of {max_kb} KB for {mime} files"
-    )]
-    TooLarge {
-        /// The file's MIME type.
-        mime: String,
-        /// The file's size.
-        size_bytes: u64,
-        /// The limit in KB (1024 bytes).
-        max_kb: u64,
-    },
-}
-
-#[allow(dead_code, reason = "for the sendAttachment step")]
-impl UploadLimits {
-    /// Every MIME type (or pattern) some mode accepts, in order, without repeats.
-    pub fn allowed_types(&self) -> Vec<String> {
-        let mut types: Vec<String> = Vec::new();
-        for t in self.modes.iter().flat_map(|m| &m.file_types) {
-            if !types.iter().any(|seen| seen.eq_ignore_ascii_case(t)) {
-                types.push(t.clone());
-            }
-        }
-        types
-    }
-
-    /// The largest size in KB accepted for `mime` (the most generous matching mode), `None`
-    /// when no mode accepts it. A mode without `maxFileSizeKB` has no limit (`u64::MAX`).
-    pub fn max_size_kb(&self, mime: &str) -> Option<u64> {
-        self.modes
-            .iter()
-            .filter(|m| m.file_types.iter().any(|t| mime_matches(t, mime)))
-            .map(|m| m.max_file_size_kb.unwrap_or(u64::MAX))
-            .max()
-    }
-
-    /// Whether a file of this MIME type and size (bytes) may be uploaded.
-    pub fn check(&self, mime: &str, size_bytes: u64) -> Result<(), AttachmentRefusal> {
-        if self.modes.is_empty() {
-            return Err(AttachmentRefusal::NoUploads);
-        }
-        let Some(max_kb) = self.max_size_kb(mime) else {
-            return Err(AttachmentRefusal::TypeNotAllowed {
-                mime: mime.to_string(),
-                allowed: self.allowed_types(),
-            });
-        };
-        if size_bytes > max_kb.saturating_mul(1024) {
-            return Err(AttachmentRefusal::TooLarge {
-                mime: mime.to_string(),
-                size_bytes,
-                max_kb,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// `image/png` matches `image/png`, `image/*` and `*/*` (ignoring case and parameters).
-#[allow(dead_code, reason = "for the sendAttachment step")]
-fn mime_matches(pattern: &str, mime: &str) -> bool {
-    let clean = |s: &str| {
-        s.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    };
-    let (pattern, mime) = (clean(pattern), clean(mime));
-    if pattern == "*/*" || pattern == "*" || pattern == mime {
-        return true;
-    }
-    match (pattern.strip_suffix("/*"), mime.split_once('/')) {
-        (Some(family), Some((mime_family, _))) => family == mime_family,
-        _ => false,
     }
 }
 
@@ -575,6 +481,7 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genesys_web_messaging::AttachmentError;
 
     /// protocol.md §8, the exact MT fixture.
     const MT_FIXTURE: &str = r##"{"id":"test_config_id","version":"3","languages":["en-us"],"defaultLanguage":"en-us","apiEndpoint":"https://api.inindca.com",
@@ -595,18 +502,18 @@ mod tests {
         assert_eq!(config.disconnect_mode(), Some(DisconnectMode::ReadOnly));
         let limits = config.upload_limits();
         assert_eq!(
-            limits.allowed_types(),
+            limits.modes[0].file_types,
             ["image/png", "image/jpeg", "image/gif"]
         );
-        assert_eq!(limits.max_size_kb("image/png"), Some(10_000));
-        assert!(limits.check("image/png", 10_000 * 1024).is_ok());
+        assert_eq!(limits.modes[0].max_file_size_kb, Some(10_000));
+        assert!(limits.check("a.png", "image/png", 10_000 * 1024).is_ok());
         assert!(matches!(
-            limits.check("image/png", 10_000 * 1024 + 1),
-            Err(AttachmentRefusal::TooLarge { max_kb: 10_000, .. })
+            limits.check("a.png", "image/png", 10_000 * 1024 + 1),
+            Err(AttachmentError::TooLarge { .. })
         ));
         assert!(matches!(
-            limits.check("application/pdf", 1),
-            Err(AttachmentRefusal::TypeNotAllowed { .. })
+            limits.check("a.pdf", "application/pdf", 1),
+            Err(AttachmentError::TypeNotAllowed { .. })
         ));
     }
 
@@ -616,10 +523,8 @@ mod tests {
         assert!(config.active() && config.messenger_enabled());
         assert!(!config.autostart() && !config.auth_required());
         assert_eq!(config.disconnect_mode(), None);
-        assert_eq!(
-            config.upload_limits().check("image/png", 1),
-            Err(AttachmentRefusal::NoUploads)
-        );
+        // No modes published: `target.rs` sets no limits and the server decides.
+        assert!(config.upload_limits().modes.is_empty());
         let config = DeploymentConfig::parse(
             r#"{"status":"Inactive","messenger":{"enabled":false,"apps":{"conversations":{"autoStart":{"enabled":true},"conversationDisconnect":{"enabled":true,"type":"Send"}}},"brandNew":[1]}}"#,
         )
@@ -633,15 +538,6 @@ mod tests {
         );
         assert!(DeploymentConfig::parse("not json").is_err());
         assert!(DeploymentConfig::parse("[1]").is_err());
-    }
-
-    #[test]
-    fn mime_patterns() {
-        assert!(mime_matches("*/*", "video/3gpp"));
-        assert!(mime_matches("image/*", "IMAGE/PNG"));
-        assert!(mime_matches("image/png", "image/png; charset=binary"));
-        assert!(!mime_matches("image/*", "video/mp4"));
-        assert!(!mime_matches("image/png", "image/jpeg"));
     }
 
     #[test]

@@ -4,9 +4,7 @@
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
 use crate::cli::SessionArgs;
-use crate::deployment_config::{
-    DeploymentConfig, FETCH_TIMEOUT, Fetched, UploadLimits, config_url, discover,
-};
+use crate::deployment_config::{DeploymentConfig, FETCH_TIMEOUT, Fetched, config_url, discover};
 use crate::script::FileConfig;
 use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use rustls::pki_types::CertificateDer;
@@ -88,13 +86,6 @@ pub struct TargetPlan {
 pub struct StartedTarget {
     /// The session every scenario opens (each gets its own fresh token).
     pub session: SessionConfig,
-    /// The deployment's published configuration; `None` when none is published (404) or
-    /// `--no-deployment-config` was given.
-    #[allow(
-        dead_code,
-        reason = "read through upload_limits by the sendAttachment step"
-    )]
-    pub deployment: Option<Arc<DeploymentConfig>>,
     simulator: Option<Simulator>,
 }
 
@@ -236,30 +227,15 @@ impl TargetPlan {
         }
         // The deployment's upload limits, checked before any session opens (`scripted`) and
         // before each upload. A configuration that lists no mode leaves it to the server.
-        let modes = deployment
-            .as_ref()
-            .map(|d| d.upload_limits().modes)
-            .unwrap_or_default();
-        if !modes.is_empty() {
-            session = session.with_attachment_limits(genesys_web_messaging::AttachmentLimits {
-                modes: modes
-                    .into_iter()
-                    .map(|m| genesys_web_messaging::UploadMode {
-                        file_types: m.file_types,
-                        max_file_size_kb: m.max_file_size_kb,
-                    })
-                    .collect(),
-                blocked_extensions: Vec::new(),
-            });
+        if let Some(limits) = deployment.as_ref().map(|d| d.upload_limits())
+            && !limits.modes.is_empty()
+        {
+            session = session.with_attachment_limits(limits);
         }
         if let Some(code) = self.auth_code {
             session = session.authenticated(code);
         }
-        Ok(StartedTarget {
-            session,
-            deployment,
-            simulator,
-        })
+        Ok(StartedTarget { session, simulator })
     }
 }
 
@@ -293,16 +269,6 @@ async fn fetch_deployment(
         ));
     }
     Ok(Some(config))
-}
-
-impl StartedTarget {
-    /// The deployment's attachment limits (`messenger.fileUpload.modes`), for the attachment
-    /// step to check a file before its session opens; `None` when no configuration was read
-    /// (not published, or `--no-deployment-config`): then only the server decides.
-    #[allow(dead_code, reason = "for the sendAttachment step")]
-    pub fn upload_limits(&self) -> Option<UploadLimits> {
-        self.deployment.as_ref().map(|d| d.upload_limits())
-    }
 }
 
 impl StartedTarget {
