@@ -1,47 +1,15 @@
 //! `web-messaging-tester`: tests Genesys Cloud Web Messenger deployments by acting as a guest.
 //!
-//! This file only wires things up: parse the command line, run the command, map its outcome
-//! to the exit code (0 passed, 1 a scenario failed, 2 invalid input, 130 interrupted by
+//! The thin binary over the library: parse the command line (clap's types live in `cli/`), map
+//! the arguments to the library's plain settings, run the command, map its outcome to the exit
+//! code (0 passed, 1 a scenario failed, 2 invalid input, 130 interrupted by
 //! SIGINT or SIGTERM).
 
-mod ai;
-mod associate;
 mod cli;
-mod completions;
-mod deployment_config;
-mod files;
-mod interrupt;
-mod load;
-mod logging;
-mod merge;
-mod progress;
-mod report;
-mod reports;
-mod retry_after;
-mod runner;
-mod schema;
-mod script;
-mod scripted;
-mod secrets;
-mod shard;
-mod simulate;
-mod target;
-mod validate;
 
 use clap::Parser;
 use std::process::ExitCode;
-
-/// How a command ended.
-pub enum Outcome {
-    /// Everything passed (exit 0).
-    Passed,
-    /// At least one scenario failed (exit 1).
-    Failed,
-    /// The input was invalid; nothing ran (exit 2).
-    Invalid(String),
-    /// SIGINT or SIGTERM stopped the run; what finished was reported (exit 130).
-    Interrupted,
-}
+use web_messaging_tester::{Outcome, commands, interrupt, load, reports, secrets};
 
 fn main() -> ExitCode {
     let args = cli::rewrite_legacy_args(std::env::args());
@@ -70,19 +38,23 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            cli::Command::Scripted(args) => scripted::run(args, colour_allowed).await,
+            cli::Command::Scripted(args) => {
+                commands::scripted::run(args.into(), colour_allowed).await
+            }
             cli::Command::Simulate(args) => {
                 // Thousands of guests may connect: one open file each.
                 let _ = load::raise_open_files_limit();
-                simulate::run(args, colour_allowed).await
+                commands::simulate::run(args.into(), colour_allowed).await
             }
-            cli::Command::Ai(args) => ai::run(args, colour_allowed).await,
-            cli::Command::Validate(args) => validate::run(args),
-            cli::Command::Schema(args) => schema::run(args),
-            cli::Command::Report(cli::ReportCommand::Merge(args)) => merge::run(args),
-            cli::Command::Load(args) => load::run(args, colour_allowed).await,
-            cli::Command::Completions(args) => completions::run_completions(args),
-            cli::Command::Man(args) => completions::run_man(args),
+            cli::Command::Ai(args) => commands::ai::run(args.into(), colour_allowed).await,
+            cli::Command::Validate(args) => commands::validate::run(&args.files),
+            cli::Command::Schema(args) => commands::schema::run(args.kind.into()),
+            cli::Command::Report(cli::ReportCommand::Merge(args)) => {
+                commands::merge::run(&args.reports, &args.destinations())
+            }
+            cli::Command::Load(args) => commands::load::run(args.into(), colour_allowed).await,
+            cli::Command::Completions(args) => cli::completions::run_completions(args),
+            cli::Command::Man(args) => cli::completions::run_man(args),
         }
     });
     match outcome {

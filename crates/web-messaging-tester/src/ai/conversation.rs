@@ -8,16 +8,13 @@
 //! When the conversation cannot go on (the bot disconnected, or the turn limit is reached),
 //! the model still gets one last look: a terminating phrase then still decides.
 
-use super::file::TerminatingPhrases;
 use super::provider::{ChatMessage, Provider, Usage};
-use crate::report::describe_failure;
-use crate::runner::Failure;
-use genesys_web_messaging::{Conversation, ConversationOptions, Reply, SessionConfig, Transcript};
+use crate::format::ai_script::TerminatingPhrases;
+use crate::plan::guest::GuestSettings;
+use crate::run::Failure;
+use genesys_web_messaging::{Conversation, ConversationOptions, Reply, Transcript};
 use std::time::Duration;
 use tokio::time::Instant;
-
-/// Most time the session may take to start.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who said a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,12 +47,15 @@ pub enum EndKind {
 }
 
 /// Why a conversation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EndReason {
     /// Pass, fail or error.
     pub kind: EndKind,
-    /// Upstream's wording where upstream has one.
+    /// Upstream's wording where upstream has one (empty when `failure` says why).
     pub description: String,
+    /// The session's failure that ended it, with the time limit it ran under: worded by
+    /// [`crate::results`] (the engine words no failure of the runner's).
+    pub failure: Option<(Failure, Duration)>,
 }
 
 impl EndReason {
@@ -63,6 +63,7 @@ impl EndReason {
         EndReason {
             kind: EndKind::Fail,
             description: description.into(),
+            failure: None,
         }
     }
 
@@ -70,17 +71,25 @@ impl EndReason {
         EndReason {
             kind: EndKind::Error,
             description: description.into(),
+            failure: None,
+        }
+    }
+
+    fn session_failure(failure: Failure, timeout: Duration) -> Self {
+        EndReason {
+            kind: EndKind::Error,
+            description: String::new(),
+            failure: Some((failure, timeout)),
         }
     }
 }
 
 /// How each conversation runs.
 #[derive(Debug, Clone)]
-pub struct LoopSettings {
-    /// The session every conversation opens.
-    pub session: SessionConfig,
-    /// Pacing of the guest's messages.
-    pub options: ConversationOptions,
+pub struct ConversationSettings {
+    /// Where each conversation's session goes, how long it may take to start, and the quiet
+    /// time before each message.
+    pub guest: GuestSettings,
     /// Most messages the model may send to the bot.
     pub max_turns: u32,
     /// Bot silence that ends its turn.
@@ -141,7 +150,7 @@ pub async fn converse(
     prompt: &str,
     phrases: &TerminatingPhrases,
     provider: &Provider,
-    settings: &LoopSettings,
+    settings: &ConversationSettings,
     on_line: &(dyn Fn(&Line) + Sync),
 ) -> ConversationOutcome {
     let deadline = Instant::now()
@@ -171,7 +180,7 @@ pub async fn converse(
             Ok(end) => end,
             Err(_) => EndReason::fail(format!(
                 "The conversation did not end within the time limit of {}",
-                crate::report::humanize(settings.time_limit)
+                crate::format::duration::humanize(settings.time_limit)
             )),
         },
         signal = settings.interrupt.wait() => {
@@ -201,18 +210,26 @@ async fn run(
     prompt: &str,
     phrases: &TerminatingPhrases,
     provider: &Provider,
-    settings: &LoopSettings,
+    settings: &ConversationSettings,
     deadline: Instant,
 ) -> EndReason {
     let remaining = || deadline.saturating_duration_since(Instant::now());
-    let conversation =
-        match Conversation::connect(settings.session.clone(), settings.options.clone()).await {
-            Ok(conversation) => slot.insert(conversation),
-            Err(e) => return EndReason::error(format!("Could not open a session: {e}")),
-        };
-    let start_timeout = START_TIMEOUT.min(remaining());
+    let conversation = match Conversation::connect(
+        settings.guest.session.clone(),
+        ConversationOptions {
+            // The model is asked only after the bot's silence window, so this rarely waits.
+            say_delay: settings.guest.say_delay,
+            ..ConversationOptions::default()
+        },
+    )
+    .await
+    {
+        Ok(conversation) => slot.insert(conversation),
+        Err(e) => return EndReason::error(format!("Could not open a session: {e}")),
+    };
+    let start_timeout = settings.guest.timeout.min(remaining());
     if let Err(e) = conversation.wait_for_start(start_timeout).await {
-        return EndReason::error(describe_failure(&Failure::Start(e), start_timeout));
+        return EndReason::session_failure(Failure::Start(e), start_timeout);
     }
     let faults_before = conversation.session().log().snapshot().faults.len();
     // A welcome message is part of the conversation the model answers.
@@ -256,6 +273,7 @@ async fn run(
             return EndReason {
                 kind,
                 description: format!("Terminating phrase found in response: '{text}'"),
+                failure: None,
             };
         }
         if let Some(reason) = last_look {
@@ -282,7 +300,7 @@ async fn run(
             ) => continue,
             Err(e) => {
                 state.push(Speaker::Customer, text);
-                return EndReason::error(describe_failure(&Failure::Say(e), Duration::ZERO));
+                return EndReason::session_failure(Failure::Say(e), Duration::ZERO);
             }
         }
         offered = bot_turn(

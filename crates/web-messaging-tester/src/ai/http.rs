@@ -192,7 +192,7 @@ fn error_summary(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     let error = value.get("error")?;
     if let Some(text) = error.as_str() {
-        if let Some(code) = crate::associate::error_code(text) {
+        if let Some(code) = crate::run::associate::error_code(text) {
             return Some(code);
         }
         let text = crate::secrets::escape_controls(&crate::secrets::redact(text), false);
@@ -205,7 +205,7 @@ fn error_summary(body: &str) -> Option<String> {
             let value = error.get(key)?;
             match value {
                 serde_json::Value::Number(n) => Some(n.to_string()),
-                serde_json::Value::String(s) => crate::associate::error_code(s),
+                serde_json::Value::String(s) => crate::run::associate::error_code(s),
                 _ => None,
             }
         })

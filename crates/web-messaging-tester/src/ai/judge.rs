@@ -5,8 +5,8 @@
 //! the same place). An answer with neither is a failure: a verdict must be stated.
 
 use super::conversation::{Line, Speaker};
-use super::file::TerminatingPhrases;
 use super::provider::{ChatMessage, Provider, Usage};
+use crate::format::ai_script::TerminatingPhrases;
 
 /// What the judge decided.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,10 +4,11 @@
 
 use super::profile::{Model, Profile, Stop};
 use super::stats::{ConversationRecord, ErrorKind, Recorder};
-use crate::runner::{StepError, run_step};
-use crate::script::Scenario;
+use crate::format::script::Scenario;
+use crate::plan::guest::GuestSettings;
+use crate::run::{StepError, run_step};
 use genesys_web_messaging::protocol::ServerError;
-use genesys_web_messaging::{Conversation, ConversationOptions, Fault, SessionConfig};
+use genesys_web_messaging::{Conversation, ConversationOptions, Fault};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
@@ -19,12 +20,8 @@ use tokio::time::Instant;
 pub struct LoadPlan {
     /// The scenarios, taken in turn.
     pub scenarios: Arc<[Scenario]>,
-    /// The session every conversation opens (each with a fresh token).
-    pub session: SessionConfig,
-    /// Quiet time before each `say` (the library also keeps to 2 messages per second).
-    pub say_delay: Duration,
-    /// How long each wait (and the session start) may take, unless the step sets its own.
-    pub timeout: Duration,
+    /// Where each conversation's session goes and how it paces itself.
+    pub guest: GuestSettings,
     /// Who starts when, and when the run ends.
     pub profile: Profile,
 }
@@ -151,10 +148,10 @@ pub async fn converse(plan: &LoadPlan, scenario_index: usize) -> ConversationRec
         ..ConversationRecord::default()
     };
     let options = ConversationOptions {
-        say_delay: plan.say_delay,
+        say_delay: plan.guest.say_delay,
         ..ConversationOptions::default()
     };
-    let mut conversation = match Conversation::connect(plan.session.clone(), options).await {
+    let mut conversation = match Conversation::connect(plan.guest.session.clone(), options).await {
         Ok(conversation) => conversation,
         Err(e) => {
             record.failure = Some((None, ErrorKind::of_connect(&e)));
@@ -162,12 +159,13 @@ pub async fn converse(plan: &LoadPlan, scenario_index: usize) -> ConversationRec
             return record;
         }
     };
-    match conversation.wait_for_start(plan.timeout).await {
+    match conversation.wait_for_start(plan.guest.timeout).await {
         Ok(_) => {
             record.session_start = Some(started.elapsed());
-            record.failure = run_steps(&mut conversation, scenario, plan.timeout, &mut record)
-                .await
-                .err();
+            record.failure =
+                run_steps(&mut conversation, scenario, plan.guest.timeout, &mut record)
+                    .await
+                    .err();
         }
         Err(e) => record.failure = Some((None, ErrorKind::of_wait(&e))),
     }
@@ -224,9 +222,10 @@ async fn run_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::script::TestScript;
     use crate::load::profile::ProfileInput;
     use crate::load::stats::Summary;
-    use crate::script::TestScript;
+    use genesys_web_messaging::SessionConfig;
     use std::path::Path;
     use web_messaging_simulator::{BotFlow, Simulator};
 
@@ -267,9 +266,11 @@ scenarios:
         let simulator = Simulator::start(flow).await.expect("the simulator starts");
         let plan = LoadPlan {
             scenarios: script.scenarios.into(),
-            session: SessionConfig::for_endpoint(deployment, &simulator.url()),
-            say_delay: Duration::ZERO,
-            timeout: Duration::from_secs(10),
+            guest: GuestSettings {
+                session: SessionConfig::for_endpoint(deployment, &simulator.url()),
+                say_delay: Duration::ZERO,
+                timeout: Duration::from_secs(10),
+            },
             profile,
         };
         let recorder = Arc::new(Recorder::new(&plan.scenarios));
@@ -446,9 +447,11 @@ scenarios:
         let simulator = Simulator::start(flow).await.expect("the simulator starts");
         let plan = LoadPlan {
             scenarios: script.scenarios.into(),
-            session: SessionConfig::for_endpoint("d", &simulator.url()),
-            say_delay: Duration::ZERO,
-            timeout: Duration::from_secs(120),
+            guest: GuestSettings {
+                session: SessionConfig::for_endpoint("d", &simulator.url()),
+                say_delay: Duration::ZERO,
+                timeout: Duration::from_secs(120),
+            },
             profile: profile(ProfileInput {
                 users: Some(8),
                 iterations: Some(1),

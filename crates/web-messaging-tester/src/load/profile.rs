@@ -101,8 +101,8 @@ impl Profile {
         {
             return Err(format!(
                 "--ramp-up ({}) is longer than --duration ({}): the last guests would never start",
-                humanize(ramp_up),
-                humanize(duration)
+                crate::format::duration::compact(ramp_up),
+                crate::format::duration::compact(duration)
             ));
         }
         Ok(Profile {
@@ -144,7 +144,10 @@ impl Profile {
         let ramp = if self.ramp_up.is_zero() {
             String::new()
         } else {
-            format!(", ramp-up {}", humanize(self.ramp_up))
+            format!(
+                ", ramp-up {}",
+                crate::format::duration::compact(self.ramp_up)
+            )
         };
         match (self.model, self.stop) {
             (Model::Closed, Stop::Iterations(n)) => format!(
@@ -157,11 +160,11 @@ impl Profile {
                 "{} {}{ramp}, for {}",
                 self.users,
                 plural(self.users as u64, "guest", "guests"),
-                humanize(d)
+                crate::format::duration::compact(d)
             ),
             (Model::Open { per_second }, Stop::Duration(d)) => format!(
                 "{per_second} new conversations/s{ramp}, for {}, at most {} at once",
-                humanize(d),
+                crate::format::duration::compact(d),
                 self.users
             ),
             (Model::Open { .. }, Stop::Iterations(_)) => unreachable!("refused by Profile::new"),
@@ -171,16 +174,6 @@ impl Profile {
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
-}
-
-/// A duration as humans write it: `1m 30s`, `500ms`, `0s`.
-pub fn humanize(d: Duration) -> String {
-    if d.is_zero() {
-        return "0s".into();
-    }
-    // Whole milliseconds are precise enough for every profile setting.
-    let d = Duration::from_millis(d.as_millis() as u64);
-    humantime::format_duration(d).to_string()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! folds it in under one short lock, and [`Recorder::summary`] turns it into the numbers the
 //! table and the JSON report show.
 
-use crate::script::{Scenario, Step, WaitFor};
+use crate::format::script::{Scenario, Step, WaitFor};
 use genesys_web_messaging::{
     Closed, ConnectError, Fault, SayError, SendError, WaitError, WaitFailure, protocol::ServerError,
 };
@@ -582,8 +582,8 @@ impl LatencySummary {
     }
 
     /// A quantile by name, in milliseconds.
-    pub fn get(&self, stat: super::threshold::Stat) -> f64 {
-        use super::threshold::Stat;
+    pub fn get(&self, stat: crate::format::threshold::Stat) -> f64 {
+        use crate::format::threshold::Stat;
         match stat {
             Stat::P50 => self.p50,
             Stat::P90 => self.p90,

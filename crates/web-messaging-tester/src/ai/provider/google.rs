@@ -11,8 +11,8 @@
 
 use super::google_auth::GoogleAuth;
 use super::{ChatMessage, Completion, Env, Role, Usage};
-use crate::ai::file::{Example, ProviderKind, ProviderSpec};
 use crate::ai::http::{Http, ProviderError};
+use crate::format::ai_script::{Example, ProviderKind, ProviderSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -339,7 +339,7 @@ mod tests {
     fn vertex_maps_upstreams_settings() {
         let spec = ProviderSpec {
             kind: ProviderKind::GoogleVertexAi,
-            config: crate::ai::file::ProviderConfig {
+            config: crate::format::ai_script::ProviderConfig {
                 location: Some("file-location".into()),
                 project: Some("file-project".into()),
                 model_version: Some("002".into()),

@@ -9,8 +9,8 @@ mod google;
 mod google_auth;
 mod openai;
 
-use super::file::{ProviderKind, ProviderSpec};
 use super::http::{Http, ProviderError};
+use crate::format::ai_script::{ProviderKind, ProviderSpec};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;

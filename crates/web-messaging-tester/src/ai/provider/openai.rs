@@ -2,8 +2,8 @@
 //! OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp).
 
 use super::{ChatMessage, Completion, Env, Role, Usage};
-use crate::ai::file::{ProviderKind, ProviderSpec};
 use crate::ai::http::{Http, ProviderError};
+use crate::format::ai_script::{ProviderKind, ProviderSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

@@ -3,21 +3,15 @@
 //! stops the command with exit 2 before anything is written.
 
 use crate::Outcome;
-use crate::cli::MergeArgs;
 use crate::reports::{Destinations, RunReport, Summary, Tool};
 use std::collections::HashSet;
 use std::time::Duration;
 
 /// Runs `report merge`. Exit 0 when every merged scenario passed, 1 when one failed, 2 for
 /// unreadable or incompatible inputs or unwritable outputs.
-pub fn run(args: MergeArgs) -> Outcome {
-    let destinations = Destinations {
-        junit: args.report_junit,
-        json: args.report_json,
-        html: args.report_html,
-    };
+pub fn run(inputs: &[std::path::PathBuf], destinations: &Destinations) -> Outcome {
     let mut reports = Vec::new();
-    for path in &args.reports {
+    for path in inputs {
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -48,7 +42,7 @@ pub fn run(args: MergeArgs) -> Outcome {
     let summary = merged.summary;
     println!(
         "Merged {} reports: {} scenarios, {} passed, {} failed",
-        args.reports.len(),
+        inputs.len(),
         summary.total,
         summary.passed,
         summary.failed

@@ -9,7 +9,6 @@
 //! time-outs and connection errors. The secret is never written anywhere: every message this
 //! module returns has it masked, even if a server echoed it.
 
-use crate::runner::ScenarioResult;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
@@ -311,20 +310,24 @@ impl Associator {
         }
     }
 
-    /// Associates every result, a few lookups at a time; one answer per result, in order.
-    pub async fn associate_all(self: &Arc<Self>, results: &[ScenarioResult]) -> Vec<Association> {
+    /// Associates every scenario by the id of its session's first message (`None`: it got no
+    /// reply), a few lookups at a time; one answer per scenario, in order.
+    pub async fn associate_all(
+        self: &Arc<Self>,
+        first_message_ids: &[Option<String>],
+    ) -> Vec<Association> {
         let permits = Arc::new(Semaphore::new(4));
         let mut tasks = JoinSet::new();
-        for (index, result) in results.iter().enumerate() {
+        for (index, message_id) in first_message_ids.iter().enumerate() {
             let this = Arc::clone(self);
             let permits = Arc::clone(&permits);
-            let message_id = result.first_message_id.clone();
+            let message_id = message_id.clone();
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 (index, this.associate(message_id.as_deref()).await)
             });
         }
-        let mut found: Vec<Option<Association>> = vec![None; results.len()];
+        let mut found: Vec<Option<Association>> = vec![None; first_message_ids.len()];
         while let Some(joined) = tasks.join_next().await {
             if let Ok((index, association)) = joined {
                 found[index] = Some(association);

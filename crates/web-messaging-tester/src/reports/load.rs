@@ -1,13 +1,13 @@
 //! The load report: a table on stdout and, with `--report-json`, the same numbers as JSON
 //! (written atomically: readers see the old file or the whole new one, never half of it).
 
-use super::profile::{Model, Profile, Stop};
-use super::stats::{LatencySummary, Summary};
-use super::threshold::{Verdict, format_ms};
+use crate::format::duration::format_ms;
+use crate::load::profile::{Model, Profile, Stop};
+use crate::load::stats::{LatencySummary, Summary};
+use crate::load::verdict::Verdict;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::fmt::Write;
-use std::path::Path;
 use std::time::Duration;
 
 const PASS: Style = AnsiColor::Green.on_default().bold();
@@ -112,30 +112,6 @@ pub fn to_json(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: 
         .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise the report: {e}\"}}"));
     json.push('\n');
     json
-}
-
-/// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.json".into());
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
 }
 
 fn latency_cells(latency: Option<&LatencySummary>) -> String {
@@ -306,21 +282,4 @@ pub fn render(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: b
     };
     let _ = writeln!(out, "\nResult: {verdict}");
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_atomically_and_replaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.json");
-        write_atomically(&path, "one").unwrap();
-        write_atomically(&path, "two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1);
-        assert!(write_atomically(&dir.path().join("missing/r.json"), "x").is_err());
-    }
 }

@@ -1,10 +1,10 @@
 //! Options of `load`. Parsing only: the profile's rules live in `profile.rs`.
 
-use super::threshold::{self, Threshold};
-use crate::script::{parse_delay, parse_say_delay, parse_timeout};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
+use web_messaging_tester::format::duration::{parse_delay, parse_say_delay, parse_timeout};
+use web_messaging_tester::format::threshold::{self, Threshold};
 
 const LOAD_HELP: &str = "\
 Examples:

@@ -1,8 +1,8 @@
 //! Live progress on stderr: one updating line on a terminal, plain periodic lines when piped
 //! or in CI.
 
-use super::stats::{Progress, Recorder};
-use super::threshold::format_ms;
+use crate::format::duration::format_ms;
+use crate::load::stats::{Progress, Recorder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! so they always offer exactly the commands and options `--help` shows. (Upstream's legacy
 //! spellings `-id` and `-fo` are rewritten before clap sees them and are not completed.)
 
-use crate::Outcome;
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
 use clap::CommandFactory;
 use std::io::Write;
+use web_messaging_tester::Outcome;
 
 /// The name the shells complete and the man page is titled with.
 const BIN: &str = "web-messaging-tester";

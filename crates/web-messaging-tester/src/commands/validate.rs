@@ -7,9 +7,8 @@
 //! only reads it with `--api-key-variable` naming the same variable.
 
 use crate::Outcome;
-use crate::ai::file::AiFile;
-use crate::cli::ValidateArgs;
-use crate::script::TestScript;
+use crate::format::ai_script::AiFile;
+use crate::format::script::TestScript;
 use crate::secrets::{terminal, terminal_line};
 use std::path::Path;
 use web_messaging_input::{InputError, read_file};
@@ -85,8 +84,8 @@ fn ai_warnings(file: &AiFile) -> Vec<String> {
 }
 
 /// Runs `validate`.
-pub fn run(args: ValidateArgs) -> Outcome {
-    let files = match crate::files::expand(&args.files) {
+pub fn run(files: &[std::path::PathBuf]) -> Outcome {
+    let files = match crate::plan::files::expand(files) {
         Ok(files) => files,
         Err(message) => return Outcome::Invalid(message),
     };

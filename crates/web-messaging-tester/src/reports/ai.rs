@@ -1,148 +1,15 @@
-//! What an `ai` run leaves behind: the text report on stdout (a block per scenario and the
-//! summary, in `scripted`'s shapes) and, with `--out-dir`, one JSON file per scenario in
-//! upstream's format plus our fields.
+//! What an `ai` run leaves behind besides the text report ([`super::terminal::render_ai`]):
+//! with `--out-dir`, one JSON file per scenario in upstream's format plus our fields.
 
-use super::conversation::{EndKind, Line, Speaker};
-use super::judge::Verdict;
-use super::provider::Usage;
-use crate::report::{Extra, block_head, summary};
-use crate::runner::{Failure, ScenarioResult};
-use crate::secrets::{bound, redact, terminal};
-use genesys_web_messaging::Transcript;
+use crate::ai::conversation::{EndKind, Speaker};
+use crate::ai::provider::Usage;
+use crate::ai::result::AiResult;
+use crate::secrets::{bound, redact};
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// How one scenario ended, with everything the report and the file show.
-#[derive(Debug, Clone)]
-pub struct AiResult {
-    /// The scenario's name.
-    pub name: String,
-    /// The placeholder values chosen, in file order.
-    pub placeholder_values: IndexMap<String, String>,
-    /// The prompt after placeholders were replaced.
-    pub prompt: String,
-    /// Every line of the conversation.
-    pub lines: Vec<Line>,
-    /// Why the conversation ended.
-    pub end_kind: EndKind,
-    /// Why, in words.
-    pub end_description: String,
-    /// The judge's verdict (with `followUp`), when it was asked.
-    pub judge: Option<Verdict>,
-    /// Why a judge that the scenario has was not asked.
-    pub judge_skipped: Option<String>,
-    /// The model that played the customer.
-    pub model: String,
-    /// Messages the model sent to the bot.
-    pub turns: u32,
-    /// Tokens used by every request of the scenario, the judge's included.
-    pub usage: Usage,
-    /// How long it took.
-    pub duration: Duration,
-    /// When it started (wall clock).
-    pub started_at: jiff::Timestamp,
-    /// What the session carried, as Genesys recorded it (the CI reports' transcript).
-    pub transcript: Transcript,
-    /// The id of the session's first message (for `--associate-id`).
-    pub first_message_id: Option<String>,
-}
-
-impl AiResult {
-    /// Passed: the conversation ended with a pass phrase and the judge, if any, agrees.
-    pub fn passed(&self) -> bool {
-        self.end_kind == EndKind::Pass
-            && self.judge_skipped.is_none()
-            && self.judge.as_ref().is_none_or(|j| j.passed)
-    }
-
-    /// The result as `scripted`'s, for the CI reports and `--associate-id`: the verdict's
-    /// explanation (the end and the judge's lines of the text report) as its failure, no steps.
-    pub fn to_scenario_result(&self) -> ScenarioResult {
-        ScenarioResult {
-            name: self.name.clone(),
-            failure: (!self.passed()).then(|| Failure::Verdict(self.verdict_lines().join("\n"))),
-            transcript: self.transcript.clone(),
-            duration: self.duration,
-            started_at: self.started_at,
-            steps: Vec::new(),
-            first_message_id: self.first_message_id.clone(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// Why it ended, and the judge's say.
-    fn verdict_lines(&self) -> Vec<String> {
-        let mut lines = vec![bound(&self.end_description)];
-        if let Some(judge) = &self.judge {
-            let verdict = if judge.passed { "PASS" } else { "FAIL" };
-            lines.push(format!("Judge ({verdict}): {}", bound(&judge.reason)));
-        }
-        if let Some(skipped) = &self.judge_skipped {
-            lines.push(format!("Judge: not asked, {skipped}"));
-        }
-        lines
-    }
-}
-
-/// The text report: passed blocks, failed blocks, then the summary. `extras` go with
-/// `results` by position (their labels and notes; missing ones add nothing).
-pub fn render(results: &[AiResult], extras: &[Extra]) -> String {
-    let none = Extra::default();
-    let (passed, failed): (Vec<_>, Vec<_>) = results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r, extras.get(i).unwrap_or(&none)))
-        .partition(|(r, _)| r.passed());
-    let mut out = String::new();
-    for (result, extra) in passed.iter().chain(&failed) {
-        out.push_str(&block(result, extra));
-    }
-    out.push_str(&summary(
-        passed
-            .iter()
-            .map(|(r, _)| (r.name.as_str(), true))
-            .chain(failed.iter().map(|(r, _)| (r.name.as_str(), false))),
-    ));
-    out
-}
-
-fn block(result: &AiResult, extra: &Extra) -> String {
-    let mut lines = block_head(&result.name, result.passed(), extra.label.as_deref());
-    if !result.placeholder_values.is_empty() {
-        lines.extend(
-            result
-                .placeholder_values
-                .iter()
-                .map(|(key, value)| terminal(&format!("{key}: {value}"))),
-        );
-        lines.push(String::new());
-    }
-    lines.extend(
-        result
-            .lines
-            .iter()
-            .map(|line| terminal(&bound(&transcript_line(line)))),
-    );
-    lines.push(String::new());
-    lines.extend(result.verdict_lines().iter().map(|line| terminal(line)));
-    lines.extend(extra.notes.iter().map(|note| terminal(note)));
-    let mut text = lines.join("\n");
-    text.push('\n');
-    text
-}
-
-/// A line as upstream prints it: `AI: ...` or `Chatbot: ...`.
-pub fn transcript_line(line: &Line) -> String {
-    let who = match line.speaker {
-        Speaker::Customer => "AI",
-        Speaker::Bot => "Chatbot",
-    };
-    format!("{who}: {}", line.text)
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -289,17 +156,8 @@ impl OutputDir {
                 n += 1;
             }
         };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let temporary = self.dir.join(format!(".{file_name}.tmp"));
-        let written = std::fs::write(&temporary, to_json(result))
-            .and_then(|()| std::fs::rename(&temporary, &path));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(format!("{}: {e}", path.display()));
-        }
+        super::write::write_atomically(&path, to_json(result).as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
 }
@@ -307,6 +165,9 @@ impl OutputDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ai::conversation::Line;
+    use genesys_web_messaging::Transcript;
+    use std::time::Duration;
 
     fn result() -> AiResult {
         AiResult {
@@ -345,7 +206,7 @@ mod tests {
 
     #[test]
     fn report_block_and_summary() {
-        let text = render(&[result()], &[]);
+        let text = crate::reports::terminal::render_ai(&[result()], &[]);
         let plain = anstream::adapter::strip_str(&text).to_string();
         assert_eq!(
             plain,

@@ -6,16 +6,15 @@
 //! targets, run, look up the conversations, print, and write the reports.
 
 use crate::Outcome;
-use crate::associate::prepare_associator;
-use crate::cli::ScriptedArgs;
+use crate::commands::CiSettings;
+use crate::format::script::{Scenario, TestScript};
 use crate::interrupt::Interrupt;
-use crate::progress::{LiveProgress, PlainProgress, live_display_possible};
-use crate::report;
-use crate::reports::{Destinations, RunReport, ScenarioContext, ScenarioReport, TargetReport};
-use crate::runner::{Progress, RunSettings, run_scenarios};
-use crate::script::{Scenario, TestScript};
-use crate::shard;
-use crate::target::{DEFAULT_TIMEOUT, StartedTarget, TargetPlan};
+use crate::plan::shard::{self, Shard};
+use crate::plan::target::{DEFAULT_TIMEOUT, SessionSettings, StartedTarget, TargetPlan};
+use crate::reports::progress::{LiveProgress, PlainProgress, live_display_possible};
+use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
+use crate::run::associate::prepare_associator;
+use crate::run::{Progress, RunSettings, run_scenarios};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +36,35 @@ struct Job {
     scenario: Scenario,
 }
 
+/// What `scripted` runs, and how.
+#[derive(Debug, Clone)]
+pub struct ScriptedSettings {
+    /// The test-script files (globs are expanded).
+    pub files: Vec<PathBuf>,
+    /// Where the guest sessions go.
+    pub session: SessionSettings,
+    /// Most scenarios at once.
+    pub parallel: usize,
+    /// Only output failures.
+    pub failures_only: bool,
+    /// How long each wait may take (over the file's).
+    pub timeout: Option<Duration>,
+    /// Quiet time before each `say` (over the file's).
+    pub say_delay: Option<Duration>,
+    /// Most time each scenario may take (over the file's).
+    pub scenario_timeout: Option<Duration>,
+    /// Log every frame on stderr.
+    pub verbose: bool,
+    /// Reports and conversation IDs.
+    pub ci: CiSettings,
+    /// Run only this job's share of the scenarios.
+    pub shard: Option<Shard>,
+}
+
 /// Runs `scripted`.
-pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
+pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
-    let files = match crate::files::expand(&args.files) {
+    let files = match crate::plan::files::expand(&args.files) {
         Ok(files) => files,
         Err(message) => return Outcome::Invalid(message),
     };
@@ -58,7 +82,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     {
         eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
     }
-    let destinations = Destinations::from(&args.ci);
+    let destinations = args.ci.reports.clone();
     if let Err(message) = destinations.check() {
         return Outcome::Invalid(message);
     }
@@ -111,9 +135,7 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
             }
         };
         settings.push(Some(RunSettings {
-            session: started.session.clone(),
-            timeout,
-            say_delay,
+            guest: started.guest(timeout, say_delay),
             scenario_timeout,
         }));
         targets.push(Some(started));
@@ -124,14 +146,14 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     for (index, suite_settings) in settings.iter().enumerate() {
         if let Some(limits) = suite_settings
             .as_ref()
-            .and_then(|s| s.session.attachment_limits.as_ref())
+            .and_then(|s| s.guest.session.attachment_limits.as_ref())
         {
             let scenarios: Vec<Scenario> = jobs
                 .iter()
                 .filter(|job| job.suite == index)
                 .map(|job| job.scenario.clone())
                 .collect();
-            if let Err(e) = crate::script::check_attachment_limits(&scenarios, limits) {
+            if let Err(e) = crate::format::script::check_attachment_limits(&scenarios, limits) {
                 shutdown(targets).await;
                 return Outcome::Invalid(e.to_string());
             }
@@ -156,21 +178,24 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
     let duration = clock.elapsed();
 
     let associations = match &associator {
-        Some(associator) => Some(associator.associate_all(&results).await),
+        Some(associator) => {
+            let ids: Vec<_> = results.iter().map(|r| r.first_message_id.clone()).collect();
+            Some(associator.associate_all(&ids).await)
+        }
         None => None,
     };
     let timeout_of = |job: &Job| {
         settings[job.suite]
             .as_ref()
-            .map_or(DEFAULT_TIMEOUT, |s| s.timeout)
+            .map_or(DEFAULT_TIMEOUT, |s| s.guest.timeout)
     };
-    let extras: Vec<report::Extra> = jobs
+    let extras: Vec<crate::reports::terminal::Extra> = jobs
         .iter()
         .enumerate()
         .map(|(i, job)| {
-            let mut extra = report::Extra {
+            let mut extra = crate::reports::terminal::Extra {
                 timeout: Some(timeout_of(job)),
-                ..report::Extra::default()
+                ..crate::reports::terminal::Extra::default()
             };
             if let Some(association) = associations.as_ref().map(|a| &a[i]) {
                 extra.add_association(association);
@@ -179,8 +204,9 @@ pub async fn run(args: ScriptedArgs, colour_allowed: bool) -> Outcome {
         })
         .collect();
     let run_timeout = jobs.first().map_or(DEFAULT_TIMEOUT, timeout_of);
-    let mut text = report::render(&results, &extras, args.failures_only, run_timeout);
-    text.push_str(&report::totals(&results, duration));
+    let mut text =
+        crate::reports::terminal::render(&results, &extras, args.failures_only, run_timeout);
+    text.push_str(&crate::reports::terminal::totals(&results, duration));
     let mut stdout = anstream::stdout();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
@@ -231,20 +257,19 @@ fn with_file(files: &[PathBuf], file: &str, message: String) -> String {
 
 /// Loads every file and its target, and picks this shard's scenarios. Returns the suites,
 /// the jobs in run order, and how many scenarios there are before sharding.
-fn load(args: &ScriptedArgs, files: &[PathBuf]) -> Result<(Vec<Suite>, Vec<Job>, usize), String> {
-    let short_names = crate::files::short_names(files);
+fn load(
+    args: &ScriptedSettings,
+    files: &[PathBuf],
+) -> Result<(Vec<Suite>, Vec<Job>, usize), String> {
+    let short_names = crate::plan::files::short_names(files);
     let several = files.len() > 1;
     let mut suites = Vec::new();
     let mut jobs = Vec::new();
     for (index, path) in files.iter().enumerate() {
         let file = path.display().to_string();
         let script = TestScript::load(path).map_err(|e| e.to_string())?;
-        let plan = TargetPlan::prepare(
-            &args.session,
-            args.origin.as_ref(),
-            &(&script.config).into(),
-        )
-        .map_err(|message| with_file(files, &file, message))?;
+        let plan = TargetPlan::prepare(&args.session, &(&script.config).into())
+            .map_err(|message| with_file(files, &file, message))?;
         let timeout = plan.timeout(args.timeout, script.config.timeout);
         let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);
         let scenario_timeout = args.scenario_timeout.or(script.config.scenario_timeout);

@@ -1,29 +1,34 @@
 //! `simulate`: serve a simulated deployment until interrupted.
 
 use crate::Outcome;
-use crate::cli::SimulateArgs;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Duration;
 use web_messaging_simulator::{BotFlow, Simulator, SimulatorLimits};
 
-/// The simulator's limits from the command line; the rest keep their defaults.
-fn limits(args: &SimulateArgs) -> SimulatorLimits {
-    let seconds = |n: u64| (n > 0).then(|| Duration::from_secs(n));
-    let mut limits = SimulatorLimits::default();
-    limits.max_connections = args.max_connections;
-    limits.max_sessions = args.max_sessions;
-    limits.configure_timeout = seconds(args.configure_timeout);
-    limits.idle_timeout = seconds(args.idle_timeout);
-    limits.max_frame_bytes = args.max_frame_bytes;
-    limits.frames_per_second = args.frames_per_second;
-    limits.frame_burst = args.frames_per_second.saturating_mul(2);
-    limits
+/// What `simulate` serves, and how.
+#[derive(Debug, Clone)]
+pub struct SimulateSettings {
+    /// The bot-flow file.
+    pub bot: std::path::PathBuf,
+    /// The address to listen on.
+    pub host: std::net::IpAddr,
+    /// The port (0 picks a free one).
+    pub port: u16,
+    /// Log every frame on stderr.
+    pub verbose: bool,
+    /// Serve wss:// with a self-signed certificate.
+    pub tls: bool,
+    /// Write the self-signed certificate (PEM) to this file.
+    pub export_cert: Option<std::path::PathBuf>,
+    /// Seed of the random choices, instead of the bot flow's.
+    pub seed: Option<u64>,
+    /// Connections, sessions, timeouts and frame limits.
+    pub limits: SimulatorLimits,
 }
 
 /// Runs `simulate`: writes the certificate (with `--tls --export-cert`), prints the WebSocket
 /// URL on stdout, serves until Ctrl-C.
-pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
+pub async fn run(args: SimulateSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
     let flow = match BotFlow::from_file(&args.bot) {
         Ok(flow) => flow,
@@ -34,7 +39,7 @@ pub async fn run(args: SimulateArgs, colour_allowed: bool) -> Outcome {
         .bind(SocketAddr::new(args.host, args.port))
         .tls(args.tls)
         .record_received(false)
-        .limits(limits(&args));
+        .limits(args.limits.clone());
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
     }

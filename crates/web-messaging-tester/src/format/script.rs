@@ -1,6 +1,7 @@
 //! Test-scripts: upstream's YAML format (`config` + `scenarios`), loaded with positions so every
 //! mistake is reported with its file, line, column and key before anything connects.
 
+use crate::format::duration::{parse_say_delay, parse_scenario_timeout, parse_timeout};
 use genesys_web_messaging::{JsRegex, SenderKind};
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -36,7 +37,7 @@ pub struct FileConfig {
     /// `scenarioTimeout`: most time each scenario may take (e.g. `10m`).
     pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
-    pub load_thresholds: Vec<crate::load::Threshold>,
+    pub load_thresholds: Vec<crate::format::threshold::Threshold>,
     /// `autostart`: send the Presence `Join` when each new session starts (true) or never
     /// (false), whatever the deployment configuration says.
     pub autostart: Option<bool>,
@@ -500,7 +501,7 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         .into_iter()
         .enumerate()
     {
-        let parsed = crate::load::parse_threshold(&threshold.value).map_err(|reason| {
+        let parsed = crate::format::threshold::parse(&threshold.value).map_err(|reason| {
             InputError::at(
                 file,
                 &threshold.referenced,
@@ -906,94 +907,6 @@ fn no_timeout(
         )),
         None => Ok(()),
     }
-}
-
-/// Bounds of a wait's time limit (`-t`, `config.timeout`, a step's `timeout`).
-pub const TIMEOUT_RANGE: (Duration, Duration) =
-    (Duration::from_millis(1), Duration::from_secs(3600));
-/// Bounds of the quiet time before each `say` (`--say-delay`, `config.sayDelay`).
-pub const SAY_DELAY_RANGE: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(60));
-/// Bounds of a whole scenario's time limit (`--scenario-timeout`, `config.scenarioTimeout`,
-/// `ai --time-limit`).
-pub const SCENARIO_TIMEOUT_RANGE: (Duration, Duration) =
-    (Duration::from_secs(1), Duration::from_secs(86_400));
-
-/// Reads seconds as upstream's `--timeout` (`10`, `2.5`) or a duration (`2s`, `500ms`, `1m`),
-/// rounded to the millisecond. `None` when it is neither; never panics.
-fn parse_duration(value: &str) -> Option<Duration> {
-    let trimmed = value.trim();
-    let duration = match trimmed.parse::<f64>() {
-        Ok(seconds) if !seconds.is_finite() => return None,
-        // Out of every range, whatever the range.
-        Ok(seconds) if seconds < 0.0 => return Some(Duration::MAX),
-        // Above a year, the exact value does not matter: it is out of every range.
-        Ok(seconds) => Duration::from_secs_f64(seconds.min(31_536_000.0)),
-        Err(_) => humantime::parse_duration(trimmed).ok()?,
-    };
-    // Whole milliseconds: sub-millisecond precision means nothing on a network.
-    let millis = duration.as_nanos().saturating_add(500_000) / 1_000_000;
-    if millis == 0 {
-        // Zero stays zero; a sub-millisecond value stays as it is, to be refused as too short.
-        return Some(duration);
-    }
-    Some(Duration::from_millis(
-        u64::try_from(millis).unwrap_or(u64::MAX),
-    ))
-}
-
-fn in_range(
-    value: &str,
-    duration: Duration,
-    (min, max): (Duration, Duration),
-) -> Result<Duration, String> {
-    if duration < min || duration > max {
-        let min_text = if min.is_zero() {
-            "0".to_string()
-        } else {
-            crate::report::humanize(min)
-        };
-        return Err(format!(
-            "'{}' is out of range: must be from {min_text} to {}",
-            value.trim(),
-            crate::report::humanize(max)
-        ));
-    }
-    Ok(duration)
-}
-
-/// Parses a wait's time limit: seconds as upstream's `--timeout` (`10`, `2.5`), or a duration
-/// (`2s`, `500ms`, `1m`); from 1 ms to 1 hour.
-pub fn parse_timeout(value: &str) -> Result<Duration, String> {
-    let duration = parse_duration(value)
-        .ok_or_else(|| format!("'{value}' is not a number of seconds or a duration like 2s"))?;
-    if duration.is_zero() {
-        return Err(format!("'{}' must be greater than 0", value.trim()));
-    }
-    in_range(value, duration, TIMEOUT_RANGE)
-}
-
-/// Parses the quiet time before each `say`: `2s`, `500ms` or `0`; at most 60 seconds.
-pub fn parse_say_delay(value: &str) -> Result<Duration, String> {
-    let duration = parse_delay(value)?;
-    in_range(value, duration, SAY_DELAY_RANGE)
-}
-
-/// Parses a whole scenario's time limit, like a timeout (`600`, `10m`); from 1 second to
-/// 24 hours.
-pub fn parse_scenario_timeout(value: &str) -> Result<Duration, String> {
-    let duration = parse_duration(value)
-        .ok_or_else(|| format!("'{value}' is not a number of seconds or a duration like 10m"))?;
-    in_range(value, duration, SCENARIO_TIMEOUT_RANGE)
-}
-
-/// Parses a delay such as `2s`, `500ms` or `0`.
-pub fn parse_delay(value: &str) -> Result<Duration, String> {
-    let value = value.trim();
-    if value == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(value)
-        .map_err(|e| format!("'{value}' is not a duration like 2s or 500ms ({e})"))
 }
 
 #[cfg(test)]

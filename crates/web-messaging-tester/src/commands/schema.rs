@@ -3,16 +3,24 @@
 //! embedded in the binary.
 
 use crate::Outcome;
-use crate::cli::{SchemaArgs, SchemaKind};
+
+/// The file formats with a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// Test-scripts (`scripted`).
+    Scripted,
+    /// Bot flows (`--simulate`, `simulate`).
+    Bot,
+}
 
 /// The test-script schema.
-pub const TEST_SCRIPT: &str = include_str!("../schemas/test-script.schema.json");
+pub const TEST_SCRIPT: &str = include_str!("../../schemas/test-script.schema.json");
 /// The bot-flow schema.
-pub const BOT_FLOW: &str = include_str!("../schemas/bot-flow.schema.json");
+pub const BOT_FLOW: &str = include_str!("../../schemas/bot-flow.schema.json");
 
 /// Runs `schema`.
-pub fn run(args: SchemaArgs) -> Outcome {
-    let text = match args.kind {
+pub fn run(kind: SchemaKind) -> Outcome {
+    let text = match kind {
         SchemaKind::Scripted => TEST_SCRIPT,
         SchemaKind::Bot => BOT_FLOW,
     };

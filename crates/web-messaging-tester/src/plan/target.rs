@@ -3,11 +3,14 @@
 //! the simulator for `--simulate`, and builds the [`SessionConfig`] every session starts from.
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
-use crate::cli::SessionArgs;
-use crate::deployment_config::{DeploymentConfig, FETCH_TIMEOUT, Fetched, config_url, discover};
-use crate::script::FileConfig;
+use crate::format::script::FileConfig;
+use crate::plan::deployment_config::{
+    DeploymentConfig, FETCH_TIMEOUT, Fetched, config_url, discover,
+};
+use crate::plan::guest::GuestSettings;
 use genesys_web_messaging::{SessionConfig, load_pem_certificates};
 use rustls::pki_types::CertificateDer;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use web_messaging_input::InputError;
@@ -52,6 +55,24 @@ impl From<&FileConfig> for TargetSettings {
     }
 }
 
+/// Where guest sessions go and how they open, as the command line gives them (`scripted`,
+/// `ai` and `load` share these).
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    /// The command line's deployment, region, endpoint, origin, auto-start and
+    /// authentication variable: each wins over the file's.
+    pub target: TargetSettings,
+    /// `--simulate`: run against a simulated deployment driven by this bot-flow file.
+    pub simulate: Option<PathBuf>,
+    /// `--ca-cert`: trust the certificates in this PEM file.
+    pub ca_cert: Option<PathBuf>,
+    /// Fetch the deployment configuration before the first session (`false`:
+    /// `--no-deployment-config`).
+    pub fetch_deployment_config: bool,
+    /// `--max-message-size`: the largest message accepted from the server, in bytes.
+    pub max_message_size: Option<usize>,
+}
+
 /// The merged, checked settings.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -89,25 +110,23 @@ pub struct StartedTarget {
     simulator: Option<Simulator>,
 }
 
+impl StartedTarget {
+    /// The settings every guest of this target starts from, with the run's pacing.
+    pub fn guest(&self, timeout: Duration, say_delay: Duration) -> GuestSettings {
+        GuestSettings {
+            session: self.session.clone(),
+            timeout,
+            say_delay,
+        }
+    }
+}
+
 impl TargetPlan {
-    /// Loads `--simulate`'s bot flow, merges the command line (`session` flags and `origin`)
-    /// over `file`, and loads `--ca-cert`, in that order. Errors are the messages the command
-    /// prints.
-    pub fn prepare(
-        session: &SessionArgs,
-        origin: Option<&String>,
-        file: &TargetSettings,
-    ) -> Result<TargetPlan, String> {
-        let cli = TargetSettings {
-            deployment_id: session.deployment_id.clone(),
-            region: session.region.clone(),
-            endpoint: session.endpoint.clone(),
-            origin: origin.cloned(),
-            autostart: session.autostart(),
-            auth_code_variable: session.auth_code_variable.clone(),
-        };
+    /// Loads `--simulate`'s bot flow, merges the command line (`session`) over `file`, and
+    /// loads `--ca-cert`, in that order. Errors are the messages the command prints.
+    pub fn prepare(session: &SessionSettings, file: &TargetSettings) -> Result<TargetPlan, String> {
         let (cli, simulate, ca_cert) = (
-            &cli,
+            &session.target,
             session.simulate.as_deref(),
             session.ca_cert.as_deref(),
         );
@@ -131,7 +150,7 @@ impl TargetPlan {
             flow,
             extra_roots,
             max_message_size: session.max_message_size,
-            fetch_config: !session.no_deployment_config,
+            fetch_config: session.fetch_deployment_config,
             auth_code,
         })
     }

@@ -1,19 +1,15 @@
-//! The text report printed after a run: a block per scenario and the summary, in the shapes
-//! upstream prints (`<name> (PASS)`, `You:`/`Them:` lines, `Scenario Test Results`,
-//! `PASS - <name>`), so existing CI greps keep working.
+//! The one wording of every result: what a failure is called (its kind), how it is told in
+//! full (the terminal report, the JSON and HTML reports, `load`'s smoke test, `ai`) and in one
+//! line (JUnit's `message`, the HTML summary), and the verdict's word. Every output words a
+//! result through this module, so they never disagree.
 
-use crate::associate::{Association, UNASSOCIATED};
-use crate::runner::{Failure, ScenarioResult};
-use crate::secrets::{bound, redact, terminal, terminal_line};
-use anstyle::{AnsiColor, Style};
+use crate::format::duration::humanize;
+use crate::run::associate::{Association, UNASSOCIATED};
+use crate::run::{Failure, ScenarioResult};
+use crate::secrets::{bound, redact};
 use genesys_web_messaging::{Expectation, Fault, SayError, Transcript, WaitError, WaitFailure};
 use std::fmt::Write;
 use std::time::Duration;
-
-const RULE: &str = "---------------------";
-const PASS: Style = AnsiColor::Green.on_default().bold();
-const FAIL: Style = AnsiColor::Red.on_default().bold();
-const INTERRUPTED: Style = AnsiColor::Yellow.on_default().bold();
 
 /// How a scenario ended, as the text report shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +23,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The word reports show: `PASS`, `FAIL` or `INTERRUPTED`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Interrupted => "INTERRUPTED",
+        }
+    }
+
     /// The verdict of a result.
     pub fn of(result: &ScenarioResult) -> Verdict {
         if result.passed() {
@@ -37,155 +42,31 @@ impl Verdict {
             Verdict::Fail
         }
     }
+}
 
-    fn word_and_style(self) -> (&'static str, Style) {
-        match self {
-            Verdict::Pass => ("PASS", PASS),
-            Verdict::Fail => ("FAIL", FAIL),
-            Verdict::Interrupted => ("INTERRUPTED", INTERRUPTED),
-        }
+/// The kind of a failure, as the JSON report names it.
+pub fn failure_kind(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::Connect(_) => "connect",
+        Failure::Start(_) => "start",
+        Failure::Say(_) => "say",
+        Failure::Wait(_) => "wait",
+        Failure::NoDisconnect(_) => "disconnect",
+        Failure::Step(_) => "step",
+        Failure::Internal(_) => "internal",
+        Failure::Verdict(_) => "verdict",
+        Failure::ScenarioTimeout { .. } => "scenario-timeout",
+        Failure::Interrupted { .. } => "interrupted",
     }
 }
 
-/// What a caller adds to one result's block (`--associate-id`'s conversation, a file's own
-/// timeout).
-#[derive(Debug, Clone, Default)]
-pub struct Extra {
-    /// In the title, upstream's way: `<name> (PASS - <label>)` / `<name> (FAIL) - <label>`.
-    pub label: Option<String>,
-    /// Lines at the end of the block.
-    pub notes: Vec<String>,
-    /// The time limit this result ran with, when not the run's `timeout`.
-    pub timeout: Option<Duration>,
-}
-
-impl Extra {
-    /// Shows `association`: the conversation id as the label and its link as a note, or the
-    /// "unable to associate" label and the warning.
-    pub fn add_association(&mut self, association: &Association) {
-        match association {
-            Association::Found { id, link } => {
-                self.label = Some(id.clone());
-                self.notes.push(format!("Conversation: {link}"));
-            }
-            Association::NotFound { warning } => {
-                self.label = Some(UNASSOCIATED.to_string());
-                self.notes.push(warning.clone());
-            }
-        }
+/// How an association is shown: the label beside the scenario's name (the conversation id, or
+/// upstream's "unable to associate") and the note under its block (the link, or the warning).
+pub fn association_words(association: &Association) -> (String, String) {
+    match association {
+        Association::Found { id, link } => (id.clone(), format!("Conversation: {link}")),
+        Association::NotFound { warning } => (UNASSOCIATED.to_string(), warning.clone()),
     }
-}
-
-/// Renders the whole report: passed blocks (unless `failures_only`), failed blocks, summary.
-/// `extras` go with `results` by position (missing ones add nothing). Colour codes are always
-/// written; the output stream strips them where colour is off.
-pub fn render(
-    results: &[ScenarioResult],
-    extras: &[Extra],
-    failures_only: bool,
-    timeout: Duration,
-) -> String {
-    let mut out = String::new();
-    let none = Extra::default();
-    let (passed, failed): (Vec<_>, Vec<_>) = results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r, extras.get(i).unwrap_or(&none)))
-        .partition(|(r, _)| r.passed());
-    if !failures_only {
-        for (result, extra) in &passed {
-            out.push_str(&block(result, extra, timeout));
-        }
-    }
-    for (result, extra) in &failed {
-        out.push_str(&block(result, extra, timeout));
-    }
-    out.push_str(&verdict_summary(
-        passed
-            .iter()
-            .chain(&failed)
-            .map(|(r, _)| (r.name.as_str(), Verdict::of(r))),
-    ));
-    out
-}
-
-/// The summary: `Scenario Test Results`, then a `PASS - <name>` or `FAIL - <name>` line for
-/// each scenario, in the order given.
-pub fn summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, bool)>) -> String {
-    verdict_summary(
-        outcomes
-            .into_iter()
-            .map(|(name, passed)| (name, if passed { Verdict::Pass } else { Verdict::Fail })),
-    )
-}
-
-/// The summary with a verdict per scenario: `PASS - <name>`, `FAIL - <name>` or
-/// `INTERRUPTED - <name>`.
-pub fn verdict_summary<'a>(outcomes: impl IntoIterator<Item = (&'a str, Verdict)>) -> String {
-    let mut out = format!("\nScenario Test Results\n{RULE}\n");
-    let lines: Vec<String> = outcomes
-        .into_iter()
-        .map(|(name, verdict)| {
-            let name = terminal_line(name);
-            let (word, style) = verdict.word_and_style();
-            format!("{style}{word}{style:#} - {name}")
-        })
-        .collect();
-    out.push_str(&lines.join("\n"));
-    out.push('\n');
-    out
-}
-
-/// A scenario block's first lines: a blank line, `<name> (PASS)` or `<name> (FAIL)`, the rule.
-/// A `label` (an [`Extra`]'s) goes in the title, upstream's way: `<name> (PASS - <label>)` /
-/// `<name> (FAIL) - <label>`.
-pub fn block_head(name: &str, passed: bool, label: Option<&str>) -> Vec<String> {
-    let name = terminal_line(name);
-    let label = label.map(terminal_line);
-    let title = match (passed, label) {
-        (true, None) => format!("{PASS}{name} (PASS){PASS:#}"),
-        (false, None) => format!("{FAIL}{name} (FAIL){FAIL:#}"),
-        (true, Some(label)) => format!("{PASS}{name} (PASS - {label}){PASS:#}"),
-        (false, Some(label)) => format!("{FAIL}{name} (FAIL) - {label}{FAIL:#}"),
-    };
-    vec![String::new(), title, RULE.to_string()]
-}
-
-fn block(result: &ScenarioResult, extra: &Extra, timeout: Duration) -> String {
-    let mut lines = if result.interrupted() {
-        let (word, style) = Verdict::Interrupted.word_and_style();
-        let name = terminal_line(&result.name);
-        let title = match &extra.label {
-            None => format!("{style}{name} ({word}){style:#}"),
-            Some(label) => format!("{style}{name} ({word}) - {}{style:#}", terminal_line(label)),
-        };
-        vec![String::new(), title, RULE.to_string()]
-    } else {
-        block_head(&result.name, result.passed(), extra.label.as_deref())
-    };
-    lines.extend(
-        bounded_transcript(&result.transcript)
-            .render("You", "Them")
-            .iter()
-            .map(|line| terminal(line)),
-    );
-    if let Some(failure) = &result.failure {
-        lines.push(String::new());
-        lines.push(terminal(&describe_failure(
-            failure,
-            extra.timeout.unwrap_or(timeout),
-        )));
-    }
-    lines.extend(extra.notes.iter().map(|note| terminal(note)));
-    lines.extend(
-        result
-            .warnings
-            .iter()
-            .map(|warning| terminal(&bound(&format!("Warning: {warning}")))),
-    );
-    let mut text = lines.join("\n");
-    text.push('\n');
-    text
 }
 
 /// The transcript as outputs copy it: every text and option redacted and cut to
@@ -258,7 +139,7 @@ pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
             ),
             _ => format!(
                 "the session did not start within {}: Genesys never answered configureSession",
-                short_duration(timeout)
+                crate::format::duration::short_duration(timeout)
             ),
         },
         Failure::Wait(e) => summarize_wait(e),
@@ -266,7 +147,7 @@ pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
             let head = match &e.reason {
                 WaitFailure::TimedOut => format!(
                     "expected the bot to disconnect within {}",
-                    short_duration(e.timeout)
+                    crate::format::duration::short_duration(e.timeout)
                 ),
                 WaitFailure::Server(fault) => format!(
                     "{} while waiting for the bot to disconnect: {}",
@@ -283,7 +164,7 @@ pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
         }
         Failure::ScenarioTimeout { limit, during } => format!(
             "the scenario was stopped at its time limit of {} {}",
-            short_duration(*limit),
+            crate::format::duration::short_duration(*limit),
             one_line(during, TEXT_IN_SUMMARY)
         ),
         Failure::Interrupted {
@@ -311,7 +192,7 @@ fn summarize_wait(e: &WaitError) -> String {
     let mut text = match &e.reason {
         WaitFailure::TimedOut => format!(
             "expected {wanted} within {}; {}",
-            short_duration(e.timeout),
+            crate::format::duration::short_duration(e.timeout),
             what_came(&e.received)
         ),
         WaitFailure::BotDisconnected => format!(
@@ -330,7 +211,7 @@ fn summarize_wait(e: &WaitError) -> String {
         WaitFailure::SessionNotStarted => "the session did not start".to_string(),
         WaitFailure::TooExpensive(_) => format!(
             "could not decide within {} whether a reply matches {}",
-            short_duration(e.timeout),
+            crate::format::duration::short_duration(e.timeout),
             one_line(&e.expected, TEXT_IN_SUMMARY)
         ),
     };
@@ -416,41 +297,6 @@ fn one_line(text: &str, limit: usize) -> String {
         cut.push('…');
         cut
     }
-}
-
-/// A duration in a summary: `2 s`, `1.5 s`, `250 ms`, `10 min`.
-pub fn short_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 && !millis.is_multiple_of(100) {
-        return format!("{} ms", duration.as_micros().div_ceil(1000).max(1));
-    }
-    if millis >= 60_000 && millis.is_multiple_of(60_000) {
-        return format!("{} min", millis / 60_000);
-    }
-    format!("{} s", trim_float(duration.as_secs_f64()))
-}
-
-/// The run's totals, the report's last line: `3 passed, 1 failed in 2.4 s`, with `, 2
-/// interrupted` before ` in` when a signal stopped scenarios (they are not counted as failed).
-pub fn totals(results: &[ScenarioResult], duration: Duration) -> String {
-    let passed = results.iter().filter(|r| r.passed()).count();
-    let interrupted = results.iter().filter(|r| r.interrupted()).count();
-    let failed = results.len() - passed - interrupted;
-    let mut line = format!("{passed} passed, {failed} failed");
-    if interrupted > 0 {
-        let _ = write!(line, ", {interrupted} interrupted");
-    }
-    let style = if failed > 0 {
-        FAIL
-    } else if interrupted > 0 {
-        INTERRUPTED
-    } else {
-        PASS
-    };
-    format!(
-        "\n{style}{line}{style:#} in {:.1} s\n",
-        duration.as_secs_f64()
-    )
 }
 
 fn describe_start(e: &WaitError, timeout: Duration) -> String {
@@ -624,58 +470,9 @@ fn capitalise(text: &str) -> String {
     }
 }
 
-/// A duration as humanize-duration writes it: `1 second`, `10 seconds`, `1 minute, 30 seconds`,
-/// `0.5 seconds`; below a second, other than whole tenths, in milliseconds: `1 ms`, `250 ms`
-/// (never `0 seconds`).
-pub fn humanize(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    let unit = |n: u128, name: &str| format!("{n} {name}{}", if n == 1 { "" } else { "s" });
-    if (millis < 1000 && !millis.is_multiple_of(100)) || millis == 0 {
-        let micros_rounded_up = duration.as_micros().div_ceil(1000);
-        return format!("{} ms", micros_rounded_up.max(1));
-    }
-    if !millis.is_multiple_of(1000) {
-        let seconds = duration.as_secs_f64();
-        return format!("{} seconds", trim_float(seconds));
-    }
-    let seconds = millis / 1000;
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    let mut parts = Vec::new();
-    if hours > 0 {
-        parts.push(unit(hours, "hour"));
-    }
-    if minutes > 0 {
-        parts.push(unit(minutes, "minute"));
-    }
-    if seconds > 0 || parts.is_empty() {
-        parts.push(unit(seconds, "second"));
-    }
-    parts.join(", ")
-}
-
-fn trim_float(value: f64) -> String {
-    let text = format!("{value:.3}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genesys_web_messaging::Transcript;
-
-    #[test]
-    fn humanizes_like_upstream() {
-        assert_eq!(humanize(Duration::from_secs(1)), "1 second");
-        assert_eq!(humanize(Duration::from_secs(10)), "10 seconds");
-        assert_eq!(humanize(Duration::from_secs(60)), "1 minute");
-        assert_eq!(humanize(Duration::from_secs(90)), "1 minute, 30 seconds");
-        assert_eq!(humanize(Duration::from_millis(500)), "0.5 seconds");
-        assert_eq!(humanize(Duration::from_millis(1)), "1 ms");
-        assert_eq!(humanize(Duration::from_millis(250)), "250 ms");
-        assert_eq!(humanize(Duration::from_nanos(1)), "1 ms");
-        assert_eq!(humanize(Duration::from_millis(1500)), "1.5 seconds");
-        assert_eq!(humanize(Duration::from_secs(3600)), "1 hour");
-    }
 
     fn wait_error(
         expectation: Option<Expectation>,
@@ -761,55 +558,13 @@ mod tests {
         )));
         assert!(cut.contains("xxx…\" within 2 s"), "{cut}");
         assert!(!cut.contains('\n'));
-        assert_eq!(short_duration(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(short_duration(Duration::from_millis(250)), "250 ms");
-    }
-
-    #[test]
-    fn totals_count_interruptions_apart() {
-        let result = |failure: Option<Failure>| ScenarioResult {
-            name: "s".into(),
-            failure,
-            transcript: Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            steps: Vec::new(),
-            first_message_id: None,
-            warnings: Vec::new(),
-        };
-        let results = [
-            result(None),
-            result(Some(Failure::Internal("x".into()))),
-            result(Some(Failure::Interrupted {
-                signal: crate::interrupt::Signal::Int,
-                during: None,
-            })),
-        ];
-        let text = totals(&results, Duration::from_millis(2345));
-        let plain = anstream::adapter::strip_str(&text).to_string();
-        assert_eq!(plain, "\n1 passed, 1 failed, 1 interrupted in 2.3 s\n");
-        let plain =
-            anstream::adapter::strip_str(&totals(&results[..1], Duration::ZERO)).to_string();
-        assert_eq!(plain, "\n1 passed, 0 failed in 0.0 s\n");
-    }
-
-    #[test]
-    fn one_passing_scenario_matches_upstreams_exact_output() {
-        let results = [ScenarioResult {
-            name: "scenario1".into(),
-            failure: None,
-            transcript: Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            steps: Vec::new(),
-            first_message_id: None,
-            warnings: Vec::new(),
-        }];
-        let text = render(&results, &[], false, Duration::from_secs(10));
-        let plain = anstream::adapter::strip_str(&text).to_string();
         assert_eq!(
-            plain,
-            "\nscenario1 (PASS)\n---------------------\n\nScenario Test Results\n---------------------\nPASS - scenario1\n"
+            crate::format::duration::short_duration(Duration::from_millis(1500)),
+            "1.5 s"
+        );
+        assert_eq!(
+            crate::format::duration::short_duration(Duration::from_millis(250)),
+            "250 ms"
         );
     }
 }

@@ -5,11 +5,12 @@
 //! it is and fails, its transcript so far kept. SIGINT or SIGTERM stops every scenario the
 //! same way (marked interrupted), and starts no new one.
 
+use crate::format::script::{LifecycleAction, Scenario, Step, WaitFor};
 use crate::interrupt::{Interrupt, Signal};
-use crate::script::{LifecycleAction, Scenario, Step, WaitFor};
+use crate::plan::guest::GuestSettings;
 use genesys_web_messaging::{
     Attachment, AttachmentError, ConnectError, Conversation, ConversationOptions, Expectation,
-    LifecycleError, SayError, SessionConfig, SessionLog, Transcript, WaitError,
+    LifecycleError, SayError, SessionLog, Transcript, WaitError,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -18,15 +19,11 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// Where and how every scenario connects and paces itself.
+/// How every scenario of a suite runs: its guest session and pacing, and its time limit.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
-    /// The session each scenario opens (its token is fresh per scenario).
-    pub session: SessionConfig,
-    /// How long each wait (and the session start) may take.
-    pub timeout: Duration,
-    /// Quiet time before each `say`.
-    pub say_delay: Duration,
+    /// Where each scenario's session goes and how it paces itself.
+    pub guest: GuestSettings,
     /// Most time the whole scenario may take; `None`: [`default_scenario_timeout`].
     pub scenario_timeout: Option<Duration>,
 }
@@ -67,15 +64,16 @@ pub fn default_scenario_timeout(
     });
     most.saturating_mul(2).clamp(
         MIN_DEFAULT_SCENARIO_TIMEOUT,
-        crate::script::SCENARIO_TIMEOUT_RANGE.1,
+        crate::format::duration::SCENARIO_TIMEOUT_RANGE.1,
     )
 }
 
 impl RunSettings {
     /// The time limit of `scenario` run with these settings.
     pub fn scenario_limit(&self, scenario: &Scenario) -> Duration {
-        self.scenario_timeout
-            .unwrap_or_else(|| default_scenario_timeout(scenario, self.timeout, self.say_delay))
+        self.scenario_timeout.unwrap_or_else(|| {
+            default_scenario_timeout(scenario, self.guest.timeout, self.guest.say_delay)
+        })
     }
 }
 
@@ -348,14 +346,14 @@ async fn run_scenario(
     let limit = settings.scenario_limit(scenario);
     let deadline = later(started, limit);
     let options = ConversationOptions {
-        say_delay: settings.say_delay,
+        say_delay: settings.guest.say_delay,
         // A bot that never goes quiet gets the say anyway after the wait timeout.
-        max_quiet_wait: settings.timeout,
+        max_quiet_wait: settings.guest.timeout,
         ..ConversationOptions::default()
     };
     // Connecting and the session start share the timeout (`-t`).
-    let mut session = settings.session.clone();
-    session.connect_timeout = settings.timeout;
+    let mut session = settings.guest.session.clone();
+    session.connect_timeout = settings.guest.timeout;
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         failure: None,
@@ -421,6 +419,7 @@ async fn run_steps(
 ) -> Result<(), Failure> {
     // Connecting and the session start share one timeout.
     let start_timeout = settings
+        .guest
         .timeout
         .saturating_sub(connect_started.elapsed())
         .max(Duration::from_millis(1));
@@ -428,7 +427,7 @@ async fn run_steps(
         .wait_for_start(start_timeout)
         .await
         .map_err(|mut e| {
-            e.timeout = settings.timeout;
+            e.timeout = settings.guest.timeout;
             Failure::Start(e)
         })?;
     // Response times count from the guest's last message (or the session start).
@@ -436,7 +435,7 @@ async fn run_steps(
     for (n, step) in scenario.steps.iter().enumerate() {
         let step_started = Instant::now();
         state.running = Some((n, step_started));
-        let outcome = run_step(conversation, step, settings.timeout, &mut spoke_at)
+        let outcome = run_step(conversation, step, settings.guest.timeout, &mut spoke_at)
             .await
             .map_err(|e| match e {
                 StepError::Send(e) => Failure::Say(e),

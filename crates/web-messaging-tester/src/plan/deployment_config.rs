@@ -523,7 +523,7 @@ mod tests {
         assert!(config.active() && config.messenger_enabled());
         assert!(!config.autostart() && !config.auth_required());
         assert_eq!(config.disconnect_mode(), None);
-        // No modes published: `target.rs` sets no limits and the server decides.
+        // No modes published: `plan/target.rs` sets no limits and the server decides.
         assert!(config.upload_limits().modes.is_empty());
         let config = DeploymentConfig::parse(
             r#"{"status":"Inactive","messenger":{"enabled":false,"apps":{"conversations":{"autoStart":{"enabled":true},"conversationDisconnect":{"enabled":true,"type":"Send"}}},"brandNew":[1]}}"#,

@@ -1,10 +1,17 @@
-//! Command-line options. This layer only parses: every rule about merging and validating lives
-//! in the commands themselves.
+//! The command line: clap's types, and their mapping to the library's plain settings
+//! (`settings.rs`). This layer only parses: every rule about merging and validating lives in
+//! the library's commands.
 
-use crate::script::{parse_say_delay, parse_scenario_timeout, parse_timeout};
+pub mod completions;
+pub mod load;
+pub mod settings;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
+use web_messaging_tester::format::duration::{
+    parse_say_delay, parse_scenario_timeout, parse_timeout,
+};
 
 const LEGACY_SPELLINGS: &str = "\
 Upstream's spellings work too: -id <deploymentId> (same as --deployment-id) and -fo (same as --failures-only).
@@ -53,7 +60,7 @@ pub enum Command {
     #[command(subcommand)]
     Report(ReportCommand),
     /// Load-test a deployment: replay the test-script's scenarios as many concurrent guests.
-    Load(crate::load::LoadArgs),
+    Load(load::LoadArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, or write one page per command to a folder.
@@ -342,8 +349,8 @@ pub struct ScriptedArgs {
     #[command(flatten)]
     pub ci: CiArgs,
     /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
-    #[arg(long, value_name = "K/N", value_parser = crate::shard::parse_shard)]
-    pub shard: Option<crate::shard::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard)]
+    pub shard: Option<web_messaging_tester::plan::shard::Shard>,
 }
 
 /// Options of `simulate`.

@@ -1,7 +1,5 @@
 //! Pass/fail thresholds: `p95<2s`, `error-rate<1%`, `conversations-per-second>=50`.
 
-use super::stats::Summary;
-use serde::Serialize;
 use std::fmt;
 
 /// A statistic of the response-time distribution.
@@ -145,77 +143,9 @@ pub fn parse(text: &str) -> Result<Threshold, String> {
     })
 }
 
-/// A threshold checked against a run.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Verdict {
-    /// The threshold as written.
-    pub threshold: String,
-    /// The measured value (milliseconds, a fraction, a count or a rate); `None` when the
-    /// run measured nothing for it (no reply at all): that counts as breached.
-    pub actual: Option<f64>,
-    /// The measured value as text, e.g. `1.2 s` or `0.3 %`.
-    pub actual_text: String,
-    /// Whether the run met it.
-    pub passed: bool,
-}
-
-impl Threshold {
-    /// The measured value for this threshold's metric.
-    pub fn actual(&self, summary: &Summary) -> Option<f64> {
-        match self.metric {
-            Metric::ResponseTime(stat) => summary.response_time_ms.map(|l| l.get(stat)),
-            Metric::ErrorRate => {
-                (summary.conversations.completed > 0).then_some(summary.errors.rate)
-            }
-            Metric::Errors => Some(summary.errors.total as f64),
-            Metric::ConversationsPerSecond => Some(summary.conversations.per_second),
-            Metric::MessagesPerSecond => Some(summary.messages.per_second),
-        }
-    }
-
-    /// Checks the run against this threshold.
-    pub fn check(&self, summary: &Summary) -> Verdict {
-        let actual = self.actual(summary);
-        let passed = actual.is_some_and(|a| match self.op {
-            Op::Less => a < self.limit,
-            Op::LessOrEqual => a <= self.limit,
-            Op::Greater => a > self.limit,
-            Op::GreaterOrEqual => a >= self.limit,
-        });
-        let actual_text = match actual {
-            None => "no data".into(),
-            Some(a) => match self.metric {
-                Metric::ResponseTime(_) => format_ms(a),
-                Metric::ErrorRate => format!("{:.2} %", a * 100.0),
-                Metric::Errors => format!("{a}"),
-                Metric::ConversationsPerSecond => format!("{a:.1} conversations/s"),
-                Metric::MessagesPerSecond => format!("{a:.1} messages/s"),
-            },
-        };
-        Verdict {
-            threshold: self.source.clone(),
-            actual,
-            actual_text,
-            passed,
-        }
-    }
-}
-
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
-    }
-}
-
-/// Milliseconds as text: `850 µs`, `12.3 ms`, `1.52 s`.
-pub fn format_ms(ms: f64) -> String {
-    if ms < 1.0 {
-        format!("{:.0} µs", ms * 1000.0)
-    } else if ms < 1000.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{:.2} s", ms / 1000.0)
     }
 }
 

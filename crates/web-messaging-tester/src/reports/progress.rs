@@ -1,7 +1,7 @@
 //! What the user sees while scenarios run: a live line per scenario on a terminal, plain
 //! `[STARTED]`/`[SUCCESS]`/`[FAILED]` lines (on stderr) when piped, in CI or without colour.
 
-use crate::runner::{Progress, ScenarioResult};
+use crate::run::{Progress, ScenarioResult};
 use crate::secrets::terminal_line;
 use genesys_web_messaging::{SessionLog, Transcript};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -67,6 +67,12 @@ impl Progress for PlainProgress {
 pub struct LiveProgress {
     bars: MultiProgress,
     running: Mutex<Vec<(usize, ProgressBar)>>,
+}
+
+impl Default for LiveProgress {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LiveProgress {

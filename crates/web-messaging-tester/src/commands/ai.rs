@@ -1,0 +1,528 @@
+//! `ai`: a model plays the customer against the bot, scenario by scenario, and a judge can
+//! read each conversation afterwards.
+//!
+//! The order of things: read and check the file, the session settings (as `scripted`, through
+//! [`crate::plan::target`]), `--out-dir`, the providers' keys and credentials, then a preflight
+//! request to each provider, and `--associate-id`'s login and permission check. Any of these
+//! failing (or a `--report-*` destination that cannot be written) exits with 2 before a session
+//! opens. Then every scenario runs in its own guest session (`--parallel` at once), its JSON
+//! file is written as it ends, and the report follows, then the `--report-*` files (`scripted`'s
+//! JUnit, JSON and HTML reports).
+
+use crate::Outcome;
+use crate::ai::conversation::{ConversationOutcome, ConversationSettings, EndKind, converse};
+use crate::ai::http::Http;
+use crate::ai::provider::{Env, Provider};
+use crate::ai::result::AiResult;
+use crate::commands::CiSettings;
+use crate::format::ai_script::{AiFile, AiScenario, ProviderSpec};
+use crate::interrupt::{Interrupt, Signal};
+use crate::plan::target::{SessionSettings, TargetPlan, TargetSettings};
+use crate::reports::ai::{OutputDir, check_out_dir};
+use crate::reports::terminal::Extra;
+use crate::reports::terminal::{render_ai as render, transcript_line};
+use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
+use crate::run::associate::prepare_associator;
+use crate::run::{Failure, run_in_order};
+use genesys_web_messaging::Transcript;
+use indexmap::IndexMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Messages the model may send to the bot when neither `--max-turns` nor the file says.
+const DEFAULT_MAX_TURNS: u32 = 10;
+
+/// One scenario, ready to run: its placeholders chosen, its providers built.
+struct Prepared {
+    scenario: AiScenario,
+    values: IndexMap<String, String>,
+    prompt: String,
+    judge: Option<Arc<Provider>>,
+}
+
+/// What `ai` runs, and how.
+#[derive(Debug, Clone)]
+pub struct AiSettings {
+    /// The `ai` test file.
+    pub file: std::path::PathBuf,
+    /// Where the guest sessions go.
+    pub session: SessionSettings,
+    /// Where to write one JSON file per scenario.
+    pub out_dir: Option<std::path::PathBuf>,
+    /// Most scenarios at once.
+    pub parallel: usize,
+    /// Seed for choosing placeholder values.
+    pub seed: Option<u64>,
+    /// Most messages the model may send per scenario (over the file's).
+    pub max_turns: Option<u32>,
+    /// Bot silence that ends the bot's turn.
+    pub silence: Duration,
+    /// Most time each conversation may take.
+    pub time_limit: Duration,
+    /// Log every frame and model request on stderr.
+    pub verbose: bool,
+    /// The variable holding the openai-compatible server's API key.
+    pub api_key_variable: Option<String>,
+    /// Reports and conversation IDs.
+    pub ci: CiSettings,
+}
+
+/// Runs `ai`.
+pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
+    init_logging(args.verbose, colour_allowed);
+    crate::secrets::register_from_env(args.api_key_variable.as_deref());
+    let mut file = match AiFile::load(&args.file) {
+        Ok(file) => file,
+        Err(e) => return Outcome::Invalid(e.to_string()),
+    };
+    if let Err(message) =
+        allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())
+    {
+        return Outcome::Invalid(message);
+    }
+    let file_target = TargetSettings {
+        deployment_id: file.deployment_id.clone(),
+        region: file.region.clone(),
+        endpoint: file.endpoint.clone(),
+        origin: file.origin.clone(),
+        autostart: file.autostart,
+        auth_code_variable: None,
+    };
+    let plan = match TargetPlan::prepare(&args.session, &file_target) {
+        Ok(plan) => plan,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    if let Some(dir) = &args.out_dir
+        && let Err(message) = check_out_dir(dir)
+    {
+        return Outcome::Invalid(message);
+    }
+    let destinations = args.ci.reports.clone();
+    if let Err(message) = destinations.check() {
+        return Outcome::Invalid(message);
+    }
+    let http = match Http::new() {
+        Ok(http) => Arc::new(http),
+        Err(message) => return Outcome::Invalid(message),
+    };
+    let env = Env::from_process();
+    let providers = match build_providers(&file, &env, &http) {
+        Ok(providers) => providers,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    for provider in providers.all() {
+        for note in provider.notes() {
+            eprintln!("warning: {}", crate::secrets::terminal(note));
+        }
+    }
+    for provider in providers.all() {
+        if let Err(e) = provider.preflight().await {
+            return Outcome::Invalid(format!(
+                "The check to ensure {} can be used failed due to:\n{e}",
+                provider.name()
+            ));
+        }
+    }
+
+    let associator = if args.ci.associate_id {
+        match prepare_associator().await {
+            Ok(associator) => Some(associator),
+            Err(message) => return Outcome::Invalid(message),
+        }
+    } else {
+        None
+    };
+
+    let seed = args
+        .seed
+        .unwrap_or_else(crate::ai::placeholders::fresh_seed);
+    let mut picker = crate::ai::placeholders::Picker::new(seed);
+    let prepared: Vec<Prepared> = file
+        .scenarios
+        .iter()
+        .map(|scenario| {
+            let values = picker.pick(&scenario.placeholders);
+            Prepared {
+                prompt: crate::ai::placeholders::replace(&scenario.prompt, &values),
+                judge: providers.judge_of(scenario),
+                scenario: scenario.clone(),
+                values,
+            }
+        })
+        .collect();
+    if args.seed.is_none() && prepared.iter().any(|p| !p.values.is_empty()) {
+        eprintln!("Placeholder values chosen with seed {seed} (--seed {seed} chooses them again)");
+    }
+
+    // `ai` has no say-delay setting: the default pacing for its target.
+    let say_delay = plan.say_delay(None, None);
+    let timeout = plan.timeout(None, None);
+    // From here on SIGINT and SIGTERM stop the run gracefully (exit 130, reports written).
+    let interrupt = Interrupt::listen();
+    let run_started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let parallel =
+        match crate::load::check_parallel(args.parallel, prepared.len(), plan.simulated()) {
+            Ok(parallel) => parallel,
+            Err(message) => return Outcome::Invalid(message),
+        };
+    let target_report = TargetReport::new(
+        &args.file.display().to_string(),
+        &plan.target,
+        args.session.simulate.as_deref(),
+    );
+    let started = match plan.start().await {
+        Ok(started) => started,
+        Err(message) => return Outcome::Invalid(message),
+    };
+    let settings = Arc::new(ConversationSettings {
+        // `ai` has no timeout setting: the session start gets the default 10 s.
+        guest: started.guest(timeout, say_delay),
+        max_turns: args
+            .max_turns
+            .or(file.max_turns)
+            .unwrap_or(DEFAULT_MAX_TURNS),
+        silence: args.silence,
+        time_limit: args.time_limit,
+        interrupt: interrupt.clone(),
+    });
+    let out_dir = args
+        .out_dir
+        .clone()
+        .map(|dir| Arc::new(OutputDir::new(dir)));
+    let results = run_all(prepared, &providers.main, &settings, out_dir, parallel).await;
+    started.shutdown().await;
+    let duration = clock.elapsed();
+
+    let (results, signals): (Vec<AiResult>, Vec<Option<Signal>>) = results.into_iter().unzip();
+    let scenario_results: Vec<_> = results
+        .iter()
+        .zip(&signals)
+        .map(|(result, signal)| {
+            let mut scenario = result.to_scenario_result();
+            if let Some(signal) = *signal {
+                // Shown as interrupted in the CI reports, whatever the conversation reached.
+                scenario.failure = Some(Failure::Interrupted {
+                    signal,
+                    during: (!result.lines.is_empty() || result.turns > 0)
+                        .then(|| "before the conversation ended".to_string()),
+                });
+            }
+            scenario
+        })
+        .collect();
+    let associations = match &associator {
+        Some(associator) => {
+            let ids: Vec<_> = scenario_results
+                .iter()
+                .map(|r| r.first_message_id.clone())
+                .collect();
+            Some(associator.associate_all(&ids).await)
+        }
+        None => None,
+    };
+    let extras: Vec<Extra> = associations
+        .iter()
+        .flatten()
+        .map(|association| {
+            let mut extra = Extra::default();
+            extra.add_association(association);
+            extra
+        })
+        .collect();
+    let mut stdout = anstream::stdout();
+    let mut text = render(&results, &extras);
+    text.push_str(&crate::reports::terminal::totals(
+        &scenario_results,
+        duration,
+    ));
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+
+    let file_name = args.file.display().to_string();
+    let scenarios = scenario_results
+        .iter()
+        .enumerate()
+        .map(|(i, result)| {
+            ScenarioReport::new(
+                result,
+                &ScenarioContext {
+                    file: &file_name,
+                    name: &result.name,
+                    timeout: settings.time_limit,
+                    association: associations.as_ref().map(|a| &a[i]),
+                },
+            )
+        })
+        .collect();
+    let run_report =
+        RunReport::new(run_started_at, duration, None, scenarios).with_targets(vec![target_report]);
+    if let Err(message) = destinations.write(&run_report) {
+        return Outcome::Invalid(message);
+    }
+    if interrupt.signal().is_some() {
+        Outcome::Interrupted
+    } else if results.iter().all(AiResult::passed) {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// Provider keys come only from the documented variables or from the one named on the
+/// command line: a file's `apiKeyVariable` must name the `--api-key-variable` variable (a file
+/// alone cannot send any variable to any server). The flag's variable becomes the key of
+/// every `openai-compatible` provider of the file that names none.
+fn allow_key_variables(
+    file: &mut AiFile,
+    path: &std::path::Path,
+    allowed: Option<&str>,
+) -> Result<(), String> {
+    let mut specs: Vec<&mut ProviderSpec> = vec![&mut file.ai];
+    specs.extend(
+        file.scenarios
+            .iter_mut()
+            .filter_map(|s| s.follow_up.as_mut())
+            .filter_map(|f| f.provider.as_mut()),
+    );
+    let mut used = false;
+    for spec in specs {
+        if let (Some(variable), Some(site)) = (
+            &spec.config.api_key_variable,
+            &spec.config.api_key_variable_at,
+        ) && allowed != Some(variable.as_str())
+        {
+            let message = format!(
+                "names the environment variable {variable} as the server's API key, but a test file alone may not choose which variable is read (it could send any secret to any server): pass --api-key-variable {variable} to allow it"
+            );
+            return Err(site.error(message).to_string());
+        }
+        if spec.kind == crate::format::ai_script::ProviderKind::OpenAiCompatible {
+            used = true;
+            if spec.config.api_key_variable.is_none() {
+                spec.config.api_key_variable = allowed.map(String::from);
+            }
+        }
+    }
+    match allowed {
+        Some(variable) if !used => Err(format!(
+            "--api-key-variable {variable}: only provider openai-compatible reads it, and {} uses none",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The provider of `config.ai` and those of the `followUp`s that name their own, each built
+/// once however many scenarios use it.
+struct Providers {
+    main: Arc<Provider>,
+    judges: Vec<(ProviderSpec, Arc<Provider>)>,
+}
+
+impl Providers {
+    fn all(&self) -> impl Iterator<Item = &Arc<Provider>> {
+        std::iter::once(&self.main).chain(self.judges.iter().map(|(_, p)| p))
+    }
+
+    fn judge_of(&self, scenario: &AiScenario) -> Option<Arc<Provider>> {
+        let follow_up = scenario.follow_up.as_ref()?;
+        Some(match &follow_up.provider {
+            Some(spec) => self
+                .judges
+                .iter()
+                .find(|(s, _)| s == spec)
+                .map(|(_, p)| Arc::clone(p))
+                .unwrap_or_else(|| Arc::clone(&self.main)),
+            None => Arc::clone(&self.main),
+        })
+    }
+}
+
+fn build_providers(file: &AiFile, env: &Env, http: &Arc<Http>) -> Result<Providers, String> {
+    let main = Arc::new(Provider::build(&file.ai, env, Arc::clone(http))?);
+    let mut judges: Vec<(ProviderSpec, Arc<Provider>)> = Vec::new();
+    for scenario in &file.scenarios {
+        let Some(spec) = scenario
+            .follow_up
+            .as_ref()
+            .and_then(|f| f.provider.as_ref())
+        else {
+            continue;
+        };
+        if *spec == file.ai || judges.iter().any(|(s, _)| s == spec) {
+            continue;
+        }
+        let judge = Provider::build(spec, env, Arc::clone(http))
+            .map_err(|e| format!("scenarios.{}.followUp: {e}", scenario.name))?;
+        judges.push((spec.clone(), Arc::new(judge)));
+    }
+    Ok(Providers { main, judges })
+}
+
+/// Runs every scenario, `parallel` at once, and returns their results in file order, each with
+/// the signal that interrupted it, if one did.
+async fn run_all(
+    prepared: Vec<Prepared>,
+    provider: &Arc<Provider>,
+    settings: &Arc<ConversationSettings>,
+    out_dir: Option<Arc<OutputDir>>,
+    parallel: usize,
+) -> Vec<(AiResult, Option<Signal>)> {
+    let names: Vec<String> = prepared.iter().map(|p| p.scenario.name.clone()).collect();
+    let interrupt = settings.interrupt.clone();
+    run_in_order(
+        prepared,
+        parallel,
+        &interrupt,
+        |_, scenario| {
+            let provider = Arc::clone(provider);
+            let settings = Arc::clone(settings);
+            let out_dir = out_dir.clone();
+            async move {
+                let result = run_scenario(scenario, &provider, &settings).await;
+                let signal = settings.interrupt.signal();
+                if let Some(out_dir) = out_dir {
+                    // As upstream: a file that cannot be saved is reported, the verdict stands.
+                    if let Err(e) = out_dir.save(&result) {
+                        let warn = anstyle::AnsiColor::Yellow.on_default();
+                        let mut stderr = anstream::stderr();
+                        let e = crate::secrets::terminal(&e);
+                        let _ =
+                            writeln!(stderr, "{warn}\nFailed to save output file:\n{e}{warn:#}");
+                    }
+                }
+                // A conversation that ended on its own before the signal keeps its verdict.
+                let interrupted = signal.filter(|_| result.end_kind == EndKind::Error);
+                (result, interrupted)
+            }
+        },
+        |index, signal| {
+            let end_description = match signal {
+                Some(signal) => format!("Interrupted by {signal} before the scenario started"),
+                None => "Internal error: the scenario's task stopped unexpectedly".into(),
+            };
+            (not_run(&names[index], end_description, provider), signal)
+        },
+    )
+    .await
+}
+
+/// The result of a scenario that did not run.
+fn not_run(name: &str, end_description: String, provider: &Provider) -> AiResult {
+    AiResult {
+        name: name.to_string(),
+        placeholder_values: IndexMap::new(),
+        prompt: String::new(),
+        lines: Vec::new(),
+        end_kind: EndKind::Error,
+        end_description,
+        judge: None,
+        judge_skipped: None,
+        model: provider.model().to_string(),
+        turns: 0,
+        usage: crate::ai::provider::Usage::default(),
+        duration: Duration::ZERO,
+        started_at: jiff::Timestamp::now(),
+        transcript: Transcript::default(),
+        first_message_id: None,
+    }
+}
+
+async fn run_scenario(
+    prepared: Prepared,
+    provider: &Provider,
+    settings: &ConversationSettings,
+) -> AiResult {
+    let started = Instant::now();
+    let started_at = jiff::Timestamp::now();
+    let name = prepared.scenario.name.clone();
+    let shown = crate::secrets::terminal_line(&name);
+    eprintln!("[STARTED] {shown}");
+    let on_line = |line: &crate::ai::conversation::Line| {
+        eprintln!(
+            "[{shown}] {}",
+            crate::secrets::terminal(&crate::secrets::bound(&transcript_line(line)))
+        );
+    };
+    let ConversationOutcome {
+        lines,
+        end,
+        turns,
+        mut usage,
+        transcript,
+        first_message_id,
+    } = converse(
+        &prepared.prompt,
+        &prepared.scenario.phrases,
+        provider,
+        settings,
+        &on_line,
+    )
+    .await;
+    let mut judge = None;
+    let mut judge_skipped = None;
+    if let (Some(follow_up), Some(judge_provider)) = (&prepared.scenario.follow_up, &prepared.judge)
+    {
+        if settings.interrupt.signal().is_some() && end.kind == EndKind::Error {
+            judge_skipped = Some("the run was interrupted".to_string());
+        } else if end.kind == EndKind::Error || lines.is_empty() {
+            judge_skipped = Some("the conversation did not take place".to_string());
+        } else {
+            let prompt = crate::ai::placeholders::replace(&follow_up.prompt, &prepared.values);
+            let (verdict, judge_usage) =
+                crate::ai::judge::judge(&prompt, &follow_up.phrases, judge_provider, &lines).await;
+            usage += judge_usage;
+            judge = Some(verdict);
+        }
+    }
+    let result = AiResult {
+        name,
+        placeholder_values: prepared.values,
+        prompt: prepared.prompt,
+        lines,
+        end_kind: end.kind,
+        end_description: match &end.failure {
+            Some((failure, timeout)) => crate::results::describe_failure(failure, *timeout),
+            None => end.description,
+        },
+        judge,
+        judge_skipped,
+        model: provider.model().to_string(),
+        turns,
+        usage,
+        duration: started.elapsed(),
+        started_at,
+        transcript,
+        first_message_id,
+    };
+    let seconds = result.duration.as_secs_f64();
+    if result.passed() {
+        eprintln!("[SUCCESS] {shown} (PASS) in {seconds:.1} s");
+    } else {
+        eprintln!("[FAILED] {shown} (FAIL) in {seconds:.1} s");
+    }
+    result
+}
+
+/// `--verbose` also logs the model requests (target `ai`); otherwise as every command.
+fn init_logging(verbose: bool, colour_allowed: bool) {
+    if !verbose {
+        crate::logging::init(false, colour_allowed);
+        return;
+    }
+    use std::io::IsTerminal;
+    let directives = format!(
+        "warn,{}=debug,{}=debug",
+        genesys_web_messaging::WIRE_TARGET,
+        crate::ai::http::TARGET
+    );
+    let colours = colour_allowed && std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(directives))
+        .with_writer(crate::secrets::LogWriter { colours })
+        .with_ansi(colours)
+        .try_init();
+}
