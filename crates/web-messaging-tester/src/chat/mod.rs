@@ -552,7 +552,9 @@ impl Chat {
         if !self.interactive {
             self.out.line(format!("You: {shown}")).await;
         } else if !matches!(action, Action::Say(_)) {
-            self.out.line(self.styles.note(&format!("→ {shown}"))).await;
+            self.out
+                .line(self.styles.note(&format!("(clicked {shown})")))
+                .await;
         }
         let sent = match &action {
             Action::Say(text) => live.conversation.say(text).await,
@@ -561,10 +563,15 @@ impl Chat {
         };
         match sent {
             Ok(()) => {
-                live.actions.push(Done {
-                    action,
-                    sent_at: Instant::now(),
-                });
+                // When the session wrote it (recorded before it read anything more), not when
+                // this task woke up: a busy machine must not put a reply before its question.
+                let sent_at = live
+                    .log()
+                    .on_message_writes()
+                    .last()
+                    .copied()
+                    .unwrap_or_else(Instant::now);
+                live.actions.push(Done { action, sent_at });
                 live.idle = true;
                 if !self.interactive {
                     self.settle().await;

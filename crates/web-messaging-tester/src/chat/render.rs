@@ -262,7 +262,7 @@ impl Display {
                 && message.direction == Direction::Outbound
                 && is_typing(message)
             {
-                lines.push(self.styles.note("… typing"));
+                lines.push(self.styles.note("(typing...)"));
             }
         }
         for fault in snapshot.faults.iter().skip(self.faults_shown) {
