@@ -436,6 +436,16 @@ impl Chat {
         true
     }
 
+    /// Says why a session could not be opened: in the conversation, or, without a terminal
+    /// and before any session started (exit 3, no transcript), as an error on stderr.
+    async fn open_failed(&self, message: String) {
+        if self.ever_started || self.interactive {
+            self.failure(format!("*** {message}")).await;
+        } else {
+            eprintln!("error: {message}");
+        }
+    }
+
     /// Opens a new session and waits for it to start; says why when it cannot.
     async fn open(&mut self) -> bool {
         let mut config = self.config.clone();
@@ -443,8 +453,8 @@ impl Chat {
         let mut conversation = match Conversation::connect(config, self.options.clone()).await {
             Ok(conversation) => conversation,
             Err(e) => {
-                self.failure(format!(
-                    "*** Could not open a session: {}",
+                self.open_failed(format!(
+                    "Could not open a session: {}",
                     secrets::terminal_line(&e.to_string())
                 ))
                 .await;
@@ -454,8 +464,8 @@ impl Chat {
         if let Err(e) = conversation.wait_for_start(self.timeout).await {
             let why = e.to_string();
             let first = why.lines().next().unwrap_or_default();
-            self.failure(format!(
-                "*** The session did not start: {}",
+            self.open_failed(format!(
+                "The session did not start: {}",
                 secrets::terminal_line(first)
             ))
             .await;
@@ -691,6 +701,12 @@ impl Chat {
             self.note("Nothing to record: nothing was said in this session")
                 .await;
             return true;
+        }
+        if !live.log().snapshot().faults.is_empty() {
+            self.failure(
+                "*** The session had server errors: replaying the recording will fail the same way",
+            )
+            .await;
         }
         if let Err(e) = record::check_destination(path) {
             self.failure(format!("*** {}", secrets::terminal_line(&e)))
