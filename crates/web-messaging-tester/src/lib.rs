@@ -37,4 +37,7 @@ pub enum Outcome {
     Invalid(String),
     /// SIGINT or SIGTERM stopped the run; what finished was reported (exit 130).
     Interrupted,
+    /// A command's own exit code, its messages already printed (`chat`: 3 when no session
+    /// could be started).
+    Code(u8),
 }

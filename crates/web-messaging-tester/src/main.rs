@@ -53,6 +53,7 @@ fn main() -> ExitCode {
                 commands::merge::run(&args.reports, &args.destinations())
             }
             cli::Command::Load(args) => commands::load::run(args.into(), colour_allowed).await,
+            cli::Command::Chat(args) => commands::chat::run(args.into(), colour_allowed).await,
             cli::Command::Completions(args) => cli::completions::run_completions(args),
             cli::Command::Man(args) => cli::completions::run_man(args),
         }
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
         Outcome::Passed => ExitCode::SUCCESS,
         Outcome::Failed => ExitCode::from(1),
         Outcome::Interrupted => ExitCode::from(interrupt::EXIT_CODE),
+        Outcome::Code(code) => ExitCode::from(code),
         Outcome::Invalid(message) => {
             eprintln!("error: {}", secrets::terminal(&message));
             ExitCode::from(2)

@@ -2,6 +2,7 @@
 //! (`settings.rs`). This layer only parses: every rule about merging and validating lives in
 //! the library's commands.
 
+pub mod chat;
 pub mod completions;
 pub mod load;
 pub mod settings;
@@ -61,6 +62,9 @@ pub enum Command {
     Report(ReportCommand),
     /// Load-test a deployment: replay the test-script's scenarios as many concurrent guests.
     Load(load::LoadArgs),
+    /// Talk to a deployment from the terminal as a guest; --record or /save freeze the
+    /// conversation into a test-script.
+    Chat(chat::ChatArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout, or write one page per command to a folder.
@@ -464,6 +468,9 @@ const TAKES_VALUE: &[&str] = &[
     "--color",
     "--port",
     "--host",
+    "--config",
+    "--record",
+    "--name",
 ];
 
 /// Rewrites upstream's multi-letter short options (`-id`, `-fo`), which clap cannot declare,

@@ -1,12 +1,14 @@
 //! The mapping of parsed arguments to the library's plain settings: the only place that knows
 //! both clap's types and the library's.
 
+use super::chat::ChatArgs;
 use super::load::LoadArgs;
 use super::{AiArgs, CiArgs, MergeArgs, SchemaKind, ScriptedArgs, SessionArgs, SimulateArgs};
 use std::time::Duration;
 use web_messaging_simulator::SimulatorLimits;
 use web_messaging_tester::commands::CiSettings;
 use web_messaging_tester::commands::ai::AiSettings;
+use web_messaging_tester::commands::chat::ChatSettings;
 use web_messaging_tester::commands::load::LoadSettings;
 use web_messaging_tester::commands::schema;
 use web_messaging_tester::commands::scripted::ScriptedSettings;
@@ -98,6 +100,22 @@ impl From<LoadArgs> for LoadSettings {
             timeout: args.timeout,
             say_delay: args.say_delay,
             verbose: args.verbose,
+        }
+    }
+}
+
+impl From<ChatArgs> for ChatSettings {
+    fn from(args: ChatArgs) -> Self {
+        ChatSettings {
+            session: session(args.session, args.origin),
+            config_file: args.config,
+            timeout: args.timeout,
+            say_delay: args.say_delay,
+            silence: args.silence,
+            record: args.record,
+            name: args.name,
+            verbose: args.verbose,
+            interactive: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! below in order and returns an [`crate::Outcome`].
 
 pub mod ai;
+pub mod chat;
 pub mod load;
 pub mod merge;
 pub mod schema;

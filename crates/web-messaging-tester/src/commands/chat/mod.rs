@@ -21,10 +21,10 @@ mod io;
 mod record;
 mod render;
 
-use crate::cli::{ChatArgs, SessionArgs};
-use crate::script::TestScript;
+use crate::Outcome;
+use crate::format::script::TestScript;
+use crate::plan::target::{SessionSettings, TargetPlan, TargetSettings};
 use crate::secrets;
-use crate::target::{TargetPlan, TargetSettings};
 use commands::Command;
 use genesys_web_messaging::{
     Conversation, ConversationOptions, Expectation, SessionConfig, SessionLog, WaitFailure,
@@ -58,37 +58,12 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The prompt on a terminal.
 const PROMPT: &str = "You: ";
 
-/// Where the sessions go, as given on the command line (each overrides the `config` file's
-/// setting).
-#[derive(Debug, Clone, Default)]
-pub struct TargetOptions {
-    /// `--deployment-id`.
-    pub deployment_id: Option<String>,
-    /// `--region`.
-    pub region: Option<String>,
-    /// `--endpoint`.
-    pub endpoint: Option<String>,
-    /// `--simulate`: the bot flow of a simulated deployment started in-process.
-    pub simulate: Option<PathBuf>,
-    /// `--ca-cert`.
-    pub ca_cert: Option<PathBuf>,
-    /// `--origin`.
-    pub origin: Option<String>,
-    /// `--autostart` (true) / `--no-autostart` (false).
-    pub autostart: Option<bool>,
-    /// `--no-deployment-config`.
-    pub no_deployment_config: bool,
-    /// `--max-message-size`.
-    pub max_message_size: Option<usize>,
-    /// `--auth-code-variable`.
-    pub auth_code_variable: Option<String>,
-}
-
 /// Everything `chat` needs, free of the command line's types.
 #[derive(Debug, Clone, Default)]
 pub struct ChatSettings {
-    /// Where the sessions go.
-    pub target: TargetOptions,
+    /// Where the sessions go, as the command line gives them (each setting wins over the
+    /// `config` file's).
+    pub session: SessionSettings,
     /// `--config`: a test-script whose `config` gives the target (default: the `--record`
     /// file, when it exists).
     pub config_file: Option<PathBuf>,
@@ -104,52 +79,21 @@ pub struct ChatSettings {
     pub name: Option<String>,
     /// `--verbose`.
     pub verbose: bool,
-    /// Whether colour may be used.
-    pub colour: bool,
     /// Whether to use the terminal; `None`: when stdin is one.
     pub interactive: Option<bool>,
 }
 
-/// The command line's options as [`ChatSettings`].
-pub fn settings_from_args(args: ChatArgs, colour: bool) -> ChatSettings {
-    let autostart = args.session.autostart();
-    ChatSettings {
-        target: TargetOptions {
-            deployment_id: args.session.deployment_id,
-            region: args.session.region,
-            endpoint: args.session.endpoint,
-            simulate: args.session.simulate,
-            ca_cert: args.session.ca_cert,
-            origin: args.origin,
-            autostart,
-            no_deployment_config: args.session.no_deployment_config,
-            max_message_size: args.session.max_message_size,
-            auth_code_variable: args.session.auth_code_variable,
-        },
-        config_file: args.config,
-        timeout: args.timeout,
-        say_delay: args.say_delay,
-        silence: args.silence,
-        record: args.record,
-        name: args.name,
-        verbose: args.verbose,
-        colour,
-        interactive: None,
-    }
-}
-
-/// Runs `chat`; returns the exit code.
-pub async fn run(settings: ChatSettings) -> u8 {
-    crate::logging::init(settings.verbose, settings.colour);
+/// Runs `chat`: [`Outcome::Passed`] (exit 0) once a session started, [`Outcome::Invalid`]
+/// for bad input (nothing opened), [`Outcome::Code`] 3 when no session could be started (or 2
+/// when the recording could not be written at the end).
+pub async fn run(settings: ChatSettings, colour_allowed: bool) -> Outcome {
+    crate::logging::init(settings.verbose, colour_allowed);
     let interactive = settings
         .interactive
         .unwrap_or_else(|| std::io::stdin().is_terminal());
     let prepared = match prepare(&settings) {
         Ok(prepared) => prepared,
-        Err(message) => {
-            eprintln!("error: {}", secrets::terminal(&message));
-            return EXIT_INVALID;
-        }
+        Err(message) => return Outcome::Invalid(message),
     };
     let Prepared {
         plan,
@@ -164,7 +108,7 @@ pub async fn run(settings: ChatSettings) -> u8 {
                 "error: no session could be started: {}",
                 secrets::terminal(&message)
             );
-            return EXIT_NOT_STARTED;
+            return Outcome::Code(EXIT_NOT_STARTED);
         }
     };
     let (reader, out, interactive) = if interactive {
@@ -194,7 +138,7 @@ pub async fn run(settings: ChatSettings) -> u8 {
         interactive,
         reader,
         out,
-        styles: Styles::new(interactive && settings.colour),
+        styles: Styles::new(interactive && colour_allowed),
         live: None,
         ever_started: false,
         record: settings.record.clone(),
@@ -205,7 +149,10 @@ pub async fn run(settings: ChatSettings) -> u8 {
     let code = chat.run().await;
     chat.out.flush().await;
     started.shutdown().await;
-    code
+    match code {
+        EXIT_STARTED => Outcome::Passed,
+        code => Outcome::Code(code),
+    }
 }
 
 /// The checked input: nothing opened yet.
@@ -233,24 +180,12 @@ fn prepare(settings: &ChatSettings) -> Result<Prepared, String> {
         Some(path) => TestScript::load(path).map_err(|e| e.to_string())?.config,
         None => Default::default(),
     };
-    let t = &settings.target;
-    let session = SessionArgs {
-        deployment_id: t.deployment_id.clone(),
-        region: t.region.clone(),
-        endpoint: t.endpoint.clone(),
-        simulate: t.simulate.clone(),
-        ca_cert: t.ca_cert.clone(),
-        autostart: t.autostart == Some(true),
-        no_autostart: t.autostart == Some(false),
-        no_deployment_config: t.no_deployment_config,
-        max_message_size: t.max_message_size,
-        auth_code_variable: t.auth_code_variable.clone(),
-    };
     let file_settings: TargetSettings = (&file).into();
-    let plan = TargetPlan::prepare(&session, t.origin.as_ref(), &file_settings)?;
+    let plan = TargetPlan::prepare(&settings.session, &file_settings)?;
     let timeout = plan.timeout(settings.timeout, file.timeout);
     let say_delay = plan.say_delay(settings.say_delay, file.say_delay);
-    let given_id = t
+    let cli = &settings.session.target;
+    let given_id = cli
         .deployment_id
         .clone()
         .or_else(|| file.deployment_id.clone());
@@ -264,11 +199,11 @@ fn prepare(settings: &ChatSettings) -> Result<Prepared, String> {
         },
         origin: plan.target.origin.clone(),
         autostart: plan.target.autostart,
-        auth_code_variable: t
+        auth_code_variable: cli
             .auth_code_variable
             .clone()
             .or_else(|| file.auth_code_variable.clone()),
-        simulate: t.simulate.clone(),
+        simulate: settings.session.simulate.clone(),
     };
     Ok(Prepared {
         plan,

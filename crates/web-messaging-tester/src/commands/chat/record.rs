@@ -12,7 +12,7 @@
 //! result must load with the project's own loader, with the new scenario last and whole,
 //! before it replaces the file (atomically: a temporary file in the same folder, renamed).
 
-use crate::script::TestScript;
+use crate::format::script::TestScript;
 use crate::secrets;
 use genesys_web_messaging::Received;
 use std::collections::HashMap;
@@ -491,7 +491,7 @@ mod tests {
             .steps
             .iter()
             .map(|s| match s {
-                crate::script::Step::Say(t) => t.clone(),
+                crate::format::script::Step::Say(t) => t.clone(),
                 other => panic!("{other}"),
             })
             .collect();
