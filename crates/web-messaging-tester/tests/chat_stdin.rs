@@ -212,3 +212,45 @@ fn a_line_over_the_limit_is_skipped_and_the_chat_goes_on() {
     );
     assert!(stdout.contains("Bot: You said ok\n"), "{stdout}");
 }
+
+#[test]
+fn the_target_comes_from_config_and_goes_into_a_new_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "config:\n  deploymentId: my-deployment\n  origin: https://shop.example\nscenarios:\n  unused: []\n",
+    )
+    .unwrap();
+    let recorded = dir.path().join("new.yml");
+    let (stdout, stderr, code) = chat(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--record",
+            recorded.to_str().unwrap(),
+            "--name",
+            "Configured",
+        ],
+        "echo configured\n",
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let text = std::fs::read_to_string(&recorded).unwrap();
+    assert!(
+        text.contains("config:\n  deploymentId: \"my-deployment\"\n  origin: \"https://shop.example\"\nscenarios:\n"),
+        "{text}"
+    );
+    // The simulator's loopback URL changes every run: it is not written.
+    assert!(!text.contains("127.0.0.1"), "{text}");
+
+    // A bad --config is bad input: nothing opened.
+    std::fs::write(
+        &config,
+        "config:\n  deploymentId: ''\nscenarios:\n  a: []\n",
+    )
+    .unwrap();
+    let (stdout, stderr, code) = chat(&["--config", config.to_str().unwrap()], "hi\n");
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("config.deploymentId"), "{stderr}");
+    assert_eq!(stdout, "");
+}

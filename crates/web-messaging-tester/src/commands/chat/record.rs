@@ -568,6 +568,83 @@ mod tests {
         assert_eq!(script.config.auth_code_variable.as_deref(), Some("MY_CODE"));
     }
 
+    fn received(arrival: u64, at: Instant, json: &str) -> Arc<Received> {
+        Arc::new(Received {
+            message: serde_json::from_str(json).unwrap(),
+            time: jiff::Timestamp::now(),
+            received_at: at,
+            arrival,
+            arrived_out_of_order: false,
+            clamped_time: None,
+            tracing_id: None,
+        })
+    }
+
+    #[test]
+    fn a_reply_goes_before_an_action_only_if_it_arrived_before_it() {
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        let bot = |text: &str| {
+            format!(
+                r#"{{"type":"Text","direction":"Outbound","originatingEntity":"Bot","text":"{text}"}}"#
+            )
+        };
+        let messages = [
+            received(0, ms(10), &bot("Welcome")),
+            received(1, ms(110), &bot(" Pick a size ")),
+            received(
+                2,
+                ms(9_000),
+                r#"{"type":"Structured","direction":"Outbound","originatingEntity":"Bot","text":"Which?",
+                "content":[{"contentType":"QuickReply","quickReply":{"text":"S","payload":"S"}}]}"#,
+            ),
+            received(
+                3,
+                ms(9_100),
+                r#"{"type":"Event","direction":"Outbound","events":[{"eventType":"Typing","typing":{"type":"On"}}]}"#,
+            ),
+            received(
+                4,
+                ms(9_200),
+                r#"{"type":"Event","direction":"Outbound","events":[{"eventType":"Presence","presence":{"type":"Disconnect"}}]}"#,
+            ),
+        ];
+        let actions = [
+            Done {
+                action: Action::Say("hi".into()),
+                sent_at: ms(100),
+            },
+            Done {
+                action: Action::Click("S".into()),
+                sent_at: ms(9_500),
+            },
+        ];
+        let narrowed = HashMap::from([(1, "size".to_string())]);
+        let steps = steps(
+            &messages,
+            &actions,
+            &narrowed,
+            start,
+            Duration::from_secs(10),
+        );
+        let wait = |what: RecWait, timeout: Option<u64>| RecStep::Wait {
+            what,
+            timeout: timeout.map(Duration::from_secs),
+        };
+        assert_eq!(
+            steps,
+            [
+                wait(RecWait::Containing("Welcome".into()), None),
+                RecStep::Act(Action::Say("hi".into())),
+                wait(RecWait::Containing("size".into()), None),
+                // 8.9 s after the guest spoke: over half the replay's 10 s, so twice that.
+                wait(RecWait::QuickReplies(vec!["S".into()]), Some(18)),
+                wait(RecWait::Disconnect, None),
+                RecStep::Act(Action::Click("S".into())),
+            ]
+        );
+    }
+
     #[test]
     fn refuses_destinations_that_cannot_be_written() {
         let dir = tempfile::tempdir().unwrap();
