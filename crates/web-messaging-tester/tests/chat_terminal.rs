@@ -160,10 +160,17 @@ fn a_conversation_on_a_terminal_is_recorded_and_replays() {
     assert!(replayed.contains("PASS - Saved mid-way\n"), "{replayed}");
 }
 
+/// Waits until the prompt is drawn: the terminal is then raw, and Ctrl-C is a key, not a
+/// signal.
+fn at_prompt(chat: &mut PtySession) {
+    chat.exp_string("You: ").unwrap();
+}
+
 #[test]
 fn ctrl_c_clears_the_line_and_a_second_one_leaves() {
     let mut chat = chat(&[]);
     chat.exp_string("Connected.").unwrap();
+    at_prompt(&mut chat);
     chat.send("never sent").unwrap();
     chat.flush().unwrap();
     chat.send_control('c').unwrap();
@@ -173,8 +180,10 @@ fn ctrl_c_clears_the_line_and_a_second_one_leaves() {
     chat.send_line("echo kept").unwrap();
     chat.exp_string("Bot: Welcome! What now?").unwrap();
     chat.exp_string("Bot: You said kept").unwrap();
+    at_prompt(&mut chat);
     chat.send_control('c').unwrap();
     chat.exp_string("(Ctrl-C again").unwrap();
+    at_prompt(&mut chat);
     chat.send_control('c').unwrap();
     assert_eq!(exited(&mut chat), 0);
 }
@@ -183,6 +192,7 @@ fn ctrl_c_clears_the_line_and_a_second_one_leaves() {
 fn ctrl_d_ends_the_chat() {
     let mut chat = chat(&[]);
     chat.exp_string("Connected.").unwrap();
+    at_prompt(&mut chat);
     chat.send_control('d').unwrap();
     assert_eq!(exited(&mut chat), 0);
 }

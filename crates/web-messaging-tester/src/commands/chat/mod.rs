@@ -124,6 +124,19 @@ pub async fn run(settings: ChatSettings, colour_allowed: bool) -> Outcome {
         let (reader, out) = io::plain();
         (reader, out, false)
     };
+    if interactive {
+        // At the prompt the terminal is raw and Ctrl-C reaches rustyline as a key. While a
+        // message is being sent it would be SIGINT and end the chat without its recording:
+        // it is answered with a note instead.
+        let out = out.clone();
+        let note =
+            Styles::new(colour_allowed).note("(Ctrl-C at the prompt, Ctrl-D or /quit to leave)");
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                out.line(note.clone()).await;
+            }
+        });
+    }
     let options = ConversationOptions {
         say_delay,
         // A bot that never goes quiet gets the message anyway after the timeout.
