@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The library behind `web-messaging-tester`: tests Genesys Cloud Web Messenger deployments by
 //! acting as a guest.
 //!
@@ -40,4 +41,18 @@ pub enum Outcome {
     /// A command's own exit code, its messages already printed (`chat`: 3 when no session
     /// could be started).
     Code(u8),
+}
+
+impl Outcome {
+    /// How a run that went to its end ended: interrupted (a signal stopped it) wins over
+    /// failed, and failed over passed.
+    pub fn of_run(interrupted: bool, passed: bool) -> Outcome {
+        if interrupted {
+            Outcome::Interrupted
+        } else if passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        }
+    }
 }

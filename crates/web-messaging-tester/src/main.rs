@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             }
             cli::Command::Load(args) => commands::load::run(args.into(), colour_allowed).await,
             cli::Command::Chat(args) => commands::chat::run(args.into(), colour_allowed).await,
-            cli::Command::Completions(args) => cli::completions::run_completions(args),
+            cli::Command::Completions(args) => cli::completions::run_completions(&args),
             cli::Command::Man(args) => cli::completions::run_man(args),
         }
     });

@@ -109,7 +109,10 @@ impl Redactor {
         if secret.chars().count() < MIN_SECRET_CHARS {
             return false;
         }
-        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.secrets.iter().any(|s| s == secret) {
             return true;
         }
@@ -132,7 +135,10 @@ impl Redactor {
     }
 
     fn compiled(&self) -> Arc<Compiled> {
-        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let state = self
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(&state.compiled)
     }
 

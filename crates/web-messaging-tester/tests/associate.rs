@@ -118,9 +118,9 @@ async fn run_associated_with(
     let region = server.uri();
     let mut args: Vec<String> = ["scripted", &script, "-a", "--simulate", &bot]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(std::string::ToString::to_string));
     let dir = dir.to_path_buf();
     let mut env: Vec<(String, String)> = vec![
         ("GENESYS_REGION".into(), region),

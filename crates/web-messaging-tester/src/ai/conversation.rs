@@ -235,7 +235,7 @@ async fn run(
     // A welcome message is part of the conversation the model answers.
     let mut offered = bot_turn(
         state,
-        conversation
+        &conversation
             .wait_for_replies_until_silence(settings.silence, remaining())
             .await,
     );
@@ -305,7 +305,7 @@ async fn run(
         }
         offered = bot_turn(
             state,
-            conversation
+            &conversation
                 .wait_for_replies_until_silence(settings.silence, remaining())
                 .await,
         );
@@ -313,8 +313,8 @@ async fn run(
 }
 
 /// Records the bot's replies; returns the options they offered.
-fn bot_turn(state: &mut State<'_>, replies: Vec<Reply>) -> Vec<String> {
-    let transcript = Transcript::from_messages(&replies);
+fn bot_turn(state: &mut State<'_>, replies: &[Reply]) -> Vec<String> {
+    let transcript = Transcript::from_messages(replies);
     let mut offered = Vec::new();
     for line in transcript.lines {
         let options: String = line.options.iter().map(|o| format!(" [{o}]")).collect();

@@ -219,7 +219,7 @@ fn describe_transport(e: &reqwest::Error) -> String {
         return format!(
             "no answer within {} seconds ({})",
             REQUEST_TIMEOUT.as_secs(),
-            e.url().map(|u| u.as_str()).unwrap_or("no URL")
+            e.url().map(reqwest::Url::as_str).unwrap_or("no URL")
         );
     }
     // The innermost cause says what happened ("Connection refused"); the layers between
@@ -230,7 +230,7 @@ fn describe_transport(e: &reqwest::Error) -> String {
         innermost = Some(c.to_string());
         cause = c.source();
     }
-    let url = e.url().map(|u| u.as_str()).unwrap_or("the server");
+    let url = e.url().map(reqwest::Url::as_str).unwrap_or("the server");
     let what = if e.is_connect() {
         format!("could not connect to {url}")
     } else {

@@ -59,7 +59,12 @@ mod tests {
     fn map(entries: &[(&str, &[&str])]) -> IndexMap<String, Vec<String>> {
         entries
             .iter()
-            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.iter().map(std::string::ToString::to_string).collect(),
+                )
+            })
             .collect()
     }
 

@@ -11,7 +11,7 @@ use web_messaging_tester::Outcome;
 const BIN: &str = "web-messaging-tester";
 
 /// Prints the completion script for `args.shell` on stdout.
-pub fn run_completions(args: CompletionsArgs) -> Outcome {
+pub fn run_completions(args: &CompletionsArgs) -> Outcome {
     let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, BIN, &mut script);

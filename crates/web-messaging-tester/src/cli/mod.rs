@@ -209,7 +209,9 @@ fn parse_size(value: &str) -> Result<usize, String> {
         .parse()
         .map_err(|_| format!("'{value}' is not a size such as 1048576, 512KiB or 4MiB"))?;
     match n.checked_mul(unit) {
-        Some(bytes) if (1 << 10..=1 << 30).contains(&bytes) => Ok(bytes as usize),
+        Some(bytes) if (1 << 10..=1 << 30).contains(&bytes) => {
+            usize::try_from(bytes).map_err(|_| "must be between 1KiB and 1024MiB".into())
+        }
         _ => Err("must be between 1KiB and 1024MiB".into()),
     }
 }
@@ -429,49 +431,44 @@ fn parse_parallel(value: &str) -> Result<usize, String> {
     }
 }
 
-/// Options that take a value; the token after one of them is a value, never rewritten.
-const TAKES_VALUE: &[&str] = &[
-    "-id",
-    "--deployment-id",
-    "--id",
-    "-r",
-    "--region",
-    "-o",
-    "--origin",
-    "--endpoint",
-    "--simulate",
-    "-p",
-    "--parallel",
-    "-t",
-    "--timeout",
-    "--say-delay",
-    "--scenario-timeout",
-    "--ca-cert",
-    "--report-junit",
-    "--report-json",
-    "--report-html",
-    "--shard",
-    "--out-dir",
-    "--seed",
-    "--max-turns",
-    "--silence",
-    "--time-limit",
-    "--api-key-variable",
-    "-u",
-    "--users",
-    "--ramp-up",
-    "--duration",
-    "-n",
-    "--iterations",
-    "--arrival-rate",
-    "--threshold",
-    "--color",
-    "--port",
-    "--host",
-    "--config",
-    "--record",
-    "--name",
-];
+/// Every spelling of every option that takes a value, in any command (`-p`, `--parallel`,
+/// `--id`, ...), derived from the clap definitions so it never drifts from them, plus
+/// upstream's `-id`: the token after one of them is a value, never rewritten.
+fn takes_value() -> &'static std::collections::HashSet<String> {
+    static SPELLINGS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    SPELLINGS.get_or_init(|| {
+        let mut spellings = std::collections::HashSet::from(["-id".to_string()]);
+        collect_value_options(&<Cli as clap::CommandFactory>::command(), &mut spellings);
+        spellings
+    })
+}
+
+fn collect_value_options(
+    command: &clap::Command,
+    spellings: &mut std::collections::HashSet<String>,
+) {
+    for arg in command.get_arguments() {
+        if arg.is_positional() || !arg.get_action().takes_values() {
+            continue;
+        }
+        for short in arg.get_short_and_visible_aliases().into_iter().flatten() {
+            spellings.insert(format!("-{short}"));
+        }
+        for long in arg.get_long_and_visible_aliases().into_iter().flatten() {
+            spellings.insert(format!("--{long}"));
+        }
+        for long in arg.get_all_aliases().into_iter().flatten() {
+            spellings.insert(format!("--{long}"));
+        }
+        for short in arg.get_all_short_aliases().into_iter().flatten() {
+            spellings.insert(format!("-{short}"));
+        }
+    }
+    for sub in command.get_subcommands() {
+        collect_value_options(sub, spellings);
+    }
+}
 
 /// Rewrites upstream's multi-letter short options (`-id`, `-fo`), which clap cannot declare,
 /// into their long forms. Only exact tokens before `--`, and never a value of an option.
@@ -495,7 +492,7 @@ pub fn rewrite_legacy_args(args: impl IntoIterator<Item = String>) -> Vec<String
             arg.clone()
         };
         previous_takes_value =
-            !after_double_dash && !previous_takes_value && TAKES_VALUE.contains(&arg.as_str());
+            !after_double_dash && !previous_takes_value && takes_value().contains(arg.as_str());
         out.push(rewritten);
     }
     out
@@ -520,7 +517,7 @@ pub fn options_after_command(args: &[String]) -> Vec<String> {
             }
             return rest.cloned().collect();
         }
-        previous_takes_value = TAKES_VALUE.contains(&arg.as_str());
+        previous_takes_value = takes_value().contains(arg.as_str());
     }
     Vec::new()
 }
@@ -546,6 +543,72 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_value_options_come_from_the_clap_definitions() {
+        // The list once copied by hand, and options it missed.
+        for spelling in [
+            "-id",
+            "--deployment-id",
+            "--id",
+            "-r",
+            "--region",
+            "-o",
+            "--origin",
+            "--endpoint",
+            "--simulate",
+            "-p",
+            "--parallel",
+            "-t",
+            "--timeout",
+            "--say-delay",
+            "--scenario-timeout",
+            "--ca-cert",
+            "--report-junit",
+            "--report-json",
+            "--report-html",
+            "--shard",
+            "--out-dir",
+            "--seed",
+            "--max-turns",
+            "--silence",
+            "--time-limit",
+            "--api-key-variable",
+            "-u",
+            "--users",
+            "--ramp-up",
+            "--duration",
+            "-n",
+            "--iterations",
+            "--arrival-rate",
+            "--threshold",
+            "--color",
+            "--port",
+            "--host",
+            "--auth-code-variable",
+            "--max-message-size",
+            "--export-cert",
+            "--max-connections",
+        ] {
+            assert!(takes_value().contains(spelling), "{spelling}");
+        }
+        for flag in [
+            "-fo",
+            "--failures-only",
+            "-v",
+            "--verbose",
+            "--tls",
+            "-a",
+            "--autostart",
+        ] {
+            assert!(!takes_value().contains(flag), "{flag}");
+        }
+        // A value that looks like a legacy option stays a value after any value option.
+        assert_eq!(
+            rewrite_legacy_args(args("x scripted f.yml --auth-code-variable -fo")),
+            args("x scripted f.yml --auth-code-variable -fo")
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::ai::conversation::{ConversationOutcome, ConversationSettings, EndKind
 use crate::ai::http::Http;
 use crate::ai::provider::{Env, Provider};
 use crate::ai::result::AiResult;
-use crate::commands::CiSettings;
+use crate::commands::{CiSettings, after_writing_reports};
 use crate::format::ai_script::{AiFile, AiScenario, ProviderSpec};
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::target::{SessionSettings, TargetPlan, TargetSettings};
@@ -22,8 +22,9 @@ use crate::reports::ai::{OutputDir, check_out_dir};
 use crate::reports::terminal::Extra;
 use crate::reports::terminal::{render_ai as render, transcript_line};
 use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
+use crate::run::associate::Association;
 use crate::run::associate::prepare_associator;
-use crate::run::{Failure, run_in_order};
+use crate::run::{Failure, ScenarioResult, run_in_order};
 use genesys_web_messaging::Transcript;
 use indexmap::IndexMap;
 use std::io::Write;
@@ -73,88 +74,18 @@ pub struct AiSettings {
 pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
     init_logging(args.verbose, colour_allowed);
     crate::secrets::register_from_env(args.api_key_variable.as_deref());
-    let mut file = match AiFile::load(&args.file) {
-        Ok(file) => file,
-        Err(e) => return Outcome::Invalid(e.to_string()),
-    };
-    if let Err(message) =
-        allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())
-    {
-        return Outcome::Invalid(message);
-    }
-    let file_target = TargetSettings {
-        deployment_id: file.deployment_id.clone(),
-        region: file.region.clone(),
-        endpoint: file.endpoint.clone(),
-        origin: file.origin.clone(),
-        autostart: file.autostart,
-        auth_code_variable: None,
-    };
-    let plan = match TargetPlan::prepare(&args.session, &file_target) {
-        Ok(plan) => plan,
+    let Checked {
+        file,
+        plan,
+        providers,
+        associator,
+    } = match check(&args).await {
+        Ok(checked) => checked,
         Err(message) => return Outcome::Invalid(message),
     };
-    if let Some(dir) = &args.out_dir
-        && let Err(message) = check_out_dir(dir)
-    {
-        return Outcome::Invalid(message);
-    }
-    let destinations = args.ci.reports.clone();
-    if let Err(message) = destinations.check() {
-        return Outcome::Invalid(message);
-    }
-    let http = match Http::new() {
-        Ok(http) => Arc::new(http),
-        Err(message) => return Outcome::Invalid(message),
-    };
-    let env = Env::from_process();
-    let providers = match build_providers(&file, &env, &http) {
-        Ok(providers) => providers,
-        Err(message) => return Outcome::Invalid(message),
-    };
-    for provider in providers.all() {
-        for note in provider.notes() {
-            eprintln!("warning: {}", crate::secrets::terminal(note));
-        }
-    }
-    for provider in providers.all() {
-        if let Err(e) = provider.preflight().await {
-            return Outcome::Invalid(format!(
-                "The check to ensure {} can be used failed due to:\n{e}",
-                provider.name()
-            ));
-        }
-    }
+    let destinations = &args.ci.reports;
 
-    let associator = if args.ci.associate_id {
-        match prepare_associator().await {
-            Ok(associator) => Some(associator),
-            Err(message) => return Outcome::Invalid(message),
-        }
-    } else {
-        None
-    };
-
-    let seed = args
-        .seed
-        .unwrap_or_else(crate::ai::placeholders::fresh_seed);
-    let mut picker = crate::ai::placeholders::Picker::new(seed);
-    let prepared: Vec<Prepared> = file
-        .scenarios
-        .iter()
-        .map(|scenario| {
-            let values = picker.pick(&scenario.placeholders);
-            Prepared {
-                prompt: crate::ai::placeholders::replace(&scenario.prompt, &values),
-                judge: providers.judge_of(scenario),
-                scenario: scenario.clone(),
-                values,
-            }
-        })
-        .collect();
-    if args.seed.is_none() && prepared.iter().any(|p| !p.values.is_empty()) {
-        eprintln!("Placeholder values chosen with seed {seed} (--seed {seed} chooses them again)");
-    }
+    let prepared = prepare_scenarios(&file, &providers, args.seed);
 
     // `ai` has no say-delay setting: the default pacing for its target.
     let say_delay = plan.say_delay(None, None);
@@ -197,22 +128,7 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
     let duration = clock.elapsed();
 
     let (results, signals): (Vec<AiResult>, Vec<Option<Signal>>) = results.into_iter().unzip();
-    let scenario_results: Vec<_> = results
-        .iter()
-        .zip(&signals)
-        .map(|(result, signal)| {
-            let mut scenario = result.to_scenario_result();
-            if let Some(signal) = *signal {
-                // Shown as interrupted in the CI reports, whatever the conversation reached.
-                scenario.failure = Some(Failure::Interrupted {
-                    signal,
-                    during: (!result.lines.is_empty() || result.turns > 0)
-                        .then(|| "before the conversation ended".to_string()),
-                });
-            }
-            scenario
-        })
-        .collect();
+    let scenario_results = as_scenario_results(&results, &signals);
     let associations = match &associator {
         Some(associator) => {
             let ids: Vec<_> = scenario_results
@@ -223,23 +139,12 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
         }
         None => None,
     };
-    let extras: Vec<Extra> = associations
-        .iter()
-        .flatten()
-        .map(|association| {
-            let mut extra = Extra::default();
-            extra.add_association(association);
-            extra
-        })
-        .collect();
-    let mut stdout = anstream::stdout();
-    let mut text = render(&results, &extras);
-    text.push_str(&crate::reports::terminal::totals(
+    print_text(
+        &results,
         &scenario_results,
+        associations.as_deref(),
         duration,
-    ));
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    );
 
     let file_name = args.file.display().to_string();
     let scenarios = scenario_results
@@ -259,16 +164,141 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report =
         RunReport::new(run_started_at, duration, None, scenarios).with_targets(vec![target_report]);
-    if let Err(message) = destinations.write(&run_report) {
-        return Outcome::Invalid(message);
+    let outcome = Outcome::of_run(
+        interrupt.signal().is_some(),
+        results.iter().all(AiResult::passed),
+    );
+    after_writing_reports(outcome, destinations.write(&run_report))
+}
+
+/// Chooses each scenario's placeholder values (with `seed_arg`, else a fresh seed that is
+/// then printed) and its judge.
+fn prepare_scenarios(file: &AiFile, providers: &Providers, seed_arg: Option<u64>) -> Vec<Prepared> {
+    let seed = seed_arg.unwrap_or_else(crate::ai::placeholders::fresh_seed);
+    let mut picker = crate::ai::placeholders::Picker::new(seed);
+    let prepared: Vec<Prepared> = file
+        .scenarios
+        .iter()
+        .map(|scenario| {
+            let values = picker.pick(&scenario.placeholders);
+            Prepared {
+                prompt: crate::ai::placeholders::replace(&scenario.prompt, &values),
+                judge: providers.judge_of(scenario),
+                scenario: scenario.clone(),
+                values,
+            }
+        })
+        .collect();
+    if seed_arg.is_none() && prepared.iter().any(|p| !p.values.is_empty()) {
+        eprintln!("Placeholder values chosen with seed {seed} (--seed {seed} chooses them again)");
     }
-    if interrupt.signal().is_some() {
-        Outcome::Interrupted
-    } else if results.iter().all(AiResult::passed) {
-        Outcome::Passed
+    prepared
+}
+
+/// The results as `scripted`'s, for the CI reports and `--associate-id`. `signals` go with
+/// `results` by position: an interrupted conversation shows as interrupted, whatever it
+/// reached.
+fn as_scenario_results(results: &[AiResult], signals: &[Option<Signal>]) -> Vec<ScenarioResult> {
+    results
+        .iter()
+        .zip(signals)
+        .map(|(result, signal)| {
+            let mut scenario = result.to_scenario_result();
+            if let Some(signal) = *signal {
+                scenario.failure = Some(Failure::Interrupted {
+                    signal,
+                    during: (!result.lines.is_empty() || result.turns > 0)
+                        .then(|| "before the conversation ended".to_string()),
+                });
+            }
+            scenario
+        })
+        .collect()
+}
+
+/// Prints the text report and the totals on stdout. `associations` go with `results` by
+/// position.
+fn print_text(
+    results: &[AiResult],
+    scenario_results: &[ScenarioResult],
+    associations: Option<&[Association]>,
+    duration: Duration,
+) {
+    let extras: Vec<Extra> = associations
+        .iter()
+        .copied()
+        .flatten()
+        .map(|association| {
+            let mut extra = Extra::default();
+            extra.add_association(association);
+            extra
+        })
+        .collect();
+    let mut stdout = anstream::stdout();
+    let mut text = render(results, &extras);
+    text.push_str(&crate::reports::terminal::totals(
+        scenario_results,
+        duration,
+    ));
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Everything checked before any session opens.
+struct Checked {
+    file: AiFile,
+    plan: TargetPlan,
+    providers: Providers,
+    associator: Option<Arc<crate::run::associate::Associator>>,
+}
+
+/// Reads and checks the file, the session settings (as `scripted`, through
+/// [`TargetPlan`]), `--out-dir`, the report destinations, the providers' keys and
+/// credentials, then a preflight request to each provider, and `--associate-id`'s login and
+/// permission check.
+async fn check(args: &AiSettings) -> Result<Checked, String> {
+    let mut file = AiFile::load(&args.file).map_err(|e| e.to_string())?;
+    allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())?;
+    let file_target = TargetSettings {
+        deployment_id: file.deployment_id.clone(),
+        region: file.region.clone(),
+        endpoint: file.endpoint.clone(),
+        origin: file.origin.clone(),
+        autostart: file.autostart,
+        auth_code_variable: None,
+    };
+    let plan = TargetPlan::prepare(&args.session, &file_target)?;
+    if let Some(dir) = &args.out_dir {
+        check_out_dir(dir)?;
+    }
+    args.ci.reports.check()?;
+    let http = Arc::new(Http::new()?);
+    let env = Env::from_process();
+    let providers = build_providers(&file, &env, &http)?;
+    for provider in providers.all() {
+        for note in provider.notes() {
+            eprintln!("warning: {}", crate::secrets::terminal(note));
+        }
+    }
+    for provider in providers.all() {
+        if let Err(e) = provider.preflight().await {
+            return Err(format!(
+                "The check to ensure {} can be used failed due to:\n{e}",
+                provider.name()
+            ));
+        }
+    }
+    let associator = if args.ci.associate_id {
+        Some(prepare_associator().await?)
     } else {
-        Outcome::Failed
-    }
+        None
+    };
+    Ok(Checked {
+        file,
+        plan,
+        providers,
+        associator,
+    })
 }
 
 /// Provider keys come only from the documented variables or from the one named on the

@@ -8,6 +8,7 @@
 //! with live progress on stderr, the table on stdout and `--report-json`.
 
 use crate::Outcome;
+use crate::commands::after_writing_reports;
 use crate::format::script::TestScript;
 use crate::load::engine::{self, LoadPlan};
 use crate::load::profile::{Model, Profile, ProfileInput};
@@ -74,34 +75,13 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     };
     let simulated = plan.simulated();
     let real_url = (!simulated).then(|| target_url(&plan.target));
-    if let Some(url) = &real_url
-        && !safety::is_loopback_url(url)
-        && !args.allow_real_deployment
-    {
-        return Outcome::Invalid(format!(
-            "refusing to load-test {}: it is not this machine's loopback nor the simulator. \
-             {} guests would open real conversations in that Genesys Cloud organisation \
-             (they count against its limits and show in its analytics). If that is what you \
-             want, add {}",
-            without_query(url),
-            profile.users,
-            safety::REAL_DEPLOYMENT_FLAG
-        ));
-    }
-    if let Some(limit) = raise_open_files_limit() {
-        let needed = limits::files_needed(profile.users, simulated);
-        if needed > limit {
-            return Outcome::Invalid(format!(
-                "--users {} needs about {needed} open files{}, but this process may open {limit} \
-                 (ulimit -n); raise the limit or lower --users",
-                profile.users,
-                if simulated {
-                    " (two per guest: the simulator runs in this process)"
-                } else {
-                    ""
-                }
-            ));
-        }
+    if let Err(message) = check_safety(
+        real_url.as_deref(),
+        args.allow_real_deployment,
+        profile.users,
+        simulated,
+    ) {
+        return Outcome::Invalid(message);
     }
     let timeout = plan.timeout(args.timeout, script.config.timeout);
     let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);
@@ -140,17 +120,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     }
 
     let recorder = Arc::new(Recorder::new(&script.scenarios));
-    let (stop_sender, stop) = watch::channel(false);
-    let signal_watch = {
-        let interrupt = interrupt.clone();
-        tokio::spawn(async move {
-            interrupt.wait().await;
-            eprintln!("Stopping the guests");
-            let _ = stop_sender.send(true);
-            // Keep the sender, so the guests see `true` rather than a closed channel.
-            std::future::pending::<()>().await;
-        })
-    };
+    let (signal_watch, stop) = stop_on_signal(&interrupt);
     let load = LoadPlan {
         scenarios: script.scenarios.clone().into(),
         guest,
@@ -176,24 +146,94 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         profile: report::ProfileInfo::new(&profile, say_delay, timeout),
         interrupted,
     };
+    let written = print_and_write(
+        &info,
+        &summary,
+        &verdicts,
+        passed,
+        args.report_json.as_deref(),
+    );
+    let outcome = Outcome::of_run(interrupted, passed);
+    after_writing_reports(outcome, written)
+}
+
+/// A watch that turns true on SIGINT or SIGTERM, and the task that sets it (abort it when the
+/// run is over).
+fn stop_on_signal(
+    interrupt: &crate::interrupt::Interrupt,
+) -> (tokio::task::JoinHandle<()>, watch::Receiver<bool>) {
+    let (stop_sender, stop) = watch::channel(false);
+    let interrupt = interrupt.clone();
+    let task = tokio::spawn(async move {
+        interrupt.wait().await;
+        eprintln!("Stopping the guests");
+        let _ = stop_sender.send(true);
+        // Keep the sender, so the guests see `true` rather than a closed channel.
+        std::future::pending::<()>().await;
+    });
+    (task, stop)
+}
+
+/// Prints the table on stdout, then writes `--report-json` (the one rule for a report that
+/// cannot be written is the caller's).
+fn print_and_write(
+    info: &report::RunInfo,
+    summary: &crate::load::stats::Summary,
+    verdicts: &[crate::load::verdict::Verdict],
+    passed: bool,
+    report_json: Option<&std::path::Path>,
+) -> Result<(), String> {
     let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(report::render(&info, &summary, &verdicts, passed).as_bytes());
+    let _ = stdout.write_all(report::render(info, summary, verdicts, passed).as_bytes());
     let _ = stdout.flush();
-    if let Some(path) = &args.report_json {
-        let json = report::to_json(&info, &summary, &verdicts, passed);
-        if let Err(e) = crate::reports::write::write_atomically(path, json.as_bytes()) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return Outcome::Failed;
+    match report_json {
+        Some(path) => {
+            let json = report::to_json(info, summary, verdicts, passed);
+            crate::reports::write::write_atomically(path, json.as_bytes())
+                .map_err(|e| format!("--report-json {}: cannot write it: {e}", path.display()))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Refuses a real deployment without consent, and more guests than open files allow (after
+/// raising the limit as far as it goes).
+fn check_safety(
+    real_url: Option<&str>,
+    allow_real_deployment: bool,
+    users: usize,
+    simulated: bool,
+) -> Result<(), String> {
+    if let Some(url) = real_url
+        && !safety::is_loopback_url(url)
+        && !allow_real_deployment
+    {
+        return Err(format!(
+            "refusing to load-test {}: it is not this machine's loopback nor the simulator. \
+             {} guests would open real conversations in that Genesys Cloud organisation \
+             (they count against its limits and show in its analytics). If that is what you \
+             want, add {}",
+            without_query(url),
+            users,
+            safety::REAL_DEPLOYMENT_FLAG
+        ));
+    }
+    if let Some(limit) = raise_open_files_limit() {
+        let needed = limits::files_needed(users, simulated);
+        if needed > limit {
+            return Err(format!(
+                "--users {} needs about {needed} open files{}, but this process may open {limit} \
+                 (ulimit -n); raise the limit or lower --users",
+                users,
+                if simulated {
+                    " (two per guest: the simulator runs in this process)"
+                } else {
+                    ""
+                }
+            ));
         }
     }
-    if interrupted {
-        // As every command: an interrupted run exits with 130 once its report is out.
-        Outcome::Interrupted
-    } else if passed {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
-    }
+    Ok(())
 }
 
 /// The URL the sessions of a non-simulated target connect to.

@@ -36,9 +36,6 @@ pub fn run(inputs: &[std::path::PathBuf], destinations: &Destinations) -> Outcom
             );
         }
     }
-    if let Err(message) = destinations.write(&merged) {
-        return Outcome::Invalid(message);
-    }
     let summary = merged.summary;
     println!(
         "Merged {} reports: {} scenarios, {} passed, {} failed",
@@ -47,11 +44,8 @@ pub fn run(inputs: &[std::path::PathBuf], destinations: &Destinations) -> Outcom
         summary.passed,
         summary.failed
     );
-    if summary.failed == 0 {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
-    }
+    let outcome = Outcome::of_run(false, summary.failed == 0);
+    super::after_writing_reports(outcome, destinations.write(&merged))
 }
 
 /// One report of every scenario, in the order of the inputs; its time span covers them all.

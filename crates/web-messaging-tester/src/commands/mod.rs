@@ -10,6 +10,7 @@ pub mod scripted;
 pub mod simulate;
 pub mod validate;
 
+use crate::Outcome;
 use crate::reports::Destinations;
 
 /// What `scripted` and `ai` produce for CI: the report files and the conversation IDs.
@@ -19,4 +20,32 @@ pub struct CiSettings {
     pub associate_id: bool,
     /// Where the JUnit, JSON and HTML reports go.
     pub reports: Destinations,
+}
+
+/// The one rule for the report files after a run, for every command that writes them
+/// (`scripted`, `ai`, `load`, `report merge`): the results were printed first; a report that
+/// cannot be written then ends the command with exit 2 and says which one and why, whatever
+/// the run's outcome was (a CI job must not pass on a report it does not have).
+pub fn after_writing_reports(outcome: Outcome, written: Result<(), String>) -> Outcome {
+    match written {
+        Ok(()) => outcome,
+        Err(message) => Outcome::Invalid(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_not_written_after_a_run_exits_with_2_whatever_the_run_did() {
+        for outcome in [Outcome::Passed, Outcome::Failed, Outcome::Interrupted] {
+            let after = after_writing_reports(outcome, Err("--report-json r.json: no".into()));
+            assert!(matches!(after, Outcome::Invalid(m) if m == "--report-json r.json: no"));
+        }
+        assert!(matches!(
+            after_writing_reports(Outcome::Interrupted, Ok(())),
+            Outcome::Interrupted
+        ));
+    }
 }

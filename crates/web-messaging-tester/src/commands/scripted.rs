@@ -6,15 +6,16 @@
 //! targets, run, look up the conversations, print, and write the reports.
 
 use crate::Outcome;
-use crate::commands::CiSettings;
+use crate::commands::{CiSettings, after_writing_reports};
 use crate::format::script::{Scenario, TestScript};
 use crate::interrupt::Interrupt;
 use crate::plan::shard::{self, Shard};
 use crate::plan::target::{DEFAULT_TIMEOUT, SessionSettings, StartedTarget, TargetPlan};
 use crate::reports::progress::{LiveProgress, PlainProgress, live_display_possible};
+use crate::reports::terminal::{self, Extra};
 use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
-use crate::run::associate::prepare_associator;
-use crate::run::{Progress, RunSettings, run_scenarios};
+use crate::run::associate::{Association, Associator, prepare_associator};
+use crate::run::{Progress, RunSettings, ScenarioResult, run_scenarios};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,36 +65,17 @@ pub struct ScriptedSettings {
 /// Runs `scripted`.
 pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
-    let files = match crate::plan::files::expand(&args.files) {
-        Ok(files) => files,
+    let Checked {
+        files,
+        suites,
+        jobs,
+        parallel,
+        associator,
+    } = match check(&args).await {
+        Ok(checked) => checked,
         Err(message) => return Outcome::Invalid(message),
     };
-    let (suites, jobs, total) = match load(&args, &files) {
-        Ok(loaded) => loaded,
-        Err(message) => return Outcome::Invalid(message),
-    };
-    let simulated = suites.iter().any(|suite| suite.plan.simulated());
-    let parallel = match crate::load::check_parallel(args.parallel, jobs.len(), simulated) {
-        Ok(parallel) => parallel,
-        Err(message) => return Outcome::Invalid(message),
-    };
-    if let Some(shard) = args.shard
-        && jobs.is_empty()
-    {
-        eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
-    }
-    let destinations = args.ci.reports.clone();
-    if let Err(message) = destinations.check() {
-        return Outcome::Invalid(message);
-    }
-    let associator = if args.ci.associate_id {
-        match prepare_associator().await {
-            Ok(associator) => Some(associator),
-            Err(message) => return Outcome::Invalid(message),
-        }
-    } else {
-        None
-    };
+    let destinations = &args.ci.reports;
 
     // From here on SIGINT and SIGTERM stop the run gracefully: what finished keeps its result,
     // the rest is marked interrupted, every report is printed and written, exit code 130.
@@ -110,55 +92,10 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_started_at = jiff::Timestamp::now();
     let clock = tokio::time::Instant::now();
-    // Targets are started only once all input is known to be valid, and only for files with
-    // scenarios in this shard.
-    let mut targets: Vec<Option<StartedTarget>> = Vec::new();
-    let mut settings: Vec<Option<RunSettings>> = Vec::new();
-    for (index, suite) in suites.into_iter().enumerate() {
-        if !jobs.iter().any(|job| job.suite == index) {
-            targets.push(None);
-            settings.push(None);
-            continue;
-        }
-        let Suite {
-            file,
-            plan,
-            timeout,
-            say_delay,
-            scenario_timeout,
-        } = suite;
-        let started = match plan.start().await {
-            Ok(started) => started,
-            Err(message) => {
-                shutdown(targets).await;
-                return Outcome::Invalid(with_file(&files, &file, message));
-            }
-        };
-        settings.push(Some(RunSettings {
-            guest: started.guest(timeout, say_delay),
-            scenario_timeout,
-        }));
-        targets.push(Some(started));
-    }
-
-    // Attachments over limits known before any session opens (the deployment's upload
-    // limits) are refused now, with their file, line and column.
-    for (index, suite_settings) in settings.iter().enumerate() {
-        if let Some(limits) = suite_settings
-            .as_ref()
-            .and_then(|s| s.guest.session.attachment_limits.as_ref())
-        {
-            let scenarios: Vec<Scenario> = jobs
-                .iter()
-                .filter(|job| job.suite == index)
-                .map(|job| job.scenario.clone())
-                .collect();
-            if let Err(e) = crate::format::script::check_attachment_limits(&scenarios, limits) {
-                shutdown(targets).await;
-                return Outcome::Invalid(e.to_string());
-            }
-        }
-    }
+    let (targets, settings) = match start_targets(suites, &jobs, &files).await {
+        Ok(started) => started,
+        Err(message) => return Outcome::Invalid(message),
+    };
 
     let live = (!args.verbose && live_display_possible(colour_allowed))
         .then(|| Arc::new(LiveProgress::new()));
@@ -189,28 +126,14 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
             .as_ref()
             .map_or(DEFAULT_TIMEOUT, |s| s.guest.timeout)
     };
-    let extras: Vec<crate::reports::terminal::Extra> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, job)| {
-            let mut extra = crate::reports::terminal::Extra {
-                timeout: Some(timeout_of(job)),
-                ..crate::reports::terminal::Extra::default()
-            };
-            if let Some(association) = associations.as_ref().map(|a| &a[i]) {
-                extra.add_association(association);
-            }
-            extra
-        })
-        .collect();
-    let run_timeout = jobs.first().map_or(DEFAULT_TIMEOUT, timeout_of);
-    let mut text =
-        crate::reports::terminal::render(&results, &extras, args.failures_only, run_timeout);
-    text.push_str(&crate::reports::terminal::totals(&results, duration));
-    let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-
+    let timeouts: Vec<Duration> = jobs.iter().map(timeout_of).collect();
+    print_text(
+        &results,
+        &timeouts,
+        associations.as_deref(),
+        args.failures_only,
+        duration,
+    );
     let file_names = files_display(&files);
     let scenarios = jobs
         .iter()
@@ -222,7 +145,7 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
                 &ScenarioContext {
                     file: &file_names[job.suite],
                     name: &job.name,
-                    timeout: timeout_of(job),
+                    timeout: timeouts[i],
                     association: associations.as_ref().map(|a| &a[i]),
                 },
             )
@@ -230,16 +153,135 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios)
         .with_targets(targets_report);
-    if let Err(message) = destinations.write(&run_report) {
-        return Outcome::Invalid(message);
+    let outcome = Outcome::of_run(
+        interrupt.signal().is_some(),
+        results.iter().all(ScenarioResult::passed),
+    );
+    after_writing_reports(outcome, destinations.write(&run_report))
+}
+
+/// Everything checked before anything starts.
+struct Checked {
+    files: Vec<PathBuf>,
+    suites: Vec<Suite>,
+    jobs: Vec<Job>,
+    parallel: usize,
+    associator: Option<Arc<Associator>>,
+}
+
+/// Expands the file arguments, loads and checks every file and its target, picks this shard's
+/// scenarios, checks the report destinations, logs in and checks the permission for
+/// `--associate-id`. Nothing is opened.
+async fn check(args: &ScriptedSettings) -> Result<Checked, String> {
+    let files = crate::plan::files::expand(&args.files)?;
+    let (suites, jobs, total) = load(args, &files)?;
+    let simulated = suites.iter().any(|suite| suite.plan.simulated());
+    let parallel = crate::load::check_parallel(args.parallel, jobs.len(), simulated)?;
+    if let Some(shard) = args.shard
+        && jobs.is_empty()
+    {
+        eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
     }
-    if interrupt.signal().is_some() {
-        Outcome::Interrupted
-    } else if results.iter().all(|r| r.passed()) {
-        Outcome::Passed
+    args.ci.reports.check()?;
+    let associator = if args.ci.associate_id {
+        Some(prepare_associator().await?)
     } else {
-        Outcome::Failed
+        None
+    };
+    Ok(Checked {
+        files,
+        suites,
+        jobs,
+        parallel,
+        associator,
+    })
+}
+
+/// Starts the targets, only once all input is known to be valid and only for files with
+/// scenarios in this shard; then refuses attachments over limits known before any session
+/// opens (the deployment's upload limits), with their file, line and column. On an error every
+/// started target is shut down.
+async fn start_targets(
+    suites: Vec<Suite>,
+    jobs: &[Job],
+    files: &[PathBuf],
+) -> Result<(Vec<Option<StartedTarget>>, Vec<Option<RunSettings>>), String> {
+    let mut targets: Vec<Option<StartedTarget>> = Vec::new();
+    let mut settings: Vec<Option<RunSettings>> = Vec::new();
+    for (index, suite) in suites.into_iter().enumerate() {
+        if !jobs.iter().any(|job| job.suite == index) {
+            targets.push(None);
+            settings.push(None);
+            continue;
+        }
+        let Suite {
+            file,
+            plan,
+            timeout,
+            say_delay,
+            scenario_timeout,
+        } = suite;
+        let started = match plan.start().await {
+            Ok(started) => started,
+            Err(message) => {
+                shutdown(targets).await;
+                return Err(with_file(files, &file, message));
+            }
+        };
+        settings.push(Some(RunSettings {
+            guest: started.guest(timeout, say_delay),
+            scenario_timeout,
+        }));
+        targets.push(Some(started));
     }
+    for (index, suite_settings) in settings.iter().enumerate() {
+        if let Some(limits) = suite_settings
+            .as_ref()
+            .and_then(|s| s.guest.session.attachment_limits.as_ref())
+        {
+            let scenarios: Vec<Scenario> = jobs
+                .iter()
+                .filter(|job| job.suite == index)
+                .map(|job| job.scenario.clone())
+                .collect();
+            if let Err(e) = crate::format::script::check_attachment_limits(&scenarios, limits) {
+                shutdown(targets).await;
+                return Err(e.to_string());
+            }
+        }
+    }
+    Ok((targets, settings))
+}
+
+/// Prints the text report and the totals on stdout. `timeouts` and `associations` go with
+/// `results` by position.
+fn print_text(
+    results: &[ScenarioResult],
+    timeouts: &[Duration],
+    associations: Option<&[Association]>,
+    failures_only: bool,
+    duration: Duration,
+) {
+    let extras: Vec<Extra> = timeouts
+        .iter()
+        .enumerate()
+        .map(|(i, timeout)| {
+            let mut extra = Extra {
+                timeout: Some(*timeout),
+                ..Extra::default()
+            };
+            if let Some(association) = associations.map(|a| &a[i]) {
+                extra.add_association(association);
+            }
+            extra
+        })
+        .collect();
+    let run_timeout = timeouts.first().copied().unwrap_or(DEFAULT_TIMEOUT);
+    let mut text = terminal::render(results, &extras, failures_only, run_timeout);
+    text.push_str(&terminal::totals(results, duration));
+    let mut stdout = anstream::stdout();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
 }
 
 fn files_display(files: &[PathBuf]) -> Vec<String> {

@@ -132,7 +132,7 @@ pub fn compact(d: Duration) -> String {
         return "0s".into();
     }
     // Whole milliseconds are precise enough for every profile setting.
-    let d = Duration::from_millis(d.as_millis() as u64);
+    let d = Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     humantime::format_duration(d).to_string()
 }
 

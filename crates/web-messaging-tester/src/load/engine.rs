@@ -74,7 +74,8 @@ async fn closed_guest(
         if !more || *stop.borrow() {
             return;
         }
-        let scenario = (guest + iteration as usize) % plan.scenarios.len();
+        let scenario =
+            (guest + usize::try_from(iteration).unwrap_or(usize::MAX)) % plan.scenarios.len();
         hold(&plan, scenario, &recorder, &mut stop).await;
         iteration += 1;
     }
@@ -110,7 +111,8 @@ async fn open_arrivals(
         let plan = plan.clone();
         let recorder = Arc::clone(recorder);
         let mut stop = stop.clone();
-        let scenario = (k % plan.scenarios.len() as u64) as usize;
+        // The remainder is below the number of scenarios, so it fits.
+        let scenario = usize::try_from(k % plan.scenarios.len() as u64).unwrap_or(0);
         guests.spawn(async move {
             let _slot = slot;
             hold(&plan, scenario, &recorder, &mut stop).await;
@@ -256,8 +258,8 @@ scenarios:
     - waitForReplyContaining: pong
 ";
 
-    fn profile(input: ProfileInput) -> Profile {
-        Profile::new(&input).expect("a valid profile")
+    fn profile(input: &ProfileInput) -> Profile {
+        Profile::new(input).expect("a valid profile")
     }
 
     async fn load(bot: &str, script: &str, profile: Profile, deployment: &str) -> Summary {
@@ -285,7 +287,7 @@ scenarios:
         let summary = load(
             BOT,
             PING_TWICE,
-            profile(ProfileInput {
+            profile(&ProfileInput {
                 users: Some(30),
                 iterations: Some(2),
                 ..ProfileInput::default()
@@ -339,7 +341,7 @@ scenarios:
         let summary = load(
             BOT,
             script,
-            profile(ProfileInput {
+            profile(&ProfileInput {
                 users: Some(20),
                 iterations: Some(1),
                 ..ProfileInput::default()
@@ -377,7 +379,7 @@ scenarios:
         let summary = load(
             &bot,
             PING_TWICE,
-            profile(ProfileInput {
+            profile(&ProfileInput {
                 users: Some(10),
                 iterations: Some(1),
                 ..ProfileInput::default()
@@ -397,7 +399,7 @@ scenarios:
         let summary = load(
             BOT,
             PING_TWICE,
-            profile(ProfileInput {
+            profile(&ProfileInput {
                 users: Some(50),
                 duration: Some(Duration::from_millis(400)),
                 arrival_rate: Some(50.0),
@@ -419,7 +421,7 @@ scenarios:
         let summary = load(
             BOT,
             PING_TWICE,
-            profile(ProfileInput {
+            profile(&ProfileInput {
                 users: Some(5),
                 duration: Some(Duration::from_millis(200)),
                 ..ProfileInput::default()
@@ -452,7 +454,7 @@ scenarios:
                 say_delay: Duration::ZERO,
                 timeout: Duration::from_secs(120),
             },
-            profile: profile(ProfileInput {
+            profile: profile(&ProfileInput {
                 users: Some(8),
                 iterations: Some(1),
                 ..ProfileInput::default()

@@ -259,7 +259,9 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn micros(d: Duration) -> u64 {
-    (d.as_micros() as u64).clamp(1, HIGHEST_MICROS)
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(1, HIGHEST_MICROS)
 }
 
 impl Recorder {
@@ -322,7 +324,9 @@ impl Recorder {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Every update is complete before the lock is released, so a poisoned lock (a panic
         // elsewhere) still holds consistent numbers.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A conversation begins; the guard records how it ends (a guard dropped without an

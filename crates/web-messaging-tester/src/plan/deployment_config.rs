@@ -322,7 +322,11 @@ pub async fn discover(
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Cache::default);
     let key = url.as_str().to_string();
-    if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+    if let Some(found) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
         return Ok(found.clone());
     }
     let fetched = fetch(url, extra_roots, timeout).await?;
@@ -340,7 +344,7 @@ pub async fn discover(
     }
     cache
         .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(key, fetched.clone());
     Ok(fetched)
 }

@@ -140,7 +140,10 @@ impl OutputDir {
         let millis = jiff::Timestamp::now().as_millisecond();
         let stem = sanitise(&format!("{}-{millis}", result.name));
         let path = {
-            let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+            let mut taken = self
+                .taken
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let mut n = 1;
             loop {
                 let name = if n == 1 {

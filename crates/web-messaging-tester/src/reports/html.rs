@@ -231,6 +231,8 @@ fn run_details(page: &mut String, report: &RunReport) {
     page.push_str("</dl>\n");
 }
 
+// The section's markup top to bottom, as the page shows it.
+#[allow(clippy::too_many_lines)]
 fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title: &str) {
     let interrupted = s.failure.as_ref().is_some_and(|f| f.kind == "interrupted");
     let (class, verdict) = if s.passed {

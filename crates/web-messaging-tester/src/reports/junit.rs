@@ -210,7 +210,10 @@ mod tests {
         assert_eq!(root.tag_name().name(), "testsuites");
         assert_eq!(root.attribute("tests"), Some("2"));
         assert_eq!(root.attribute("failures"), Some("1"));
-        let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+        let suites: Vec<_> = root
+            .children()
+            .filter(roxmltree::Node::is_element)
+            .collect();
         assert_eq!(suites.len(), 2);
         let case = suites[0]
             .children()

@@ -59,7 +59,7 @@ pub struct ProfileInfo {
 impl ProfileInfo {
     /// Describes a profile with its pacing.
     pub fn new(profile: &Profile, say_delay: Duration, timeout: Duration) -> ProfileInfo {
-        let ms = |d: Duration| d.as_millis() as u64;
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         ProfileInfo {
             model: match profile.model {
                 Model::Closed => "closed",
@@ -149,6 +149,8 @@ fn errors_cell(errors: &std::collections::BTreeMap<String, u64>) -> String {
 
 /// The table printed after the run. Colour codes are always written; the output stream strips
 /// them where colour is off.
+// The table top to bottom, as it is printed.
+#[allow(clippy::too_many_lines)]
 pub fn render(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: bool) -> String {
     let mut out = String::new();
     let s = summary;

@@ -310,6 +310,8 @@ fn describe_start(e: &WaitError, timeout: Duration) -> String {
     }
 }
 
+// One arm per expectation and way of failing: the wording of a wait, read in one place.
+#[allow(clippy::too_many_lines)]
 fn describe_wait(e: &WaitError) -> String {
     // Upstream's wording, "a message containing:", extended to the option waits.
     let (from, inner) = match &e.expectation {
@@ -390,7 +392,7 @@ fn describe_wait(e: &WaitError) -> String {
                 }
             };
             with_received(
-                format!(
+                &format!(
                     "{problem} whilst waiting a message {what}:\n {expected}\n{}",
                     capitalise(&fault.to_string())
                 ),
@@ -398,7 +400,7 @@ fn describe_wait(e: &WaitError) -> String {
             )
         }
         WaitFailure::Closed(closed) => with_received(
-            format!(
+            &format!(
                 "The connection closed whilst waiting a message {what}:\n {expected}\n{}",
                 capitalise(&closed.to_string())
             ),
@@ -406,7 +408,7 @@ fn describe_wait(e: &WaitError) -> String {
         ),
         WaitFailure::SessionNotStarted => "The session did not start".to_string(),
         WaitFailure::TooExpensive(too) => with_received(
-            format!(
+            &format!(
                 "Could not decide within {} whether a reply matches:\n {expected}\n{}",
                 humanize(e.timeout),
                 capitalise(&too.to_string())
@@ -443,10 +445,10 @@ fn describe_no_disconnect(e: &WaitError) -> String {
         ),
         other => format!("Expected the bot to disconnect ({other:?})"),
     };
-    with_received(head, &e.received)
+    with_received(&head, &e.received)
 }
 
-fn with_received(head: String, received: &[String]) -> String {
+fn with_received(head: &str, received: &[String]) -> String {
     if received.is_empty() {
         format!("{head}\nNo messages were received")
     } else {
@@ -483,7 +485,10 @@ mod tests {
             expected: "welcome".into(),
             expectation,
             timeout: Duration::from_secs(2),
-            received: received.iter().map(|r| r.to_string()).collect(),
+            received: received
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             reason,
             late: Vec::new(),
             rate_limited: Vec::new(),

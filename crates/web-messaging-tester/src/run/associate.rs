@@ -356,7 +356,7 @@ impl Associator {
         let answer = self
             .send(|| self.client.get(&url).bearer_auth(token))
             .await?;
-        parse_success(answer)
+        parse_success(&answer)
     }
 
     /// A valid token, logging in when there is none or it is about to expire.
@@ -376,7 +376,7 @@ impl Associator {
                     .form(&[("grant_type", "client_credentials")])
             })
             .await?;
-        let body = parse_success(answer)?;
+        let body = parse_success(&answer)?;
         let token = body
             .get("access_token")
             .and_then(|v| v.as_str())
@@ -436,7 +436,7 @@ impl Associator {
 }
 
 /// A 2xx answer's JSON, or the error it describes (Platform or OAuth shape).
-fn parse_success(answer: Answer) -> Result<serde_json::Value, ApiError> {
+fn parse_success(answer: &Answer) -> Result<serde_json::Value, ApiError> {
     let json: Option<serde_json::Value> = serde_json::from_str(&answer.body).ok();
     if (200..300).contains(&answer.status) {
         return json.ok_or_else(|| ApiError::Transport("the answer is not JSON".into()));

@@ -120,7 +120,7 @@ impl GoogleAuth {
                 key,
                 token_uri,
             } => {
-                let now = jiff::Timestamp::now().as_second().max(0) as u64;
+                let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0);
                 let assertion = sign_jwt(key, key_id.as_deref(), client_email, token_uri, now)
                     .map_err(ProviderError)?;
                 let form = [
