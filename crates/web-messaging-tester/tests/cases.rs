@@ -1,6 +1,7 @@
 //! The CLI's integration tests, as data: each folder under `tests/cases/` holds the files of one
 //! case (test-script, bot flow), `cmd` (the arguments, run from that folder), and what must
-//! come out: `expected.stdout`, `expected.exit`, and optionally `expected.stderr`.
+//! come out: `expected.stdout`, `expected.stderr` and `expected.exit`. Each folder is a test of
+//! its own (`cargo test --test cases -- <name>` runs the ones whose name contains `<name>`).
 //!
 //! Every case runs the built binary, against the simulator over real loopback WebSockets where
 //! the case has a bot flow. Ports are random, so `127.0.0.1:<port>` is compared as
@@ -54,6 +55,51 @@ fn normalise_totals(text: &str) -> String {
     lines.join("\n")
 }
 
+/// What varies from run to run on stderr: each progress line's `in 0.3 s` becomes `in T s`; the
+/// open-files limit of this machine (`may open 20000 (ulimit -n)`) becomes `may open N`; and
+/// with `-p` above 1, scenarios start and finish in any order, so the lines are sorted.
+fn normalise_stderr(text: &str, parallel: bool) -> String {
+    let mut lines: Vec<String> = normalise(text)
+        .split('\n')
+        .map(|line| {
+            let line = match line.rsplit_once(" in ") {
+                Some((head, time))
+                    if line.starts_with('[')
+                        && time.strip_suffix(" s").is_some_and(|n| {
+                            !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+                        }) =>
+                {
+                    format!("{head} in T s")
+                }
+                _ => line.to_string(),
+            };
+            match line.split_once("this process may open ") {
+                Some((head, tail)) => match tail.split_once(" (ulimit -n)") {
+                    Some((_, rest)) => format!("{head}this process may open N (ulimit -n){rest}"),
+                    None => line,
+                },
+                None => line,
+            }
+        })
+        .collect();
+    if parallel {
+        let end = lines.last().is_some_and(String::is_empty);
+        lines.retain(|l| !l.is_empty());
+        lines.sort();
+        if end {
+            lines.push(String::new());
+        }
+    }
+    lines.join("\n")
+}
+
+/// Whether `args` run scenarios side by side (`-p N` or `--parallel N` with N above 1).
+fn runs_in_parallel(args: &[&str]) -> bool {
+    args.windows(2).any(|pair| {
+        ["-p", "--parallel"].contains(&pair[0]) && pair[1].parse::<u64>().is_ok_and(|n| n > 1)
+    })
+}
+
 fn run_case(dir: &Path) -> Outcome {
     let cmd = std::fs::read_to_string(dir.join("cmd")).expect("every case has a cmd file");
     let args: Vec<&str> = cmd.split_whitespace().collect();
@@ -67,7 +113,10 @@ fn run_case(dir: &Path) -> Outcome {
         .expect("the binary runs");
     Outcome {
         stdout: normalise_totals(&normalise(&String::from_utf8_lossy(&output.stdout))),
-        stderr: normalise(&String::from_utf8_lossy(&output.stderr)),
+        stderr: normalise_stderr(
+            &String::from_utf8_lossy(&output.stderr),
+            runs_in_parallel(&args),
+        ),
         exit: output.status.code().unwrap_or(-1),
     }
 }
@@ -83,10 +132,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
         std::fs::write(dir.join("expected.stdout"), &actual.stdout).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("expected.exit"), format!("{}\n", actual.exit))
             .map_err(|e| e.to_string())?;
-        if dir.join("expected.stderr").exists() {
-            std::fs::write(dir.join("expected.stderr"), &actual.stderr)
-                .map_err(|e| e.to_string())?;
-        }
+        std::fs::write(dir.join("expected.stderr"), &actual.stderr).map_err(|e| e.to_string())?;
         return Ok(());
     }
     let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
@@ -104,13 +150,13 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
             actual.stdout
         ));
     }
-    if let Some(expected) = read("expected.stderr")
-        && expected != actual.stderr
-    {
-        problems.push(format!(
+    match read("expected.stderr") {
+        None => problems.push("missing expected.stderr (BLESS=1 writes it)".to_string()),
+        Some(expected) if expected != actual.stderr => problems.push(format!(
             "stderr differs.\n--- expected\n{expected}\n--- actual\n{}",
             actual.stderr
-        ));
+        )),
+        Some(_) => {}
     }
     if problems.is_empty() {
         Ok(())
@@ -123,8 +169,8 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     }
 }
 
-#[test]
-fn cases() {
+fn main() -> std::process::ExitCode {
+    let arguments = libtest_mimic::Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let only = std::env::var("CASE").ok();
     let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
@@ -137,21 +183,19 @@ fn cases() {
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty(), "no cases found");
-    // Cases are independent processes on their own ports: run them side by side.
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = dirs
-            .iter()
-            .map(|dir| scope.spawn(move || check_case(dir, bless)))
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| match h.join() {
-                Ok(Ok(())) => None,
-                Ok(Err(problem)) => Some(problem),
-                Err(_) => Some("a case panicked".to_string()),
+    // Cases are independent processes on their own ports: libtest-mimic runs them side by side.
+    let trials = dirs
+        .into_iter()
+        .map(|dir| {
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            libtest_mimic::Trial::test(name, move || {
+                check_case(&dir, bless).map_err(libtest_mimic::Failed::from)
             })
-            .collect()
-    });
-    println!("{} cases run", dirs.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+        })
+        .collect();
+    libtest_mimic::run(&arguments, trials).exit_code()
 }
