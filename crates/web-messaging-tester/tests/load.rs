@@ -1,6 +1,7 @@
 //! `web-messaging-tester load`, end to end: tens of guests over loopback sockets against the
 //! simulator (in-process, or in another process), the JSON report's counts and histograms,
-//! thresholds met and breached, and everything refused before any load starts (exit 2).
+//! thresholds met and breached. What is refused before any load starts (exit 2) is in the
+//! data-driven cases (`tests/cases/arch-load-*`).
 //! No assertion depends on how fast anything runs.
 
 use assert_cmd::Command;
@@ -206,114 +207,6 @@ fn the_open_model_reports_its_arrivals() {
     );
     assert_eq!(json["profile"]["model"], "open");
     assert_eq!(json["profile"]["arrivalRate"], 40.0);
-}
-
-#[test]
-fn impossible_profiles_are_refused_before_anything_connects() {
-    let files = Files::new(SCRIPT);
-    let cases: &[(&[&str], &str)] = &[
-        (
-            &["--users", "0", "--iterations", "1"],
-            "--users must be at least 1",
-        ),
-        (&["--iterations", "1"], "--users is required"),
-        (&["--users", "5"], "--duration <time>"),
-        (
-            &["--users", "5", "--duration", "10s", "--iterations", "2"],
-            "--duration and --iterations cannot be used together",
-        ),
-        (
-            &["--users", "5", "--duration", "10s", "--ramp-up", "1m"],
-            "--ramp-up (1m) is longer than --duration (10s)",
-        ),
-        (
-            &["--users", "5", "--arrival-rate", "3", "--iterations", "2"],
-            "give --duration instead",
-        ),
-        (
-            &["--users", "5", "--arrival-rate", "0", "--duration", "1s"],
-            "must be above 0",
-        ),
-        (
-            &[
-                "--users",
-                "5",
-                "--iterations",
-                "1",
-                "--threshold",
-                "p95<fast",
-            ],
-            "not a duration",
-        ),
-        (
-            &["--users", "5", "--iterations", "1", "--threshold", "p97<1s"],
-            "unknown metric 'p97'",
-        ),
-        (
-            &[
-                "--users",
-                "5",
-                "--iterations",
-                "1",
-                "--report-json",
-                "/nonexistent/r.json",
-            ],
-            "does not exist",
-        ),
-    ];
-    for (args, fragment) in cases {
-        let output = files.simulated(args).output().expect("runs");
-        let stderr = text(&output.stderr);
-        assert_eq!(exit_code(&output), 2, "{args:?}: {stderr}");
-        assert!(stderr.contains(fragment), "{args:?}: {stderr}");
-        assert!(!stderr.contains("Smoke test"), "{args:?}: {stderr}");
-        assert!(output.stdout.is_empty(), "{args:?}");
-    }
-}
-
-#[test]
-fn a_real_deployment_needs_explicit_consent() {
-    let files = Files::new(SCRIPT);
-    for target in [
-        &["-id", "d", "-r", "mypurecloud.ie"][..],
-        &[
-            "-id",
-            "d",
-            "--endpoint",
-            "wss://webmessaging.example.com/v1",
-        ][..],
-        &["-id", "d", "--endpoint", "ws://10.1.2.3:4000/v1"][..],
-    ] {
-        let output = files
-            .load(target)
-            .args(["--users", "100", "--iterations", "1"])
-            .output()
-            .expect("runs");
-        let stderr = text(&output.stderr);
-        assert_eq!(exit_code(&output), 2, "{target:?}: {stderr}");
-        assert!(stderr.contains("refusing to load-test"), "{stderr}");
-        assert!(stderr.contains("--allow-real-deployment"), "{stderr}");
-        assert!(stderr.contains("100 guests"), "{stderr}");
-        assert!(!stderr.contains("Smoke test"), "{stderr}");
-    }
-}
-
-#[test]
-fn a_script_failing_for_one_guest_stops_before_the_load() {
-    let files = Files::new(
-        "scenarios:\n  Fine:\n    - say: ping\n    - waitForReplyContaining: pong\n  Broken:\n    - say: ping\n    - waitForReplyContaining: never said\n      timeout: 300ms\n",
-    );
-    let output = files
-        .simulated(&["--users", "50", "--iterations", "1"])
-        .output()
-        .expect("runs");
-    let stderr = text(&output.stderr);
-    assert_eq!(exit_code(&output), 2, "{stderr}");
-    assert!(stderr.contains("the smoke test failed"), "{stderr}");
-    assert!(stderr.contains("scenario \"Broken\""), "{stderr}");
-    assert!(stderr.contains("never said"), "{stderr}");
-    assert!(stderr.contains("pong"), "{stderr}");
-    assert!(!text(&output.stdout).contains("Load test:"));
 }
 
 struct Server(Child);
