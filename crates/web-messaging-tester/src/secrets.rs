@@ -532,7 +532,7 @@ fn unsafe_char(c: char, keep_breaks: bool) -> bool {
     }
 }
 
-/// Writes every unsafe character (see [`unsafe_char`]) visibly, as `\u{1b}`. With
+/// Writes every unsafe character (see `unsafe_char`) visibly, as `\u{1b}`. With
 /// `keep_breaks`, a carriage return just before a line feed (CRLF) is kept: it cannot
 /// overwrite anything.
 pub fn escape_controls(text: &str, keep_breaks: bool) -> String {

@@ -115,7 +115,7 @@ fn without_shard(options: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::tests::sample;
+    use crate::reports::json::tests::sample;
 
     #[test]
     fn merges_scenarios_and_spans_the_runs() {

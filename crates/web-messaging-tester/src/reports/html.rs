@@ -351,7 +351,7 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::tests::sample;
+    use crate::reports::json::tests::sample;
 
     #[test]
     fn escapes_every_user_text_and_links_only_http() {

@@ -200,7 +200,7 @@ fn system_out(scenario: &ScenarioReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::tests::sample;
+    use crate::reports::json::tests::sample;
 
     #[test]
     fn one_suite_per_file_one_case_per_scenario() {

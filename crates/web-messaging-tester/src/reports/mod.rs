@@ -1,6 +1,6 @@
 //! Every output of a run, each an adapter of the result model worded by [`crate::results`]:
 //! the terminal text and live progress, the JSON, JUnit and HTML reports, the `ai` output
-//! files and the `load` report. Files are written by the one atomic writer in [`write`].
+//! files and the `load` report. Files are written by the one atomic writer in [`mod@write`].
 
 pub mod ai;
 pub mod html;
@@ -12,7 +12,10 @@ pub mod progress;
 pub mod terminal;
 pub mod write;
 
-pub use json::*;
+pub use json::{
+    ConversationReport, FORMAT_VERSION, FailureReport, LineReport, RunReport, ScenarioContext,
+    ScenarioReport, ShardInfo, StepReport, Summary, TargetReport, Tool, record_options,
+};
 
 use crate::secrets::redact;
 use std::path::PathBuf;
