@@ -135,7 +135,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     signal_watch.abort();
     started.shutdown().await;
 
-    let summary = recorder.summary(wall_time);
+    let summary = recorder.summary(wall_time, crate::results::load_error_words);
     let verdicts: Vec<_> = thresholds.iter().map(|t| t.check(&summary)).collect();
     let passed = !interrupted && verdicts.iter().all(|v| v.passed);
     let info = report::RunInfo {

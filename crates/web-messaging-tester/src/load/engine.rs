@@ -279,7 +279,7 @@ scenarios:
         let (_stop, stop) = watch::channel(false);
         let wall_time = run(&plan, &recorder, stop).await;
         simulator.shutdown().await;
-        recorder.summary(wall_time)
+        recorder.summary(wall_time, crate::results::load_error_words)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -472,7 +472,7 @@ scenarios:
         });
         let wall_time = run(&plan, &recorder, stop).await;
         simulator.shutdown().await;
-        let summary = recorder.summary(wall_time);
+        let summary = recorder.summary(wall_time, crate::results::load_error_words);
         assert_eq!(summary.interrupted_conversations, 8);
         assert_eq!(summary.conversations.completed, 0);
     }

@@ -10,7 +10,6 @@ use genesys_web_messaging::{
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -128,28 +127,6 @@ impl ErrorKind {
             Closed::ByServer { .. } => ErrorKind::SocketClosed,
             Closed::Failed(_) | Closed::LimitExceeded(_) => ErrorKind::SocketFailed,
             Closed::ByClient => ErrorKind::Internal,
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorKind::ConnectFailed => write!(f, "connect failed"),
-            ErrorKind::ConnectTimeout => write!(f, "connect timed out"),
-            ErrorKind::ConnectRefused(status) => write!(f, "connect refused (HTTP {status})"),
-            ErrorKind::SessionNotStarted => write!(f, "session not started"),
-            ErrorKind::Timeout => write!(f, "timeout (no reply)"),
-            ErrorKind::WrongReply => write!(f, "wrong reply"),
-            ErrorKind::Disconnect => write!(f, "bot disconnected"),
-            ErrorKind::ServerError(code) => write!(f, "server error {code}"),
-            ErrorKind::RateLimited => write!(f, "429 too many requests"),
-            ErrorKind::ConnectionClosedEvent => write!(f, "connection closed by Genesys"),
-            ErrorKind::BadFrame => write!(f, "unreadable frame"),
-            ErrorKind::SocketClosed => write!(f, "socket closed by server"),
-            ErrorKind::SocketFailed => write!(f, "socket failed"),
-            ErrorKind::StepFailed => write!(f, "attachment or lifecycle step failed"),
-            ErrorKind::Internal => write!(f, "internal error"),
         }
     }
 }
@@ -401,7 +378,9 @@ impl Recorder {
     }
 
     /// Every number of the run so far.
-    pub fn summary(&self, wall_time: Duration) -> Summary {
+    /// `words` names each kind of error for people (the report's labels): the wording is
+    /// [`crate::results`]'s, handed in by the command.
+    pub fn summary(&self, wall_time: Duration, words: impl Fn(ErrorKind) -> String) -> Summary {
         let inner = self.lock();
         let seconds = wall_time.as_secs_f64().max(1e-9);
         let per_second = |n: u64| n as f64 / seconds;
@@ -456,11 +435,7 @@ impl Recorder {
                     inner.failed as f64 / inner.completed as f64
                 },
                 by_kind: keyed(&inner.errors),
-                labels: inner
-                    .errors
-                    .keys()
-                    .map(|k| (k.key(), k.to_string()))
-                    .collect(),
+                labels: inner.errors.keys().map(|k| (k.key(), words(*k))).collect(),
             },
             rate_limited_resent: inner.rate_limited_resent,
         }
@@ -664,7 +639,7 @@ mod tests {
         });
         recorder.begin().interrupted();
         drop(recorder.begin());
-        let summary = recorder.summary(Duration::from_secs(2));
+        let summary = recorder.summary(Duration::from_secs(2), crate::results::load_error_words);
         assert_eq!(summary.conversations.started, 103);
         assert_eq!(summary.interrupted_conversations, 1);
         assert_eq!(summary.errors.by_kind["internal"], 1);

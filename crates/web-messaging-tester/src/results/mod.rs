@@ -4,6 +4,7 @@
 //! result through this module, so they never disagree.
 
 use crate::format::duration::humanize;
+use crate::load::stats::ErrorKind;
 use crate::run::associate::{Association, UNASSOCIATED};
 use crate::run::{Failure, ScenarioResult};
 use crate::secrets::{bound, redact};
@@ -57,6 +58,27 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::Verdict(_) => "verdict",
         Failure::ScenarioTimeout { .. } => "scenario-timeout",
         Failure::Interrupted { .. } => "interrupted",
+    }
+}
+
+/// A kind of `load` error in words, as the load report labels it (e.g. `timeout (no reply)`).
+pub fn load_error_words(kind: ErrorKind) -> String {
+    match kind {
+        ErrorKind::ConnectFailed => "connect failed".into(),
+        ErrorKind::ConnectTimeout => "connect timed out".into(),
+        ErrorKind::ConnectRefused(status) => format!("connect refused (HTTP {status})"),
+        ErrorKind::SessionNotStarted => "session not started".into(),
+        ErrorKind::Timeout => "timeout (no reply)".into(),
+        ErrorKind::WrongReply => "wrong reply".into(),
+        ErrorKind::Disconnect => "bot disconnected".into(),
+        ErrorKind::ServerError(code) => format!("server error {code}"),
+        ErrorKind::RateLimited => "429 too many requests".into(),
+        ErrorKind::ConnectionClosedEvent => "connection closed by Genesys".into(),
+        ErrorKind::BadFrame => "unreadable frame".into(),
+        ErrorKind::SocketClosed => "socket closed by server".into(),
+        ErrorKind::SocketFailed => "socket failed".into(),
+        ErrorKind::StepFailed => "attachment or lifecycle step failed".into(),
+        ErrorKind::Internal => "internal error".into(),
     }
 }
 
