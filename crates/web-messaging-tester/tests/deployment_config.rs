@@ -1,6 +1,6 @@
 //! Deployment discovery and auto-start, end to end: the built binary against one loopback
-//! port that stands in for both `api-cdn` (serving `config.json` as raw text: protocol.md §8's
-//! capture, edited as a deployment's owner would) and the Web Messaging WebSocket (a tiny
+//! port that stands in for both `api-cdn` (serving `config.json` as raw text: a captured
+//! deployment's file, edited as a deployment's owner would) and the Web Messaging WebSocket (a tiny
 //! server answering with raw JSON and recording every frame the guest sends). Nothing here
 //! uses the project's serde types.
 
@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
-/// protocol.md §8: the exact MT fixture of `config.json`.
+/// A captured `config.json` of a real deployment (Genesys' Messenger test fixture), as is.
 const FIXTURE: &str = r##"{"id":"test_config_id","version":"3","languages":["en-us"],"defaultLanguage":"en-us","apiEndpoint":"https://api.inindca.com",
  "messenger":{"enabled":true,
    "apps":{"conversations":{"messagingEndpoint":"wss://webmessaging.inindca.com",

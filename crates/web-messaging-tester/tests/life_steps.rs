@@ -1,5 +1,5 @@
 //! The `sendAttachment`, `reconnect` and `clearConversation` steps and an authenticated session
-//! from the command line, against a hand-written server (raw JSON frames from protocol.md, a
+//! from the command line, against a hand-written server (raw JSON frames in Genesys' documented shapes, a
 //! minimal HTTP/1.1 upload endpoint) over loopback.
 
 use futures_util::{SinkExt, StreamExt};

@@ -1,7 +1,7 @@
 //! Deployment discovery, as Genesys' Messenger does it: before the first session of a target,
 //! fetch the deployment's published configuration
-//! (`GET https://api-cdn.{region}/webdeployments/v1/deployments/{id}/config.json`, protocol.md
-//! §8) and let it decide what the Messenger would do: refuse to start (Messenger off, deployment
+//! (`GET https://api-cdn.{region}/webdeployments/v1/deployments/{id}/config.json`, the file
+//! Genesys' Messenger itself reads) and let it decide what the Messenger would do: refuse to start (Messenger off, deployment
 //! inactive, authentication required), send the auto-start `Join`, keep or refuse sending after
 //! a disconnect, and which attachments may be uploaded.
 //!
@@ -26,7 +26,7 @@ pub const MAX_REDIRECTS: usize = 3;
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// A deployment's published configuration (`config.json`), read leniently: unknown keys are
-/// ignored and every field is optional, absent ones taking protocol.md §8's defaults.
+/// ignored and every field is optional, absent ones taking the defaults the Messenger applies.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfig {
@@ -487,7 +487,7 @@ mod tests {
     use super::*;
     use genesys_web_messaging::AttachmentError;
 
-    /// protocol.md §8, the exact MT fixture.
+    /// A captured `config.json` of a real deployment (Genesys' Messenger test fixture), as is.
     const MT_FIXTURE: &str = r##"{"id":"test_config_id","version":"3","languages":["en-us"],"defaultLanguage":"en-us","apiEndpoint":"https://api.inindca.com",
  "messenger":{"enabled":true,
    "apps":{"conversations":{"messagingEndpoint":"wss://webmessaging.inindca.com",
