@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A captured `config.json` of a real deployment (Genesys' Messenger test fixture), as is.
+/// A captured `config.json` of a real deployment, as is.
 const FIXTURE: &str = r##"{"id":"test_config_id","version":"3","languages":["en-us"],"defaultLanguage":"en-us","apiEndpoint":"https://api.inindca.com",
  "messenger":{"enabled":true,
    "apps":{"conversations":{"messagingEndpoint":"wss://webmessaging.inindca.com",

@@ -487,7 +487,7 @@ mod tests {
     use super::*;
     use genesys_web_messaging::AttachmentError;
 
-    /// A captured `config.json` of a real deployment (Genesys' Messenger test fixture), as is.
+    /// A captured `config.json` of a real deployment, as is.
     const MT_FIXTURE: &str = r##"{"id":"test_config_id","version":"3","languages":["en-us"],"defaultLanguage":"en-us","apiEndpoint":"https://api.inindca.com",
  "messenger":{"enabled":true,
    "apps":{"conversations":{"messagingEndpoint":"wss://webmessaging.inindca.com",
