@@ -8,9 +8,10 @@
 //! is taken when the TCP connection is accepted.
 
 use crate::frames;
+use crate::query::query_value;
 use crate::rest::UploadState;
-use crate::server::{Shared, query_value, stopped};
 use crate::session::{Notice, lock};
+use crate::shared::{Shared, stopped};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};

@@ -75,10 +75,13 @@ mod flow;
 mod frames;
 mod http;
 mod limits;
+mod query;
 mod rest;
 mod server;
 mod session;
+mod shared;
 mod template;
+mod tls;
 
 pub use conversation::{AgentProfile, ConversationState, TransferState};
 pub use flow::{BotFlow, FlowError};

@@ -1,150 +1,30 @@
-//! The listening socket, the accept loop, TLS, and the upgrade checks.
+//! The public face ([`Simulator`], [`SimulatorBuilder`]), the listening socket, the accept
+//! loop, and each accepted connection up to its request head: TLS first if asked, then a
+//! WebSocket guest ([`crate::connection`]) or a plain-HTTP request ([`crate::http`]).
 
 use crate::connection;
-use crate::flow::{BotFlow, RateLimit};
+use crate::flow::BotFlow;
+use crate::http::{self, Head, Rewind};
 use crate::limits::SimulatorLimits;
-use crate::rest::{Jwts, Uploads};
-use crate::session::Sessions;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use crate::shared::{OpenConnection, Shared, stopped};
+use crate::tls::{Identity, self_signed};
+use rustls::pki_types::CertificateDer;
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{StatusCode, header};
 
 /// Pending connections the kernel queues before `accept` (see rust-stack.md, trap T11).
 const BACKLOG: u32 = 4096;
 /// How long `shutdown` lets open connections finish their close handshake.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// What every connection task shares.
-pub(crate) struct Shared {
-    pub(crate) flow: BotFlow,
-    /// The seed of every socket's random generators.
-    pub(crate) seed: u64,
-    /// The guest sessions, by token.
-    pub(crate) sessions: Sessions,
-    received: Mutex<Vec<Value>>,
-    /// Whether `received` keeps frames: a long-running `simulate` under load must not grow.
-    recording: bool,
-    connections: AtomicU64,
-    /// Open TCP connections, upgraded or not.
-    open: AtomicUsize,
-    pub(crate) limits: SimulatorLimits,
-    /// `http(s)://HOST:PORT/downloads`: where attachments without a URL of their own are
-    /// offered. Set once the address is known.
-    pub(crate) downloads: std::sync::OnceLock<String>,
-    /// The `onMessage` rate limit in force: the flow's, unless the builder overrides it.
-    pub(crate) rate_limit: RateLimit,
-    /// Guest JWTs from `getJwt`.
-    pub(crate) jwts: Jwts,
-    /// Attachments from `onAttachment`.
-    pub(crate) uploads: Uploads,
-    /// The address listened on, for URLs when a request names no usable host.
-    pub(crate) addr: SocketAddr,
-    /// Whether the port speaks TLS (`wss://`, `https://`).
-    pub(crate) tls: bool,
-}
-
-impl Shared {
-    pub(crate) fn new(
-        flow: BotFlow,
-        seed: u64,
-        recording: bool,
-        limits: SimulatorLimits,
-    ) -> Shared {
-        Shared {
-            sessions: Sessions::new(flow.session.ttl, limits.max_sessions),
-            rate_limit: flow.limits.rate_limit,
-            jwts: Jwts::new(limits.max_sessions),
-            uploads: Uploads::new(limits.max_uploads, limits.max_upload_bytes),
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            tls: false,
-            flow,
-            seed,
-            received: Mutex::new(Vec::new()),
-            recording,
-            connections: AtomicU64::new(0),
-            open: AtomicUsize::new(0),
-            limits,
-            downloads: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// The base of the simulator's own download URLs (`http://127.0.0.1/downloads` until the
-    /// address is known).
-    pub(crate) fn downloads(&self) -> &str {
-        self.downloads
-            .get()
-            .map_or("http://127.0.0.1/downloads", String::as_str)
-    }
-
-    /// Records one frame a guest sent, in arrival order.
-    pub(crate) fn record(&self, frame: Value) {
-        if !self.recording {
-            return;
-        }
-        self.received
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(frame);
-    }
-
-    /// `http://HOST:PORT` (or `https://`) for URLs handed to a client that reached the
-    /// simulator as `host` (the request's `Host` header, used when it looks like a host).
-    pub(crate) fn base_url(&self, host: Option<&str>) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        let host = host
-            .filter(|h| {
-                !h.is_empty()
-                    && h.len() <= 255
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-            })
-            .map_or_else(|| self.addr.to_string(), str::to_string);
-        format!("{scheme}://{host}")
-    }
-
-    /// The number of the next connection: 0, 1, 2... in accept order.
-    pub(crate) fn next_connection_id(&self) -> u64 {
-        self.connections.fetch_add(1, Ordering::Relaxed)
-    }
-}
-
-/// Counts one open connection until dropped.
-pub(crate) struct OpenConnection(Arc<Shared>);
-
-impl OpenConnection {
-    /// Counts a new connection, unless `max_connections` are open already.
-    fn admit(shared: &Arc<Shared>) -> Option<OpenConnection> {
-        let max = shared.limits.max_connections;
-        shared
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open < max).then_some(open + 1)
-            })
-            .ok()
-            .map(|_| OpenConnection(Arc::clone(shared)))
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The self-signed certificate of a `wss://` simulator.
-struct Identity {
-    pem: String,
-    der: CertificateDer<'static>,
-}
 
 /// A running simulated Web Messenger deployment.
 ///
@@ -297,36 +177,6 @@ fn downloads_base(addr: SocketAddr, tls: bool) -> String {
         ip => ip,
     };
     format!("{scheme}://{}/downloads", SocketAddr::new(ip, addr.port()))
-}
-
-/// A certificate for the usual loopback names (and `ip`), and the TLS acceptor serving it.
-fn self_signed(ip: IpAddr) -> std::io::Result<(Identity, TlsAcceptor)> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    if !ip.is_unspecified() && !names.contains(&ip.to_string()) {
-        names.push(ip.to_string());
-    }
-    let certified = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
-    let der = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
-    // An explicit provider: no process-wide default is needed (rust-stack.md, trap T1).
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(vec![der.clone()], key)
-        .map_err(std::io::Error::other)?;
-    let identity = Identity {
-        pem: certified.cert.pem(),
-        der,
-    };
-    Ok((identity, TlsAcceptor::from(Arc::new(config))))
 }
 
 impl Simulator {
@@ -492,7 +342,7 @@ async fn accept_loop(
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(connection::serve(
+                    connections.spawn(serve(
                         stream,
                         peer,
                         Arc::clone(&shared),
@@ -516,125 +366,73 @@ async fn accept_loop(
     connections.abort_all();
 }
 
-/// Resolves once the simulator stops (or is dropped). The `Ref` that `wait_for` returns is
-/// released here, never held across an `.await` of the caller.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
-}
-
-/// The upgrade checks: path `/v1`, the deployment ID and the Origin header.
-#[expect(
-    clippy::result_large_err,
-    reason = "the shape of tungstenite's handshake callback"
-)]
-pub(crate) fn check_upgrade(
-    flow: &BotFlow,
-    request: &Request,
-    response: Response,
-) -> Result<Response, ErrorResponse> {
-    let path = request.uri().path();
-    if path != "/v1" && path != "/v1/" {
-        return Err(refusal(StatusCode::NOT_FOUND, "Not Found"));
-    }
-    if let Some(expected) = &flow.deployment_id {
-        let given = request
-            .uri()
-            .query()
-            .and_then(|q| query_value(q, "deploymentId"));
-        if given.as_deref() != Some(expected.as_str()) {
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "Access denied: unknown deploymentId",
-            ));
-        }
-    }
-    if let Some(allowed) = &flow.allowed_origins {
-        let origin = request
-            .headers()
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(|o| o.trim().trim_end_matches('/'));
-        let ok = origin.is_some_and(|origin| {
-            allowed
-                .iter()
-                .any(|a| a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
-        });
-        if !ok {
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "Access denied: origin not allowed for this deployment",
-            ));
-        }
-    }
-    Ok(response)
-}
-
-fn refusal(status: StatusCode, body: &str) -> ErrorResponse {
-    let mut response = ErrorResponse::new(Some(body.to_string()));
-    *response.status_mut() = status;
-    response
-}
-
-/// The decoded value of `name` in a query string.
-pub(crate) fn query_value(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(key) == name).then(|| percent_decode(value))
-    })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
+/// Serves one accepted TCP connection (with TLS first when `tls` is given) until it closes or
+/// the simulator stops.
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
+    _open: OpenConnection,
+) {
+    // One deadline for the TLS handshake and the upgrade together: a client that dribbles
+    // its bytes (a slowloris) is dropped when it passes.
+    let deadline = Instant::now()
+        .checked_add(shared.limits.handshake_timeout)
+        .unwrap_or_else(far_future);
+    match tls {
+        None => serve_stream(stream, peer, shared, stop, deadline).await,
+        Some(acceptor) => {
+            let accepted = tokio::select! {
+                result = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => result,
+                () = stopped(&mut stop) => return,
+            };
+            match accepted {
+                Ok(Ok(stream)) => serve_stream(stream, peer, shared, stop, deadline).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(target: "web_messaging_simulator", %peer, "TLS handshake failed: {e}");
                 }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
+                Err(_) => {
+                    tracing::debug!(target: "web_messaging_simulator", %peer, "TLS handshake timed out");
                 }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_query_values() {
-        assert_eq!(
-            query_value("deploymentId=abc&application=x", "deploymentId").as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            query_value("application=a%20b&deploymentId=a%2Db", "deploymentId").as_deref(),
-            Some("a-b")
-        );
-        assert_eq!(query_value("x=1", "deploymentId"), None);
-        assert_eq!(
-            query_value("deploymentId", "deploymentId").as_deref(),
-            Some("")
-        );
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%4"), "%4");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("a+b"), "a b");
+/// Reads the request head, then serves a WebSocket guest, or a plain-HTTP request.
+async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    mut stream: S,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    deadline: Instant,
+) {
+    let head = tokio::select! {
+        head = tokio::time::timeout_at(deadline, http::read_head(&mut stream)) => match head {
+            Ok(Some(head)) => head,
+            Ok(None) => {
+                tracing::debug!(target: "web_messaging_simulator", %peer, "closed before a request");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(target: "web_messaging_simulator", %peer, "upgrade timed out");
+                return;
+            }
+        },
+        () = stopped(&mut stop) => return,
+    };
+    let Head { bytes, websocket } = head;
+    let stream = Rewind::new(bytes, stream);
+    if websocket {
+        connection::serve_websocket(stream, peer, shared, stop, deadline).await;
+    } else {
+        http::serve(stream, peer, shared, stop).await;
     }
+}
+
+/// A deadline that never comes in practice, for durations too long to add to `now`.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }

@@ -5,17 +5,18 @@
 //! Frames are finished here as JSON (`serde_json`), on top of the bot message the connection
 //! builds: the client library's types carry neither `datePicker` nor `channel.from`.
 
-use super::{Action, Connection, Outgoing, far_future, render};
+use super::machine::{Machine, far_future};
+use super::outgoing::{Outgoing, render};
+use super::schedule::Action;
 use crate::conversation::{FlowRecord, Handover};
 use crate::flow::{
     AGENT_TYPING_MS, Captures, DatePick, RenderedAttachment, RenderedDatePicker, Reply, Transfer,
     parse_time,
 };
 use crate::session::{SessionState, lock};
-use rand::Rng;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -57,7 +58,7 @@ pub(super) fn button_origin(frame: &Map<String, Value>) -> Option<String> {
         })
 }
 
-impl Connection {
+impl Machine {
     /// Finishes a bot or agent message's body: rich content, the agent's identity, and the
     /// record of a DatePicker offered.
     pub(super) fn decorate(&mut self, body: &mut Value, id: &str, extras: Extras) {
@@ -148,7 +149,7 @@ impl Connection {
         let captures = state.captures.clone();
         let end = self.agent_lines(&transfer.say, joins_at, transfer, &captures);
         if transfer.disconnect && transfer.answers.is_empty() {
-            self.push(
+            self.schedule.push(
                 end,
                 Action::Disconnect {
                     correlation_id: Uuid::new_v4().to_string(),
@@ -176,7 +177,7 @@ impl Connection {
         let last = handover.answered == transfer.answers.len();
         let end = self.agent_lines(std::slice::from_ref(line), now, &transfer, &captures);
         if transfer.disconnect && last {
-            self.push(
+            self.schedule.push(
                 end,
                 Action::Disconnect {
                     correlation_id: Uuid::new_v4().to_string(),
@@ -197,15 +198,9 @@ impl Connection {
         let correlation_id = Uuid::new_v4().to_string();
         let mut at = start;
         for line in lines {
-            let mut delay = line.delay;
-            if !line.jitter.is_zero() {
-                let jitter = u64::try_from(line.jitter.as_millis()).unwrap_or(u64::MAX);
-                delay = delay.saturating_add(Duration::from_millis(
-                    self.dice.delay.random_range(0..=jitter),
-                ));
-            }
+            let delay = self.dice.jittered(line.delay, line.jitter);
             if line.typing {
-                self.push(
+                self.schedule.push(
                     at,
                     Action::Typing {
                         duration_ms: Some(AGENT_TYPING_MS),
@@ -216,7 +211,7 @@ impl Connection {
             at = at.checked_add(delay).unwrap_or_else(far_future);
             let mut item: Outgoing = render(line, captures, &correlation_id);
             item.extras.agent = Some(Arc::clone(transfer));
-            self.push(
+            self.schedule.push(
                 at,
                 Action::Messages {
                     items: vec![item],

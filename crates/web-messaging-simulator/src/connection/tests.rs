@@ -1,16 +1,24 @@
 //! Unit tests of one connection, driven with synthetic times.
 
-use super::*;
+use super::machine::{Machine, Out};
+use super::outgoing::Clock;
 use crate::flow::BotFlow;
+use crate::session::lock;
+use crate::shared::Shared;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
-fn connection(yaml: &str) -> Connection {
+fn connection(yaml: &str) -> Machine {
     let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
-    Connection::new(Arc::new(Shared::new(
+    let (machine, _notices) = Machine::new(Arc::new(Shared::new(
         flow,
         0,
         true,
         crate::SimulatorLimits::default(),
-    )))
+    )));
+    machine
 }
 
 fn frames(out: Vec<Out>) -> Vec<Value> {

@@ -1,6 +1,8 @@
 //! Unit tests of bot-flow parsing and validation.
 
 use super::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 fn flow(yaml: &str) -> BotFlow {
     BotFlow::from_yaml_str(yaml, "bot.yml").unwrap_or_else(|e| panic!("{e}"))
