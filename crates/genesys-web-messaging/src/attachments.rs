@@ -8,7 +8,7 @@
 //! Genesys' refusals (4001–4005, 4008–4010) are reported by their documented names.
 
 use crate::conversation::{Conversation, SayError, later, short_duration};
-use crate::lifecycle::{Answer, bounded_body, excerpt, http_client, wait_for};
+use crate::lifecycle::{Answer, Replies, bounded_body, excerpt, http_client, wait_for};
 use crate::log::{Closed, Received};
 use crate::protocol::{
     AttachmentFailure, ClientRequest, IncomingMessage, LifecycleEvent, PresignedUrlResponse,
@@ -440,17 +440,8 @@ impl Conversation {
         for limits in self.attachment_limits() {
             limits.check(&file_name, &attachment.media_type, size)?;
         }
-        let closed = |closed: Closed| AttachmentError::Closed {
-            file_name: file_name.clone(),
-            closed,
-        };
-        let timed_out = |waiting_for| AttachmentError::TimedOut {
-            file_name: file_name.clone(),
-            waiting_for,
-            timeout,
-        };
-        if let Some(c) = self.log().snapshot().closed {
-            return Err(closed(c));
+        if let Some(closed) = self.log().snapshot().closed {
+            return Err(AttachmentError::Closed { file_name, closed });
         }
 
         // 1. The upload URL.
@@ -469,6 +460,54 @@ impl Conversation {
             })
             .await
             .map_err(|e| AttachmentError::Send(SayError::Send(e)))?;
+        let presigned = self
+            .await_upload_url(&replies, mark, &file_name, timeout)
+            .await?;
+        // Genesys' id, when it gives one, names the attachment from here on.
+        let attachment_id = if presigned.attachment_id.is_empty() {
+            attachment_id
+        } else {
+            presigned.attachment_id.clone()
+        };
+
+        // 2. The upload. (Its verdict is looked for from the first mark on, matched by id: a
+        // verdict that raced ahead of the upload is not missed.)
+        self.upload(&presigned, attachment, timeout).await?;
+
+        // 3. Genesys' verdict on the uploaded file.
+        self.await_upload_verdict(&replies, mark, &file_name, &attachment_id, timeout)
+            .await?;
+
+        // 4. The message carrying it.
+        let message = IncomingMessage {
+            kind: "Text".into(),
+            text: text.filter(|t| !t.is_empty()).map(str::to_string),
+            content: vec![attachment_content(&attachment_id)],
+            ..IncomingMessage::default()
+        };
+        self.attachment_names
+            .insert(attachment_id.clone(), file_name.clone());
+        self.send_paced(message).await?;
+        Ok(attachment_id)
+    }
+
+    /// Step 1 of [`Conversation::send_attachment`]: Genesys' answer to `onAttachment`.
+    async fn await_upload_url(
+        &mut self,
+        replies: &Replies,
+        mark: u64,
+        file_name: &str,
+        timeout: Duration,
+    ) -> Result<PresignedUrlResponse, AttachmentError> {
+        let closed = |closed: Closed| AttachmentError::Closed {
+            file_name: file_name.to_string(),
+            closed,
+        };
+        let timed_out = |waiting_for| AttachmentError::TimedOut {
+            file_name: file_name.to_string(),
+            waiting_for,
+            timeout,
+        };
         let deadline = later(Instant::now(), timeout);
         let answer = wait_for(self.session().log(), deadline, || {
             replies.find(mark, |answer| match answer {
@@ -489,49 +528,51 @@ impl Conversation {
             })
         })
         .await;
-        let presigned = match answer {
-            Ok(UrlAnswer::Url(url)) => url,
+        match answer {
+            Ok(UrlAnswer::Url(url)) => Ok(url),
             Ok(UrlAnswer::Failed(failure)) => {
-                return Err(rejected(
-                    &file_name,
-                    "when asked for an upload URL",
-                    failure,
-                ));
+                Err(rejected(file_name, "when asked for an upload URL", failure))
             }
             Ok(UrlAnswer::Refused(code, message)) => {
                 self.consume_error(code, &message);
-                return Err(rejected(
-                    &file_name,
+                Err(rejected(
+                    file_name,
                     "when asked for an upload URL",
                     AttachmentFailure {
                         attachment_id: String::new(),
                         error_code: code,
                         error_message: message,
                     },
-                ));
+                ))
             }
-            Ok(UrlAnswer::Malformed(class, body)) => {
-                return Err(AttachmentError::Unexpected {
-                    file_name,
-                    expected: "a PresignedUrlResponse",
-                    got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
-                });
-            }
-            Err(Some(c)) => return Err(closed(c)),
-            Err(None) => return Err(timed_out("a PresignedUrlResponse")),
-        };
-        // Genesys' id, when it gives one, names the attachment from here on.
-        let attachment_id = if presigned.attachment_id.is_empty() {
-            attachment_id
-        } else {
-            presigned.attachment_id.clone()
-        };
+            Ok(UrlAnswer::Malformed(class, body)) => Err(AttachmentError::Unexpected {
+                file_name: file_name.to_string(),
+                expected: "a PresignedUrlResponse",
+                got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
+            }),
+            Err(Some(c)) => Err(closed(c)),
+            Err(None) => Err(timed_out("a PresignedUrlResponse")),
+        }
+    }
 
-        // 2. The upload. (Its verdict is looked for from the first mark on, matched by id: a
-        // verdict that raced ahead of the upload is not missed.)
-        self.upload(&presigned, attachment, timeout).await?;
-
-        // 3. Genesys' verdict on the uploaded file.
+    /// Step 3 of [`Conversation::send_attachment`]: Genesys' verdict on the uploaded file.
+    async fn await_upload_verdict(
+        &self,
+        replies: &Replies,
+        mark: u64,
+        file_name: &str,
+        attachment_id: &str,
+        timeout: Duration,
+    ) -> Result<(), AttachmentError> {
+        let closed = |closed: Closed| AttachmentError::Closed {
+            file_name: file_name.to_string(),
+            closed,
+        };
+        let timed_out = |waiting_for| AttachmentError::TimedOut {
+            file_name: file_name.to_string(),
+            waiting_for,
+            timeout,
+        };
         let answer = wait_for(self.session().log(), later(Instant::now(), timeout), || {
             replies.find(mark, |answer| match answer {
                 Answer::Event(LifecycleEvent::UploadSucceeded(success), _)
@@ -555,32 +596,18 @@ impl Conversation {
         })
         .await;
         match answer {
-            Ok(UploadAnswer::Done) => {}
+            Ok(UploadAnswer::Done) => Ok(()),
             Ok(UploadAnswer::Failed(failure)) => {
-                return Err(rejected(&file_name, "after the upload", failure));
+                Err(rejected(file_name, "after the upload", failure))
             }
-            Ok(UploadAnswer::Malformed(class, body)) => {
-                return Err(AttachmentError::Unexpected {
-                    file_name,
-                    expected: "an UploadSuccessEvent",
-                    got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
-                });
-            }
-            Err(Some(c)) => return Err(closed(c)),
-            Err(None) => return Err(timed_out("an UploadSuccessEvent")),
+            Ok(UploadAnswer::Malformed(class, body)) => Err(AttachmentError::Unexpected {
+                file_name: file_name.to_string(),
+                expected: "an UploadSuccessEvent",
+                got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
+            }),
+            Err(Some(c)) => Err(closed(c)),
+            Err(None) => Err(timed_out("an UploadSuccessEvent")),
         }
-
-        // 4. The message carrying it.
-        let message = IncomingMessage {
-            kind: "Text".into(),
-            text: text.filter(|t| !t.is_empty()).map(str::to_string),
-            content: vec![attachment_content(&attachment_id)],
-            ..IncomingMessage::default()
-        };
-        self.attachment_names
-            .insert(attachment_id.clone(), file_name.clone());
-        self.send_paced(message).await?;
-        Ok(attachment_id)
     }
 
     /// The `PUT` of the bytes to the presigned URL, with every header Genesys gave plus

@@ -339,8 +339,10 @@ impl Expectation {
         }
     }
 
-    /// Whether a bot message satisfies this expectation.
-    pub fn is_met_by_message(&self, message: &StructuredMessage) -> bool {
+    /// Whether a message satisfies this expectation: the one test of a message against an
+    /// expectation (the reply waits use it too, with a backtracking pattern's match moved off
+    /// the async task).
+    pub fn is_met_by(&self, message: &StructuredMessage) -> bool {
         let offers = |labels: &[String], offered: Vec<&str>| {
             labels
                 .iter()
@@ -382,22 +384,22 @@ impl Expectation {
                     .any(|a| same(filename, &a.filename) && same(media_type, &a.media_type))
             }
             Expectation::From(kind, inner) => {
-                kind.accepts(&message.sender()) && inner.is_met_by_message(message)
+                kind.accepts(&message.sender()) && inner.is_met_by(message)
             }
-            _ => self.is_met_by(message.text.as_deref().unwrap_or_default()),
+            _ => self.text_meets(message.text.as_deref().unwrap_or_default()),
         }
     }
 
     /// Whether a reply's text satisfies this expectation (option expectations need the whole
-    /// message: see [`Expectation::is_met_by_message`]).
-    pub fn is_met_by(&self, reply: &str) -> bool {
+    /// message, and are never met by a text alone).
+    fn text_meets(&self, reply: &str) -> bool {
         match self {
             Expectation::QuickReplies(_)
             | Expectation::Buttons(_)
             | Expectation::Agent(_)
             | Expectation::DatePicker(_)
             | Expectation::Attachment { .. } => false,
-            Expectation::From(_, inner) => inner.is_met_by(reply),
+            Expectation::From(_, inner) => inner.text_meets(reply),
             Expectation::Any => true,
             Expectation::Containing {
                 text,
@@ -490,7 +492,7 @@ impl<'e> Evaluator<'e> {
         let regex = match inner {
             Expectation::Matching(regex) if !regex.is_linear() => regex,
             expectation => {
-                let met = expectation.is_met_by_message(&received.message);
+                let met = expectation.is_met_by(&received.message);
                 self.verdicts.insert(key, Verdict::Done(met));
                 return Some(met);
             }
@@ -565,13 +567,18 @@ mod tests {
 
     #[test]
     fn containing_ignores_case_by_default() {
+        let says = |text: &str| StructuredMessage {
+            text: Some(text.into()),
+            ..StructuredMessage::default()
+        };
         assert!(
-            Expectation::containing("EXAMPLE question").is_met_by("This is an example question")
+            Expectation::containing("EXAMPLE question")
+                .is_met_by(&says("This is an example question"))
         );
         let exact = Expectation::Containing {
             text: "EXAMPLE".into(),
             case_insensitive: false,
         };
-        assert!(!exact.is_met_by("example"));
+        assert!(!exact.is_met_by(&says("example")));
     }
 }

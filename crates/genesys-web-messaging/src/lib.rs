@@ -9,22 +9,51 @@
 //!   steps and out-of-order delivery is repaired by `channel.time`.
 //! - [`Transcript`]: who said what, when.
 //!
-//! ```no_run
-//! use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
-//! use std::time::Duration;
+//! # What users touch
 //!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let config = SessionConfig::for_endpoint("my-deployment", "ws://127.0.0.1:9000/v1");
-//!     let mut conversation = Conversation::connect(config, ConversationOptions::default()).await?;
-//!     conversation.wait_for_start(Duration::from_secs(10)).await?;
-//!     conversation.say("hi").await?;
-//!     conversation.wait_for_reply_containing("questions", Duration::from_secs(10)).await?;
-//!     print!("{}", conversation.transcript());
-//!     conversation.close().await;
-//!     Ok(())
-//! }
+//! Tests talk through a [`Conversation`] (opened from a [`SessionConfig`]) and judge replies
+//! with an [`Expectation`] ([`Expectation::is_met_by`] is the one test of a message against
+//! it; the waits use the same). They may read the [`SessionLog`] ([`Conversation::log`]:
+//! snapshots, warnings, a change notification) but never write it: only the session task
+//! that owns the socket records what the server sent. [`protocol`] holds the wire types,
+//! shared with the simulator. Errors are typed: [`ConnectError`], [`SayError`], [`WaitError`],
+//! [`AttachmentError`], [`LifecycleError`], [`CertificateError`].
+//!
+//! # Example
+//!
+//! A conversation with a simulated deployment
+//! ([`web-messaging-simulator`](https://docs.rs/web-messaging-simulator), this crate's
+//! dev-dependency):
+//!
 //! ```
+//! use genesys_web_messaging::{Conversation, ConversationOptions, Expectation, SessionConfig};
+//! use std::time::Duration;
+//! use web_messaging_simulator::{BotFlow, Simulator};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let flow = BotFlow::from_yaml_str(
+//!     "states:\n  main:\n    - when: { contains: hello }\n      reply: Any questions?\n",
+//!     "bot.yml",
+//! )?;
+//! let simulator = Simulator::start(flow).await?;
+//!
+//! let config = SessionConfig::for_endpoint("my-deployment", &simulator.url());
+//! let mut conversation = Conversation::connect(config, ConversationOptions::default()).await?;
+//! conversation.wait_for_start(Duration::from_secs(10)).await?;
+//! conversation.say("hello").await?;
+//! let reply = conversation
+//!     .wait_for_reply(&Expectation::containing("questions"), Duration::from_secs(10))
+//!     .await?;
+//! assert!(Expectation::containing("any QUESTIONS").is_met_by(&reply.message));
+//! print!("{}", conversation.transcript());
+//! conversation.close().await;
+//! simulator.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
 
 mod attachments;
 mod conversation;
@@ -50,8 +79,8 @@ pub use log::{
     MAX_WARNINGS, OrderKey, Received, SessionLog, Snapshot, Warning,
 };
 pub use session::{
-    ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode, GuestSession,
-    SendError, SessionConfig, WIRE_TARGET, load_pem_certificates, tls_client_config,
+    CertificateError, ConnectError, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_MESSAGES, DisconnectMode,
+    GuestSession, SendError, SessionConfig, WIRE_TARGET, load_pem_certificates, tls_client_config,
 };
 pub use transcript::{
     Speaker, Transcript, TranscriptLine, readable, text_and_options, with_options,

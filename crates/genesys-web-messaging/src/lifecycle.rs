@@ -565,7 +565,10 @@ impl Conversation {
         let replayed = snap
             .messages
             .iter()
-            .filter(|m| m.arrival as usize >= arrivals_before && before.contains(&m.message.id))
+            .filter(|m| {
+                usize::try_from(m.arrival).unwrap_or(usize::MAX) >= arrivals_before
+                    && before.contains(&m.message.id)
+            })
             .count();
         if replayed > 0 {
             return Err(LifecycleError::Replayed { count: replayed });

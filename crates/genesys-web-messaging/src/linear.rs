@@ -140,6 +140,10 @@ impl Translator {
         matches!(self.peek(), None | Some('|'))
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per JavaScript pattern token: the translation reads best as one table"
+    )]
     fn term(&mut self, depth: usize, first: bool) -> Option<()> {
         let c = self.next()?;
         match c {

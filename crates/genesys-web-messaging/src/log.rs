@@ -176,6 +176,10 @@ struct State {
 }
 
 /// The shared, ordered record of a session. Cheap to clone handles come from [`Arc`].
+///
+/// Read-only to users ([`SessionLog::snapshot`], [`SessionLog::changed`] and the other
+/// readers): only the session task that owns the socket records into it, so what a test sees
+/// is exactly what the server sent, in conversation order.
 #[derive(Debug)]
 pub struct SessionLog {
     state: Mutex<State>,
@@ -189,12 +193,6 @@ pub struct SessionLog {
 /// Most bytes of frames one session takes in, all frames together (64 MiB): with the message
 /// size limit and the message cap, this bounds a session's memory against a hostile server.
 pub const DEFAULT_MAX_SESSION_BYTES: usize = 64 << 20;
-
-impl Default for SessionLog {
-    fn default() -> Self {
-        SessionLog::with_capacity(crate::session::DEFAULT_MAX_MESSAGES)
-    }
-}
 
 /// A consistent view of the log at one moment.
 #[derive(Debug, Clone)]
@@ -213,7 +211,7 @@ pub struct Snapshot {
 
 impl SessionLog {
     /// An empty log keeping at most `capacity` events (messages and faults).
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         SessionLog {
             state: Mutex::new(State {
                 capacity: capacity.max(1),
@@ -237,7 +235,9 @@ impl SessionLog {
 
     /// An empty log keeping at most `capacity` events and taking in at most `byte_budget`
     /// bytes of frames in all.
-    pub fn with_limits(capacity: usize, byte_budget: usize) -> Self {
+    /// (Only tests set a smaller budget than the default.)
+    #[cfg(test)]
+    pub(crate) fn with_limits(capacity: usize, byte_budget: usize) -> Self {
         SessionLog {
             byte_budget: byte_budget.max(1),
             ..SessionLog::with_capacity(capacity)
@@ -298,12 +298,17 @@ impl SessionLog {
 
     /// Records a message, in its conversation-order place. Waiters see it once the batch it
     /// came in is [published](SessionLog::publish).
-    pub fn record_message(&self, message: StructuredMessage) {
+    #[cfg(test)]
+    pub(crate) fn record_message(&self, message: StructuredMessage) {
         self.record_traced_message(message, None);
     }
 
     /// Records a message with its envelope's `tracingId` (see [`SessionLog::record_message`]).
-    pub fn record_traced_message(&self, message: StructuredMessage, tracing_id: Option<String>) {
+    pub(crate) fn record_traced_message(
+        &self,
+        message: StructuredMessage,
+        tracing_id: Option<String>,
+    ) {
         let mut s = self.lock();
         if self.over_capacity(&mut s) {
             return;
@@ -352,12 +357,12 @@ impl SessionLog {
     }
 
     /// Records the session response (seen once published).
-    pub fn record_session(&self, response: SessionResponse) {
+    pub(crate) fn record_session(&self, response: SessionResponse) {
         self.lock().session = Some(response);
     }
 
     /// Records an error response or malformed frame (seen once published).
-    pub fn record_fault(&self, fault: Fault) {
+    pub(crate) fn record_fault(&self, fault: Fault) {
         let mut s = self.lock();
         if !self.over_capacity(&mut s) {
             s.faults.push(fault);
@@ -366,7 +371,7 @@ impl SessionLog {
 
     /// Records a frame the client could not use (seen once published). Past [`MAX_WARNINGS`]
     /// warnings are only counted.
-    pub fn record_warning(&self, warning: Warning) {
+    pub(crate) fn record_warning(&self, warning: Warning) {
         tracing::warn!(target: crate::WIRE_TARGET, "{warning}");
         let mut s = self.lock();
         if s.warnings.len() < MAX_WARNINGS {
@@ -378,7 +383,7 @@ impl SessionLog {
 
     /// Records that an `onMessage` request was written to the socket at `at` (the rate limit
     /// counts from there).
-    pub fn record_on_message_written(&self, at: Instant) {
+    pub(crate) fn record_on_message_written(&self, at: Instant) {
         let mut s = self.lock();
         if s.on_message_writes.len() >= WRITES_KEPT {
             s.on_message_writes.pop_front();
@@ -389,12 +394,12 @@ impl SessionLog {
     /// Wakes every waiter to look at what was recorded since the last call. The session task
     /// calls it once per batch of frames that arrived together, so a step never sees half of a
     /// batch (a goodbye without the disconnect that came with it).
-    pub fn publish(&self) {
+    pub(crate) fn publish(&self) {
         self.changed.notify_waiters();
     }
 
     /// Records that the socket is gone, and publishes at once. The first reason wins.
-    pub fn record_closed(&self, closed: Closed) {
+    pub(crate) fn record_closed(&self, closed: Closed) {
         let mut s = self.lock();
         if s.closed.is_none() {
             s.closed = Some(closed);
@@ -456,7 +461,7 @@ impl SessionLog {
 }
 
 fn within_tolerance(time: Timestamp, now: Timestamp) -> bool {
-    let tolerance = CHANNEL_TIME_TOLERANCE.as_millis() as i64;
+    let tolerance = i64::try_from(CHANNEL_TIME_TOLERANCE.as_millis()).unwrap_or(i64::MAX);
     let gap = time.as_millisecond().saturating_sub(now.as_millisecond());
     (-tolerance..=tolerance).contains(&gap)
 }
@@ -465,6 +470,7 @@ fn within_tolerance(time: Timestamp, now: Timestamp) -> bool {
 mod tests {
     use super::*;
     use crate::protocol::{Direction, OutgoingChannel};
+    use proptest::prelude::*;
 
     /// A `channel.time` this many milliseconds after now (within the tolerance).
     fn at(offset_ms: i64) -> String {
@@ -483,7 +489,7 @@ mod tests {
 
     #[test]
     fn a_channel_time_far_from_now_is_clamped_to_the_receive_time() {
-        let log = SessionLog::default();
+        let log = SessionLog::with_capacity(crate::session::DEFAULT_MAX_MESSAGES);
         log.record_message(msg("a", &at(0)));
         log.record_message(msg("future", "9000-01-01T00:00:00Z"));
         log.record_message(msg("past", "1970-01-01T00:00:00Z"));
@@ -534,7 +540,7 @@ mod tests {
 
     #[test]
     fn keeps_messages_in_channel_time_order() {
-        let log = SessionLog::default();
+        let log = SessionLog::with_capacity(crate::session::DEFAULT_MAX_MESSAGES);
         log.record_message(msg("hello2", &at(3_000)));
         log.record_message(msg("hello1", &at(0)));
         log.record_message(msg("hello3", &at(4_000)));
@@ -551,7 +557,7 @@ mod tests {
 
     #[test]
     fn untimed_messages_follow_the_message_before_them() {
-        let log = SessionLog::default();
+        let log = SessionLog::with_capacity(crate::session::DEFAULT_MAX_MESSAGES);
         log.record_message(msg("a", &at(0)));
         let mut untimed = msg("b", "x");
         untimed.channel = None;
@@ -577,5 +583,39 @@ mod tests {
             log.snapshot().closed,
             Some(Closed::LimitExceeded(reason)) if reason.contains("more than 100 bytes")
         ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+        /// Whatever times the server gives (garbage, far past or future, none), recording
+        /// never panics, keeps every message up to the capacity, and the snapshot is in
+        /// order.
+        #[test]
+        fn recording_any_times_keeps_an_ordered_lossless_log(
+            times in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (-120_000i64..120_000).prop_map(|ms| Some(at(ms))),
+                    "\\PC{0,24}".prop_map(Some),
+                    proptest::strategy::Just(None),
+                ],
+                0..24,
+            )
+        ) {
+            let log = SessionLog::with_capacity(16);
+            for (i, time) in times.iter().enumerate() {
+                let mut message = msg(&format!("m{i}"), time.as_deref().unwrap_or_default());
+                if time.is_none() {
+                    message.channel = None;
+                }
+                log.record_message(message);
+            }
+            log.publish();
+            let snap = log.snapshot();
+            prop_assert_eq!(snap.messages.len(), times.len().min(16));
+            prop_assert!(snap.messages.windows(2).all(|w| w[0].key() <= w[1].key()));
+        }
     }
 }

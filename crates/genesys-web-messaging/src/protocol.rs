@@ -1135,12 +1135,22 @@ mod lenient {
     }
 
     /// A non-negative whole number (a fraction is dropped, a negative number is 0).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a float-to-integer `as` saturates: out-of-range wire values are clamped on purpose"
+    )]
     pub fn opt_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         let v = Value::deserialize(d)?;
         Ok(as_f64::<D::Error>(&v)?.map(|n| n.max(0.0).min(u64::MAX as f64) as u64))
     }
 
     /// Seconds to wait: a fraction is rounded up (waiting a little longer is always safe).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a float-to-integer `as` saturates: out-of-range wire values are clamped on purpose"
+    )]
     pub fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         let v = Value::deserialize(d)?;
         Ok(as_f64::<D::Error>(&v)?
@@ -1149,6 +1159,11 @@ mod lenient {
     }
 
     /// A code: a whole number, or a string holding one.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a float-to-integer `as` saturates: out-of-range wire values are clamped on purpose"
+    )]
     pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let v = Value::deserialize(d)?;
         match as_f64::<D::Error>(&v)? {
@@ -1190,6 +1205,10 @@ mod lenient {
 
     /// A time: an ISO-8601 string as it is, or a number of epoch milliseconds (seconds when
     /// below 10^11, i.e. before 1973 in milliseconds) as ISO-8601.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a float-to-integer `as` saturates: out-of-range wire values are clamped on purpose"
+    )]
     pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         match Value::deserialize(d)? {
             Value::Null => Ok(None),
@@ -1376,6 +1395,10 @@ impl std::fmt::Debug for JwtResponse {
 }
 
 /// An integer given as a JSON number (possibly with a fraction) or a numeric string.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a float-to-integer `as` saturates: out-of-range wire values are clamped on purpose"
+)]
 fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n

@@ -199,7 +199,7 @@ impl SessionConfig {
     }
 
     /// Trusts every certificate in a PEM file for `wss://` (see [`load_pem_certificates`]).
-    pub fn trust_pem_file(mut self, path: &std::path::Path) -> Result<Self, String> {
+    pub fn trust_pem_file(mut self, path: &std::path::Path) -> Result<Self, CertificateError> {
         self.extra_root_certificates
             .extend(load_pem_certificates(path)?);
         Ok(self)
@@ -210,15 +210,39 @@ impl SessionConfig {
 /// proxy's CA, to trust for `wss://`.
 pub fn load_pem_certificates(
     path: &std::path::Path,
-) -> Result<Vec<CertificateDer<'static>>, String> {
+) -> Result<Vec<CertificateDer<'static>>, CertificateError> {
     use rustls::pki_types::pem::PemObject;
     let certificates = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cannot read certificates from {}: {e}", path.display()))?;
+        .map_err(|e| CertificateError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     if certificates.is_empty() {
-        return Err(format!("{} holds no PEM certificate", path.display()));
+        return Err(CertificateError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(certificates)
+}
+
+/// Why certificates to trust could not be read from a PEM file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// The file could not be read, or is not PEM.
+    #[error("cannot read certificates from {}: {reason}", path.display())]
+    Unreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file holds no certificate.
+    #[error("{} holds no PEM certificate", path.display())]
+    Empty {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 /// Why a session could not be opened.

@@ -6,6 +6,33 @@
 //!
 //! Formats deserialise into typed structs, wrapping values they check afterwards in
 //! [`serde_saphyr::Spanned`] to keep their position.
+//!
+//! What users touch: [`read_file`] and [`from_yaml`] (with [`drop_spanned_steps`], or a key
+//! renderer of the format's own) to read a file, and [`InputError`] (its fields and `Display`)
+//! for what went wrong.
+//!
+//! ```
+//! #[derive(serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Greeting {
+//!     say: String,
+//! }
+//!
+//! let loaded = web_messaging_input::from_yaml::<Greeting>(
+//!     "hello.yml",
+//!     "sayy: hi\n",
+//!     web_messaging_input::drop_spanned_steps,
+//! );
+//! let error = match loaded {
+//!     Ok(_) => unreachable!("`sayy` is not a key of Greeting"),
+//!     Err(error) => error,
+//! };
+//! assert_eq!(error.file.as_deref(), Some("hello.yml"));
+//! assert_eq!(error.line, Some(1));
+//! assert!(error.to_string().starts_with("hello.yml:1:1:"), "{error}");
+//! ```
+
+#![warn(missing_docs)]
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, MessageFormatter};
@@ -45,8 +72,8 @@ impl InputError {
         let known = location.line() > 0;
         InputError {
             file: Some(file.to_string()),
-            line: known.then_some(location.line() as usize),
-            column: known.then_some(location.column() as usize),
+            line: known.then_some(to_usize(location.line())),
+            column: known.then_some(to_usize(location.column())),
             key: Some(key.to_string()),
             message: message.into(),
         }
@@ -166,8 +193,8 @@ pub fn from_yaml<T: DeserializeOwned>(
         let (key, message) = reword(path.unwrap_or_default(), &text);
         InputError {
             file: Some(file.to_string()),
-            line: location.map(|l| l.line() as usize),
-            column: location.map(|l| l.column() as usize),
+            line: location.map(|l| to_usize(l.line())),
+            column: location.map(|l| to_usize(l.column())),
             key: (!key.is_empty()).then_some(key),
             message,
         }
@@ -229,6 +256,11 @@ pub fn drop_spanned_steps(path: &KeyPath) -> String {
         }
     }
     out
+}
+
+/// A line or column number as `usize` (saturating: no file has that many lines).
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -153,6 +153,7 @@ struct Stored {
 }
 
 /// What the store does with the session at the front of its order.
+#[derive(Clone, Copy)]
 enum Verdict {
     /// Still in use: put it back with this activity time.
     Keep(Instant),

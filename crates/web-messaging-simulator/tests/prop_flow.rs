@@ -150,9 +150,20 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
+/// The index at the relative position `p` (in `0..=1`) of a length `len`.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    reason = "a fraction in 0..=1 of a short test input's length: always in range"
+)]
+fn scaled(len: usize, p: f64) -> usize {
+    ((len as f64) * p) as usize
+}
+
 /// The char boundary nearest below the relative position `p` of `text`.
 fn at(text: &str, p: f64) -> usize {
-    let mut i = ((text.len() as f64) * p) as usize;
+    let mut i = scaled(text.len(), p);
     i = i.min(text.len());
     while !text.is_char_boundary(i) {
         i -= 1;
@@ -195,7 +206,7 @@ fn apply(text: &mut String, mutation: &Mutation) {
             if lines.is_empty() {
                 return;
             }
-            let i = ((lines.len() as f64 * p) as usize).min(lines.len() - 1);
+            let i = scaled(lines.len(), *p).min(lines.len() - 1);
             let mut out: Vec<&str> = lines.clone();
             out.insert(i, lines[i]);
             *text = out.concat();
@@ -206,8 +217,8 @@ fn apply(text: &mut String, mutation: &Mutation) {
                 return;
             }
             let last = lines.len() - 1;
-            let i = ((lines.len() as f64 * a) as usize).min(last);
-            let j = ((lines.len() as f64 * b) as usize).min(last);
+            let i = scaled(lines.len(), *a).min(last);
+            let j = scaled(lines.len(), *b).min(last);
             lines.swap(i, j);
             *text = lines.concat();
         }

@@ -104,7 +104,6 @@ impl Machine {
 }
 
 /// A reply's message, with the captured values filled in.
-
 pub(super) fn render(reply: &Reply, captures: &Captures, correlation_id: &str) -> Outgoing {
     let fill = |t: &crate::template::Template| t.render(captures);
     let card = |card: &CardTemplate| Card {

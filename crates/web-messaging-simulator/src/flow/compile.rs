@@ -3,7 +3,8 @@
 
 use super::model::*;
 use super::raw::{
-    RawCard, RawFlow, RawItem, RawLabel, RawReplies, RawReplyMap, RawRule, RawWhen, at, source_text,
+    RawCard, RawFaults, RawFlow, RawItem, RawLabel, RawLimits, RawReplies, RawReplyMap, RawRule,
+    RawSession, RawWhen, at, source_text,
 };
 use super::{FlowError, RateLimit, content, deployment, transfer};
 use crate::template::{Template, group_names};
@@ -94,7 +95,32 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
     }
     check_reachable(&states, start, &rule_lists, file)?;
 
-    let session = match raw.session {
+    let session = compile_session(raw.session, &cx, defaults)?;
+    let limits = compile_limits(raw.limits, file)?;
+    let faults = compile_faults(raw.faults, file)?;
+
+    Ok(BotFlow {
+        deployment_id: raw.deployment_id,
+        allowed_origins: raw.allowed_origins,
+        seed: raw.seed,
+        limits,
+        session,
+        faults,
+        messenger: deployment::compile_messenger(raw.messenger, file)?,
+        auth: deployment::compile_auth(raw.auth),
+        start,
+        states,
+    })
+}
+
+/// `session`: how the deployment answers `configureSession`, the TTL, the welcome messages.
+fn compile_session(
+    session: Option<RawSession>,
+    cx: &Context<'_>,
+    defaults: ReplyDefaults,
+) -> Result<SessionSettings, FlowError> {
+    let file = cx.file;
+    Ok(match session {
         None => SessionSettings {
             respond: true,
             respond_after: Duration::ZERO,
@@ -108,7 +134,7 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
                 // Welcome messages go out right after the SessionResponse: no default delay.
                 Some(welcome) => compile_replies(
                     welcome,
-                    &cx,
+                    cx,
                     "session.welcome",
                     ReplyDefaults {
                         delay: Duration::ZERO,
@@ -121,7 +147,7 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
                 Some(ttl) => {
                     let ttl = at_most(ttl, MAX_TTL_SECONDS, file, "session.ttlSeconds")?;
                     Some(Duration::from_secs(positive(
-                        ttl,
+                        &ttl,
                         file,
                         "session.ttlSeconds",
                     )?))
@@ -140,9 +166,12 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
                 welcome,
             }
         }
-    };
+    })
+}
 
-    let limits = match raw.limits {
+/// `limits`: what the deployment refuses.
+fn compile_limits(limits: Option<RawLimits>, file: &str) -> Result<Limits, FlowError> {
+    Ok(match limits {
         None => Limits {
             max_message_length: DEFAULT_MAX_MESSAGE_LENGTH,
             max_custom_attributes_bytes: DEFAULT_MAX_CUSTOM_ATTRIBUTES_BYTES,
@@ -154,7 +183,7 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
                 Some(n) => {
                     let key = "limits.maxMessageLength";
                     let n = at_most(n, MAX_MESSAGE_LENGTH, file, key)?;
-                    to_usize(positive(n, file, key)?)
+                    to_usize(positive(&n, file, key)?)
                 }
             },
             max_custom_attributes_bytes: match limits.max_custom_attributes_bytes {
@@ -171,9 +200,12 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
             },
             rate_limit: deployment::compile_rate_limit(limits.rate_limit, file)?,
         },
-    };
+    })
+}
 
-    let faults = match raw.faults {
+/// `faults`: what goes wrong on purpose.
+fn compile_faults(faults: Option<RawFaults>, file: &str) -> Result<Faults, FlowError> {
+    Ok(match faults {
         None => Faults {
             out_of_order: 0.0,
             latency: None,
@@ -211,7 +243,7 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
             };
             let drop_after_messages = match faults.drop_after_messages {
                 None => None,
-                Some(n) => Some(positive(n, file, "faults.dropAfterMessages")?),
+                Some(n) => Some(positive(&n, file, "faults.dropAfterMessages")?),
             };
             Faults {
                 out_of_order: probability(faults.out_of_order, file, "faults.outOfOrder")?,
@@ -231,19 +263,6 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
                     }),
             }
         }
-    };
-
-    Ok(BotFlow {
-        deployment_id: raw.deployment_id,
-        allowed_origins: raw.allowed_origins,
-        seed: raw.seed,
-        limits,
-        session,
-        faults,
-        messenger: deployment::compile_messenger(raw.messenger, file)?,
-        auth: deployment::compile_auth(raw.auth),
-        start,
-        states,
     })
 }
 
@@ -299,7 +318,7 @@ fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-fn positive(n: Spanned<u64>, file: &str, key: &str) -> Result<u64, FlowError> {
+fn positive(n: &Spanned<u64>, file: &str, key: &str) -> Result<u64, FlowError> {
     if n.value == 0 {
         return Err(at(
             file,
@@ -333,61 +352,7 @@ fn compile_rule(
     missing: &dyn Fn(&str) -> String,
 ) -> Result<Rule, FlowError> {
     let file = cx.file;
-    let regex = |pattern: &Spanned<String>, key: String| {
-        JsRegex::new(&pattern.value, "i").map_err(|e| {
-            at(
-                file,
-                &pattern.referenced,
-                key,
-                format!("invalid regular expression `{}`: {e}", pattern.value),
-            )
-        })
-    };
-    let when = match rule.when {
-        None | Some(RawWhen::Any) => Condition::default(),
-        Some(RawWhen::Map(map)) => {
-            let map = *map;
-            Condition {
-                contains: map.contains.map(|needle| needle.to_lowercase()),
-                matches: match &map.matches {
-                    None => None,
-                    Some(pattern) => Some(regex(pattern, format!("{key}.when.matches"))?),
-                },
-                payload: map.payload,
-                date_picked: match &map.date_picked {
-                    None => None,
-                    Some(picked) => Some(content::compile_date_picked(
-                        picked,
-                        file,
-                        &format!("{key}.when.datePicked"),
-                    )?),
-                },
-                attachment: map.attachment,
-                attribute: match map.attribute {
-                    None => None,
-                    Some(attribute) => Some(AttributeCondition {
-                        name: attribute.name,
-                        test: match (attribute.equals, &attribute.matches) {
-                            (None, None) => AttributeTest::Present,
-                            (Some(value), None) => AttributeTest::Equals(value),
-                            (None, Some(pattern)) => AttributeTest::Matches(regex(
-                                pattern,
-                                format!("{key}.when.attribute.matches"),
-                            )?),
-                            (Some(_), Some(pattern)) => {
-                                return Err(at(
-                                    file,
-                                    &pattern.referenced,
-                                    format!("{key}.when.attribute"),
-                                    "has both `equals` and `matches`: give one of them".into(),
-                                ));
-                            }
-                        },
-                    }),
-                },
-            }
-        }
-    };
+    let when = compile_when(rule.when, key, cx)?;
     let defaults = ReplyDefaults {
         typing: rule.typing.unwrap_or(defaults.typing),
         ..defaults
@@ -439,6 +404,70 @@ fn compile_rule(
         drop_socket: rule.drop_socket,
         out_of_order: rule.out_of_order,
         transfer,
+    })
+}
+
+/// A rule's `when`: which guest messages it answers.
+fn compile_when(
+    when: Option<RawWhen>,
+    key: &str,
+    cx: &Context<'_>,
+) -> Result<Condition, FlowError> {
+    let file = cx.file;
+    let regex = |pattern: &Spanned<String>, key: String| {
+        JsRegex::new(&pattern.value, "i").map_err(|e| {
+            at(
+                file,
+                &pattern.referenced,
+                key,
+                format!("invalid regular expression `{}`: {e}", pattern.value),
+            )
+        })
+    };
+    Ok(match when {
+        None | Some(RawWhen::Any) => Condition::default(),
+        Some(RawWhen::Map(map)) => {
+            let map = *map;
+            Condition {
+                contains: map.contains.map(|needle| needle.to_lowercase()),
+                matches: match &map.matches {
+                    None => None,
+                    Some(pattern) => Some(regex(pattern, format!("{key}.when.matches"))?),
+                },
+                payload: map.payload,
+                date_picked: match &map.date_picked {
+                    None => None,
+                    Some(picked) => Some(content::compile_date_picked(
+                        picked,
+                        file,
+                        &format!("{key}.when.datePicked"),
+                    )?),
+                },
+                attachment: map.attachment,
+                attribute: match map.attribute {
+                    None => None,
+                    Some(attribute) => Some(AttributeCondition {
+                        name: attribute.name,
+                        test: match (attribute.equals, &attribute.matches) {
+                            (None, None) => AttributeTest::Present,
+                            (Some(value), None) => AttributeTest::Equals(value),
+                            (None, Some(pattern)) => AttributeTest::Matches(regex(
+                                pattern,
+                                format!("{key}.when.attribute.matches"),
+                            )?),
+                            (Some(_), Some(pattern)) => {
+                                return Err(at(
+                                    file,
+                                    &pattern.referenced,
+                                    format!("{key}.when.attribute"),
+                                    "has both `equals` and `matches`: give one of them".into(),
+                                ));
+                            }
+                        },
+                    }),
+                },
+            }
+        }
     })
 }
 
@@ -602,29 +631,7 @@ fn compile_reply_map(
             )?)
         }
     };
-    let mut quick_replies = Vec::new();
-    for (i, label) in map.quick_replies.iter().flatten().enumerate() {
-        let key = format!("{key}.quickReplies[{i}]");
-        let (text, payload) = match &label.value {
-            RawLabel::Text(text) => (text.clone(), None),
-            RawLabel::Plain => (source_text(cx.source, &label.referenced), None),
-            RawLabel::Null => (String::new(), None),
-            RawLabel::Map(map) => (map.text.clone(), map.payload.clone()),
-        };
-        if text.is_empty() {
-            return Err(at(
-                cx.file,
-                &label.referenced,
-                key,
-                "the quick reply's label is empty".into(),
-            ));
-        }
-        let payload = payload.unwrap_or_else(|| text.clone());
-        quick_replies.push(QuickReplyTemplate {
-            text: template(&text, &label.referenced, &key, cx)?,
-            payload: template(&payload, &label.referenced, &key, cx)?,
-        });
-    }
+    let quick_replies = compile_quick_replies(map, cx, key)?;
     let card = match &map.card {
         None => None,
         Some(card) => Some(compile_card(card, cx, &format!("{key}.card"))?),
@@ -656,6 +663,38 @@ fn compile_reply_map(
             .unwrap_or(defaults.jitter),
         typing: map.typing.unwrap_or(defaults.typing),
     })
+}
+
+/// A reply's `quickReplies`: each a label, and a payload (the label unless given).
+fn compile_quick_replies(
+    map: &RawReplyMap,
+    cx: &Context<'_>,
+    key: &str,
+) -> Result<Vec<QuickReplyTemplate>, FlowError> {
+    let mut quick_replies = Vec::new();
+    for (i, label) in map.quick_replies.iter().flatten().enumerate() {
+        let key = format!("{key}.quickReplies[{i}]");
+        let (text, payload) = match &label.value {
+            RawLabel::Text(text) => (text.clone(), None),
+            RawLabel::Plain => (source_text(cx.source, &label.referenced), None),
+            RawLabel::Null => (String::new(), None),
+            RawLabel::Map(map) => (map.text.clone(), map.payload.clone()),
+        };
+        if text.is_empty() {
+            return Err(at(
+                cx.file,
+                &label.referenced,
+                key,
+                "the quick reply's label is empty".into(),
+            ));
+        }
+        let payload = payload.unwrap_or_else(|| text.clone());
+        quick_replies.push(QuickReplyTemplate {
+            text: template(&text, &label.referenced, &key, cx)?,
+            payload: template(&payload, &label.referenced, &key, cx)?,
+        });
+    }
+    Ok(quick_replies)
 }
 
 fn compile_card(

@@ -5,6 +5,10 @@ use super::FlowError;
 use super::raw::{RawAuth, RawDisconnectType, RawMessenger, RawRateLimit, RawStatus, at};
 
 /// The deployment's Messenger configuration.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one field per switch of the deployment configuration Genesys publishes"
+)]
 #[derive(Debug, Clone)]
 pub(crate) struct Messenger {
     /// `messenger.enabled`: `false` refuses every `configureSession`.

@@ -78,6 +78,10 @@ pub(crate) struct State {
 }
 
 /// One `when` → actions rule.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one switch per action key of a rule (`disconnect`, `closeSocket`, `dropSocket`, `outOfOrder`), any of which may be combined"
+)]
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     pub(crate) when: Condition,

@@ -179,6 +179,10 @@ pub(super) struct RawRange {
     pub(super) max: u64,
 }
 
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one field per YAML key, as serde reads it"
+)]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct RawRule {
@@ -693,6 +697,11 @@ fn clean_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// A flow error at `location` naming `key`.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "callers build the key with `format!` as often as with `.into()`: one owned type for both"
+)]
 pub(super) fn at(file: &str, location: &Location, key: String, message: String) -> FlowError {
     FlowError::at(file, location, &key, message)
 }

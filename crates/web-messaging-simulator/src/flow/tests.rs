@@ -266,6 +266,10 @@ fn unreadable_file_has_no_position() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one flow with every rich and fault key, checked key by key"
+)]
 fn reads_the_rich_and_fault_keys() {
     let f = flow(
         "seed: 42\n\
