@@ -902,7 +902,7 @@ mod tests {
 
     #[test]
     fn only_a_new_connected_session_triggers_the_join() {
-        let log = SessionLog::default();
+        let log = SessionLog::with_capacity(DEFAULT_MAX_MESSAGES);
         let new = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}}"#;
         let resumed = r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#;
         let bare =

@@ -10,7 +10,19 @@ use web_messaging_simulator::{BotFlow, Simulator};
 
 const GENEROUS: Duration = Duration::from_secs(20);
 
+/// A simulator without the `onMessage` rate limit: with [`fast`] options, no test waits to
+/// stay under it (the pacing and 429 tests use [`rate_limited_simulator`]).
 async fn simulator(flow: &str) -> Simulator {
+    let flow = BotFlow::from_yaml_str(flow, "bot.yml").expect("valid flow");
+    Simulator::builder(flow)
+        .rate_limit(0)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+/// A simulator with the flow's rate limit (Genesys' 2 per rolling second by default).
+async fn rate_limited_simulator(flow: &str) -> Simulator {
     let flow = BotFlow::from_yaml_str(flow, "bot.yml").expect("valid flow");
     Simulator::start(flow).await.expect("simulator starts")
 }
@@ -20,9 +32,11 @@ fn config(sim: &Simulator) -> SessionConfig {
         .custom_attribute("IsAutomatedTest", "true")
 }
 
+/// No wait before a `say`, and no pacing: the simulator of these tests has no rate limit.
 fn fast() -> ConversationOptions {
     ConversationOptions {
         say_delay: Duration::ZERO,
+        max_messages_per_second: 1000,
         ..ConversationOptions::default()
     }
 }
@@ -232,8 +246,13 @@ async fn regular_expressions_have_javascript_semantics() {
 #[tokio::test]
 async fn pacing_keeps_within_two_messages_per_second() {
     // The simulator answers a third message within one second with 429; none may come back.
-    let sim = simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
-    let mut conversation = started(&sim).await;
+    let sim = rate_limited_simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
+    let paced = ConversationOptions {
+        say_delay: Duration::ZERO,
+        ..ConversationOptions::default()
+    };
+    let mut conversation = Conversation::connect(config(&sim), paced).await.unwrap();
+    conversation.wait_for_start(GENEROUS).await.unwrap();
     for n in 0..5 {
         conversation.say(&format!("message {n}")).await.unwrap();
     }
@@ -306,7 +325,7 @@ async fn a_rate_limited_message_is_sent_again_after_retry_after() {
     // Pacing turned off on purpose: the simulator refuses the third message within a second
     // with 429 (retryAfter 1 s); the conversation waits and sends it again. The simulator's
     // variant with the request's tracingId (the captured frame has none).
-    let sim = simulator(
+    let sim = rate_limited_simulator(
         "limits:\n  rateLimit: { retryAfterSeconds: 1, tracingId: true }\nstates:\n  main:\n    - reply: \"got it\"\n",
     )
     .await;

@@ -18,7 +18,19 @@ use web_messaging_simulator::{BotFlow, Simulator};
 const GENEROUS: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(300);
 
+/// A simulator without the `onMessage` rate limit, so that no test waits to stay under it
+/// (the rate-limit test uses [`rate_limited_simulator`]).
 async fn simulator(yaml: &str) -> Simulator {
+    let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
+    Simulator::builder(flow)
+        .rate_limit(0)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+/// A simulator with the flow's rate limit (Genesys' 2 per rolling second by default).
+async fn rate_limited_simulator(yaml: &str) -> Simulator {
     let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
     Simulator::start(flow).await.expect("simulator starts")
 }
@@ -515,7 +527,7 @@ async fn zero_delay_messages_are_never_overtaken_by_the_next_request() {
 
 #[tokio::test]
 async fn more_than_two_messages_a_second_are_refused_with_429() {
-    let sim = simulator("states:\n  main: []\n").await;
+    let sim = rate_limited_simulator("states:\n  main: []\n").await;
     let mut guest = connect(&sim).await;
     guest.configure().await;
     guest.say("one").await;
