@@ -2,7 +2,7 @@
 //! to a queue and an agent, and the DatePickers the bot offered. Exposed read-only through
 //! [`crate::Simulator::conversation_state`], for tests and for a simulated Platform API.
 
-use crate::flow::Transfer;
+use crate::flow::{AgentProfile, Transfer};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,30 +11,6 @@ use tokio::time::Instant;
 /// DatePickers remembered per conversation (the oldest are forgotten), so that the guest's
 /// answer can be checked against what was offered.
 const MAX_OFFERS: usize = 32;
-
-/// A human agent as the guest sees it in `channel.from` of the agent's messages.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct AgentProfile {
-    /// `channel.from.nickname`: the name the Messenger shows.
-    pub nickname: Option<String>,
-    /// `channel.from.image`: the avatar URL.
-    pub image: Option<String>,
-    /// `channel.from.firstName`.
-    pub first_name: Option<String>,
-    /// `channel.from.lastName`.
-    pub last_name: Option<String>,
-}
-
-impl AgentProfile {
-    /// Whether no field is set: the agent's messages then carry no `channel.from`.
-    pub fn is_empty(&self) -> bool {
-        self.nickname.is_none()
-            && self.image.is_none()
-            && self.first_name.is_none()
-            && self.last_name.is_none()
-    }
-}
 
 /// A conversation's handover, as recorded when the bot's `transfer` ran.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,7 @@ pub(crate) use deployment::{Auth, Messenger, RateLimit};
 pub(crate) use matching::GuestInput;
 pub use model::BotFlow;
 pub(crate) use model::{Captures, CardTemplate, Reply, Rule};
+pub use transfer::AgentProfile;
 pub(crate) use transfer::{AGENT_TYPING_MS, Transfer};
 
 use compile::{Context, MAX_DELAY_MS, ReplyDefaults, compile_replies, template};

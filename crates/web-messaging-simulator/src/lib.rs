@@ -83,7 +83,7 @@ mod shared;
 mod template;
 mod tls;
 
-pub use conversation::{AgentProfile, ConversationState, TransferState};
-pub use flow::{BotFlow, FlowError};
+pub use conversation::{ConversationState, TransferState};
+pub use flow::{AgentProfile, BotFlow, FlowError};
 pub use limits::SimulatorLimits;
 pub use server::{Simulator, SimulatorBuilder};

@@ -3,9 +3,32 @@
 
 use super::raw::{RawAgent, RawDuration, RawItem, RawReplies, RawTransfer, at, source_text};
 use super::{Context, FlowError, MAX_DELAY_MS, Reply, ReplyDefaults, compile_replies};
-use crate::conversation::AgentProfile;
 use serde_saphyr::{Location, Spanned};
 use std::time::Duration;
+
+/// A human agent as the guest sees it in `channel.from` of the agent's messages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct AgentProfile {
+    /// `channel.from.nickname`: the name the Messenger shows.
+    pub nickname: Option<String>,
+    /// `channel.from.image`: the avatar URL.
+    pub image: Option<String>,
+    /// `channel.from.firstName`.
+    pub first_name: Option<String>,
+    /// `channel.from.lastName`.
+    pub last_name: Option<String>,
+}
+
+impl AgentProfile {
+    /// Whether no field is set: the agent's messages then carry no `channel.from`.
+    pub fn is_empty(&self) -> bool {
+        self.nickname.is_none()
+            && self.image.is_none()
+            && self.first_name.is_none()
+            && self.last_name.is_none()
+    }
+}
 
 /// How the bot hands over.
 #[derive(Debug, Clone)]
