@@ -1,5 +1,5 @@
-//! Attachments from the guest to the bot, uploaded as Genesys' Messenger does (protocol.md
-//! §3.7): `onAttachment` → `PresignedUrlResponse` → HTTP `PUT` of the bytes to the presigned URL
+//! Attachments from the guest to the bot, uploaded as Genesys' Messenger does:
+//! `onAttachment` → `PresignedUrlResponse` → HTTP `PUT` of the bytes to the presigned URL
 //! → `UploadSuccessEvent` → `onMessage` with the attachment's id.
 //!
 //! Type and size are checked first against every limit known: the session's

@@ -1,6 +1,6 @@
 //! The session's lifecycle beyond saying things: clearing the conversation, reconnecting with
 //! the same token, starting a new conversation, closing the session, the guest JWT and the
-//! message history (protocol.md §3.4, §3.5, §3.8, §7, §9.3).
+//! message history.
 //!
 //! The session task hands every lifecycle frame (and a copy of every `SessionResponse`, string
 //! error and `ConnectionClosedEvent`) to a small bounded [`Replies`] record, numbered in arrival
@@ -412,7 +412,7 @@ impl Conversation {
     }
 
     /// Clears the conversation, as Genesys' Messenger does: sends the Presence `Clear` event
-    /// and waits for `SessionClearedEvent` and then `ConnectionClosedEvent` (protocol.md §7.5).
+    /// and waits for `SessionClearedEvent` and then `ConnectionClosedEvent`.
     /// Genesys then closes the connection: a new session is needed to talk again.
     ///
     /// Fails with [`LifecycleError::ClearNotEnabled`] when the deployment does not allow
@@ -501,7 +501,7 @@ impl Conversation {
     }
 
     /// Closes the socket and opens a new one with the same token, as a guest reloading the
-    /// page does (protocol.md §7.2): Genesys must answer `SessionResponse` with
+    /// page does: Genesys must answer `SessionResponse` with
     /// `newSession: false` and replay nothing. The log is kept, so waits go on where they were.
     ///
     /// A replay is noticed when it arrives before or with the `SessionResponse`.
@@ -576,8 +576,8 @@ impl Conversation {
         Ok(session)
     }
 
-    /// Starts a new conversation on this session (`configureSession` with `startNew: true`,
-    /// protocol.md §3.1, §7.2–7.3), e.g. after the bot disconnected or after
+    /// Starts a new conversation on this session (`configureSession` with `startNew: true`),
+    /// e.g. after the bot disconnected or after
     /// [`Conversation::close_session`]. Genesys answers `connected: true, newSession: true`.
     /// Waits, disconnect checks and sends then only look at what comes after.
     pub async fn start_new(
@@ -605,7 +605,7 @@ impl Conversation {
     }
 
     /// Closes the session on every connection sharing its token (`closeSession` with
-    /// `closeAllConnections: true`, protocol.md §3.5). Genesys answers `SessionResponse` with
+    /// `closeAllConnections: true`). Genesys answers `SessionResponse` with
     /// `connected: false` (and `readOnly: true`); [`Conversation::start_new`] starts again.
     pub async fn close_session(
         &mut self,
@@ -628,7 +628,7 @@ impl Conversation {
         Ok(session)
     }
 
-    /// Asks for a JWT for the guest REST API (`getJwt` → `JwtResponse`, protocol.md §3.4).
+    /// Asks for a JWT for the guest REST API (`getJwt` → `JwtResponse`).
     pub async fn get_jwt(&mut self, timeout: Duration) -> Result<Jwt, LifecycleError> {
         const NAME: &str = "getJwt";
         let deadline = later(Instant::now(), timeout);
@@ -687,7 +687,7 @@ impl Conversation {
     }
 
     /// One page of the guest's history: `GET {rest}/api/v2/webmessaging/messages` with
-    /// `Authorization: Bearer {jwt}` (protocol.md §9.3). `rest` is
+    /// `Authorization: Bearer {jwt}`. `rest` is
     /// [`crate::SessionConfig::rest_base_url`], else derived from the endpoint
     /// ([`rest_base_url`]).
     pub async fn history_page(

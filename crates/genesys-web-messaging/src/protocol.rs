@@ -2,7 +2,7 @@
 //!
 //! One definition serves both sides: the guest session serialises [`ClientRequest`]s and decodes
 //! [`ServerFrame`]s; the simulator does the opposite. Field names and shapes follow Genesys' own
-//! schema (see `protocol.md` in the project's reference material). Decoding is tolerant: unknown
+//! schema (as Genesys documents it and its captures show it). Decoding is tolerant: unknown
 //! keys are ignored and unknown classes become [`ServerEvent::Unknown`], because the real service
 //! adds fields and classes over time.
 
@@ -67,7 +67,7 @@ pub enum ClientRequest {
         tracing_id: Option<String>,
     },
     // Lifecycle and attachment requests: see the section at the end of this file.
-    /// Asks for a presigned URL to upload an attachment to (protocol.md §3.7).
+    /// Asks for a presigned URL to upload an attachment to.
     #[serde(rename_all = "camelCase")]
     OnAttachment {
         /// The guest's session token.
@@ -88,7 +88,7 @@ pub enum ClientRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tracing_id: Option<String>,
     },
-    /// Asks for a JWT for the guest REST API (protocol.md §3.4).
+    /// Asks for a JWT for the guest REST API.
     #[serde(rename_all = "camelCase")]
     GetJwt {
         /// The guest's session token.
@@ -97,7 +97,7 @@ pub enum ClientRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tracing_id: Option<String>,
     },
-    /// Starts (or resumes) an authenticated session (protocol.md §3.8).
+    /// Starts (or resumes) an authenticated session.
     #[serde(rename_all = "camelCase")]
     ConfigureAuthenticatedSession {
         /// The Web Messenger deployment.
@@ -926,7 +926,7 @@ pub struct Carousel {
     pub cards: Vec<Card>,
 }
 
-/// `DatePicker` content: time slots the guest may choose from (protocol.md §5.2).
+/// `DatePicker` content: time slots the guest may choose from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DatePicker {
@@ -1263,7 +1263,7 @@ pub fn region_endpoint(region: &str, deployment_id: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lifecycle and attachment upload (protocol.md §3.4, §3.5, §3.7, §3.8, §5.1, §5.3, §7).
+// Lifecycle and attachment upload.
 //
 // The requests are `ClientRequest` variants above; the frames below are what the server sends
 // back. The session task hands these classes to `crate::lifecycle` instead of the session log.
@@ -1474,7 +1474,7 @@ impl SessionMediaLimits {
     }
 }
 
-/// The name Genesys gives an attachment error code (protocol.md §4.2), e.g. `FileTypeInvalid`.
+/// The name Genesys gives an attachment error code, e.g. `FileTypeInvalid`.
 pub fn attachment_error_name(code: i64) -> Option<&'static str> {
     Some(match code {
         4001 => "FileTypeInvalid",
@@ -1489,7 +1489,7 @@ pub fn attachment_error_name(code: i64) -> Option<&'static str> {
     })
 }
 
-/// A content item carrying an uploaded attachment, as the guest sends it (protocol.md §3.2 c):
+/// A content item carrying an uploaded attachment, as the guest sends it:
 /// only the id.
 pub fn attachment_content(attachment_id: &str) -> Content {
     Content {
@@ -1568,8 +1568,7 @@ impl LifecycleEvent {
     }
 }
 
-/// One page of the guest history REST call (`GET /api/v2/webmessaging/messages`,
-/// protocol.md §9.3).
+/// One page of the guest history REST call (`GET /api/v2/webmessaging/messages`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {

@@ -140,8 +140,8 @@ impl SessionConfig {
         }
     }
 
-    /// Starts an authenticated session with this code (`configureAuthenticatedSession`,
-    /// protocol.md §3.8): the JWT from Genesys' OAuth code or ID-token exchange.
+    /// Starts an authenticated session with this code (`configureAuthenticatedSession`):
+    /// the JWT from Genesys' OAuth code or ID-token exchange.
     pub fn authenticated(mut self, code: impl Into<String>) -> Self {
         self.authentication = Some(AuthenticationData { code: code.into() });
         self
@@ -386,7 +386,7 @@ impl GuestSession {
     }
 
     /// Closes the socket and opens a new one to the same endpoint, sending the configure
-    /// request again with the same token (protocol.md §7.2). The log is kept: what was
+    /// request again with the same token. The log is kept: what was
     /// received stays, and what the new socket receives is added to it. Returns once the new
     /// socket is open (the `SessionResponse` arrives in the log).
     pub async fn reconnect(&mut self, timeout: Duration) -> Result<(), ConnectError> {
@@ -610,7 +610,7 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
 }
 
 /// The Presence `Join` Genesys' Messenger sends for an auto-start deployment, with the
-/// guest's custom attributes inside the message (protocol.md §3.2 g).
+/// guest's custom attributes inside the message.
 fn join_request(token: &str, custom_attributes: &BTreeMap<String, String>) -> ClientRequest {
     let channel = (!custom_attributes.is_empty()).then(|| IncomingChannel {
         metadata: ChannelMetadata {

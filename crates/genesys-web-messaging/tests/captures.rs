@@ -1,6 +1,6 @@
 //! The client against real captures and their lenient variants, served by a tiny WebSocket
 //! server that knows nothing of the project's serde types: it writes raw JSON text, exactly as
-//! protocol.md records it (agent messages with `channel.from`, DatePicker and Attachment
+//! Genesys' captures record it (agent messages with `channel.from`, DatePicker and Attachment
 //! content, lower-case `direction`, `content: null`, a float `expirationDate`, a 429 without
 //! `tracingId`). Real loopback sockets, generous deadlines, no fixed sleeps.
 

@@ -1,7 +1,7 @@
 //! The frames the simulator sends for the session level of the protocol, built as plain JSON.
 //!
 //! These builders do not use the client library's serde types on purpose: what the simulator
-//! sends is written down here, next to the capture it follows (protocol.md), so a mistake in
+//! sends is written down here, next to the capture it follows, so a mistake in
 //! the client's types cannot hide in both sides at once.
 
 use serde::Serialize;

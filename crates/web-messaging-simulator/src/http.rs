@@ -186,7 +186,7 @@ fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     respond(status, "application/json", body.to_string())
 }
 
-/// A Platform API error body (`{message, code, status}`, protocol.md §9.2).
+/// A Platform API error body (`{message, code, status}`).
 fn platform_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     json_response(
         status,
@@ -249,7 +249,7 @@ fn host(request: &Request<Incoming>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `GET /webdeployments/v1/deployments/{id}/config.json`, built from the flow (protocol.md §8).
+/// `GET /webdeployments/v1/deployments/{id}/config.json`, built from the flow.
 fn config_json(shared: &Shared, id: &str, host: Option<&str>) -> HttpResponse {
     let flow = &shared.flow;
     if flow.deployment_id.as_deref().is_some_and(|d| d != id) {
@@ -400,7 +400,7 @@ fn download(request: &Request<Incoming>, shared: &Shared, id: &str) -> HttpRespo
 }
 
 /// `GET /api/v2/webmessaging/messages?pageSize=&pageNumber=` with `Authorization: Bearer
-/// <jwt from getJwt>`: the conversation, newest first (protocol.md §9.3).
+/// <jwt from getJwt>`: the conversation, newest first.
 fn history(request: &Request<Incoming>, shared: &Shared) -> HttpResponse {
     let bearer = request
         .headers()

@@ -21,7 +21,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-/// Pending connections the kernel queues before `accept` (see rust-stack.md, trap T11).
+/// Pending connections the kernel queues before `accept`: a small backlog refuses connections
+/// when thousands of guests connect at once.
 const BACKLOG: u32 = 4096;
 /// How long `shutdown` lets open connections finish their close handshake.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -376,7 +376,7 @@ async fn close_session_with_close_all_connections_kicks_the_other_sockets() {
     let closed = a.next().await;
     assert_eq!(closed["class"], "SessionResponse");
     assert_eq!(closed["tracingId"], "c");
-    // The mobile SDK's fixture of this reply (protocol.md §5.1).
+    // The mobile SDK's fixture of this reply.
     assert_has(
         &closed["body"],
         json!({"connected":false,"newSession":true,"readOnly":true,"maxCustomDataBytes":2048,"clearedExistingSession":false}),

@@ -1,5 +1,5 @@
 //! Protocol fidelity: the simulator refuses what Genesys refuses and answers as the captures
-//! in protocol.md say. Raw WebSocket guests with hand-written JSON and a plain HTTP client
+//! in Genesys' captures say. Raw WebSocket guests with hand-written JSON and a plain HTTP client
 //! (reqwest), over real loopback sockets; none of the project's serde types.
 
 mod support;

@@ -214,7 +214,7 @@ async fn configure_session_gets_a_session_response() {
     let sim = simulator("states:\n  main: []\n").await;
     let mut guest = connect(&sim).await;
     let response = guest.configure().await;
-    // The fields of the mobile SDK's rich capture (protocol.md §5.1); no file uploads are
+    // The fields of the mobile SDK's rich capture; no file uploads are
     // configured, so no allowedMedia.
     assert_eq!(response["type"], "response");
     assert_eq!(response["class"], "SessionResponse");
@@ -537,7 +537,7 @@ async fn more_than_two_messages_a_second_are_refused_with_429() {
         .await;
     assert_eq!(guest.next().await["body"]["text"], "one");
     assert_eq!(guest.next().await["body"]["text"], "two");
-    // The captured frame (protocol.md §4.1): retryAfter 3 and no tracingId.
+    // The captured frame: retryAfter 3 and no tracingId.
     assert_eq!(
         guest.next().await,
         json!({"type":"response","class":"TooManyRequestsErrorMessage","code":429,
@@ -655,7 +655,7 @@ async fn close_session_answers_connected_false_read_only() {
     guest
         .send(json!({"action":"closeSession","token":guest.token,"closeAllConnections":true,"tracingId":"c"}))
         .await;
-    // The mobile SDK's capture of this reply (protocol.md §5.1, third line).
+    // The mobile SDK's capture of this reply.
     let closed = guest.next().await;
     assert_eq!(closed["class"], "SessionResponse");
     assert_eq!(closed["tracingId"], "c");

@@ -136,7 +136,7 @@ impl Machine {
             });
         }
         self.expiry_notified = false;
-        // The fields of the rich capture (protocol.md §5.1). No welcome here: Genesys runs no
+        // The fields of the rich capture. No welcome here: Genesys runs no
         // inbound flow before the guest's first message, or its Presence Join with auto-start.
         let mut body = Map::new();
         body.insert("connected".into(), true.into());

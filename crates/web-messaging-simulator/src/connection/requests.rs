@@ -64,7 +64,7 @@ impl Machine {
                 }
             }
         }
-        // The mobile SDK's fixture of this reply (protocol.md §5.1, third line).
+        // The mobile SDK's fixture of this reply.
         let body = json!({
             "connected": false,
             "newSession": true,

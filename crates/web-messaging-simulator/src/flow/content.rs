@@ -55,7 +55,7 @@ impl AttachmentTemplate {
 }
 
 impl RenderedAttachment {
-    /// The `content` item, as protocol.md §5.2 shows it:
+    /// The `content` item, as Genesys' captures show it:
     /// `{"contentType":"Attachment","attachment":{"id","filename","mediaType","mime","fileSize"?,"url"}}`.
     /// Without a URL of its own, the attachment is offered at `{downloads}/{id}`.
     pub(crate) fn to_content(&self, id: &str, downloads: &str) -> Value {
@@ -103,7 +103,7 @@ pub(crate) struct RenderedDatePicker {
 }
 
 impl DatePickerTemplate {
-    /// The `content` item, as protocol.md §5.2 shows it:
+    /// The `content` item, as Genesys' captures show it:
     /// `{"contentType":"DatePicker","datePicker":{"title","subtitle"?,"imageUrl"?,"availableTimes":[{"dateTime","duration"}]}}`.
     /// Times are written in UTC (`2030-01-15T09:00:00Z`).
     pub(crate) fn render(&self, captures: &super::Captures) -> RenderedDatePicker {
