@@ -108,7 +108,7 @@ pub struct Warning {
 
 impl Warning {
     /// A warning about `frame` (cut to [`MAX_WARNING_FRAME`] characters).
-    pub fn new(message: impl Into<String>, frame: &str) -> Warning {
+    pub(crate) fn new(message: impl Into<String>, frame: &str) -> Warning {
         Warning {
             message: message.into(),
             frame: cut(frame),
