@@ -758,7 +758,7 @@ mod tests {
     fn limits(types: &[&str], kb: Option<u64>) -> AttachmentLimits {
         AttachmentLimits {
             modes: vec![UploadMode {
-                file_types: types.iter().map(|t| t.to_string()).collect(),
+                file_types: types.iter().map(ToString::to_string).collect(),
                 max_file_size_kb: kb,
             }],
             blocked_extensions: vec![".ade".into(), "EXE".into()],

@@ -695,7 +695,7 @@ impl Conversation {
         labels: &[&str],
         timeout: Duration,
     ) -> Result<Reply, WaitError> {
-        let labels = labels.iter().map(|l| l.to_string()).collect();
+        let labels = labels.iter().map(ToString::to_string).collect();
         self.wait_for_reply(&Expectation::QuickReplies(labels), timeout)
             .await
     }
@@ -718,7 +718,7 @@ impl Conversation {
         slots: &[&str],
         timeout: Duration,
     ) -> Result<Reply, WaitError> {
-        let slots = slots.iter().map(|s| s.to_string()).collect();
+        let slots = slots.iter().map(ToString::to_string).collect();
         self.wait_for_reply(&Expectation::DatePicker(slots), timeout)
             .await
     }

@@ -56,7 +56,9 @@ pub(crate) struct Replies {
 
 impl Replies {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Records what lifecycle requests need from `frame`. Returns `true` when the frame is a

@@ -205,7 +205,7 @@ impl Translator {
                                 match self.next()? {
                                     '>' => break,
                                     c if c.is_ascii_alphanumeric() || c == '_' || c == '$' => {
-                                        n.push(c)
+                                        n.push(c);
                                     }
                                     _ => return None,
                                 }

@@ -293,7 +293,9 @@ impl SessionLog {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state half-written (every update
         // is a single push or assignment), so a poisoned lock is still safe to read.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Records a message, in its conversation-order place. Waiters see it once the batch it

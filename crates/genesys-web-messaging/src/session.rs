@@ -213,7 +213,7 @@ pub fn load_pem_certificates(
 ) -> Result<Vec<CertificateDer<'static>>, CertificateError> {
     use rustls::pki_types::pem::PemObject;
     let certificates = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(|e| CertificateError::Unreadable {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -541,7 +541,7 @@ fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
     let mut configs = CONFIGS
         .get_or_init(Cache::default)
         .lock()
-        .unwrap_or_else(|p| p.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((_, config)) = configs.iter().find(|(roots, _)| roots.as_slice() == extra) {
         return Arc::clone(config);
     }

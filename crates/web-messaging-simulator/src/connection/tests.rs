@@ -104,3 +104,27 @@ fn the_rate_window_slides() {
         "TooManyRequestsErrorMessage"
     );
 }
+
+#[test]
+fn the_machine_says_when_the_shell_must_wake_it() {
+    let mut c = connection("states:\n  s:\n    - reply: [{ text: a, delayMs: 100 }]\n");
+    let t0 = Instant::now();
+    // Unconfigured: woken to close the socket if no configureSession comes in time.
+    let first = c.next_deadline(None).expect("a configure deadline");
+    assert!(first <= t0 + Duration::from_secs(10) && first > t0 + Duration::from_secs(9));
+    c.handle_text(
+        r#"{"action":"configureSession","deploymentId":"d","token":"t"}"#,
+        t0,
+    );
+    c.handle_text(
+        r#"{"action":"onMessage","token":"t","message":{"type":"Text","text":"hi"}}"#,
+        t0,
+    );
+    // The reply falls due before the idle timeout; a read pause before both.
+    assert_eq!(c.next_deadline(None), Some(t0 + Duration::from_millis(100)));
+    let pause = t0 + Duration::from_millis(5);
+    assert_eq!(c.next_deadline(Some(pause)), Some(pause));
+    assert!(c.catch_up(t0 + Duration::from_millis(99)).is_empty());
+    let out = frames(c.catch_up(t0 + Duration::from_millis(100)));
+    assert_eq!(out[0]["body"]["text"], "a");
+}
