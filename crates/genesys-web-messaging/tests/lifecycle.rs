@@ -1,6 +1,7 @@
 //! Attachment upload and the session lifecycle, against tiny hand-written servers over real
-//! loopback sockets: a WebSocket server that sends the raw JSON frames Genesys was captured sending (never
-//! the project's serde types), and a minimal HTTP/1.1 server for the presigned upload URL.
+//! loopback sockets: a WebSocket server that sends the raw JSON frames Genesys was captured
+//! sending (never the project's serde types), and a minimal HTTP/1.1 server for the presigned
+//! upload URL.
 
 use futures_util::{SinkExt, StreamExt};
 use genesys_web_messaging::{
