@@ -741,7 +741,11 @@ async fn drive(
             }
         }
     }
-    // Answer whoever is still waiting to send, so no caller hangs.
+    answer_pending(commands, &log);
+}
+
+/// Once the session task ends: answers whoever is still waiting to send, so no caller hangs.
+fn answer_pending(mut commands: mpsc::UnboundedReceiver<Command>, log: &SessionLog) {
     commands.close();
     let reason = log
         .snapshot()

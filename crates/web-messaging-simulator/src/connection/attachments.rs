@@ -14,6 +14,51 @@ use uuid::Uuid;
 const MAX_FILE_NAME_CHARS: usize = 255;
 
 impl Machine {
+    /// The deployment's checks of a file to upload: its name, extension, type and size.
+    /// The most bytes it may have, or the refusal's code and message.
+    fn check_file(
+        &self,
+        file_name: &str,
+        file_type: &str,
+        file_size: u64,
+    ) -> Result<u64, (i64, String)> {
+        let messenger = &self.shared.flow.messenger;
+        if file_name.trim().is_empty()
+            || file_name.contains(['/', '\\'])
+            || file_name.chars().any(char::is_control)
+        {
+            return Err((4004, "FileNameInvalid: the file name is not valid".into()));
+        }
+        if file_name.chars().count() > MAX_FILE_NAME_CHARS {
+            return Err((
+                4005,
+                format!(
+                    "FileNameTooLong: the file name is longer than {MAX_FILE_NAME_CHARS} characters"
+                ),
+            ));
+        }
+        if messenger.is_blocked(file_name) {
+            return Err((
+                4001,
+                "FileTypeInvalid: files with this extension are blocked".into(),
+            ));
+        }
+        let Some(max_kb) = messenger.max_kb_for(file_type) else {
+            return Err((
+                4001,
+                format!("FileTypeInvalid: {file_type} is not an allowed file type"),
+            ));
+        };
+        let max_bytes = max_kb.saturating_mul(1024);
+        if file_size > max_bytes {
+            return Err((
+                4002,
+                format!("FileSizeInvalid: the file is larger than {max_kb} KB"),
+            ));
+        }
+        Ok(max_bytes)
+    }
+
     /// A guest message's content with its attachments resolved: each must have been uploaded
     /// by this session (4010 otherwise), and its echo describes the file. Also whether the
     /// message has an attachment at all.
@@ -173,40 +218,10 @@ impl Machine {
             };
             vec![Out::Frame(frame)]
         };
-        let messenger = &self.shared.flow.messenger;
-        if file_name.trim().is_empty()
-            || file_name.contains(['/', '\\'])
-            || file_name.chars().any(char::is_control)
-        {
-            return refuse(4004, "FileNameInvalid: the file name is not valid".into());
-        }
-        if file_name.chars().count() > MAX_FILE_NAME_CHARS {
-            return refuse(
-                4005,
-                format!(
-                    "FileNameTooLong: the file name is longer than {MAX_FILE_NAME_CHARS} characters"
-                ),
-            );
-        }
-        if messenger.is_blocked(file_name) {
-            return refuse(
-                4001,
-                "FileTypeInvalid: files with this extension are blocked".into(),
-            );
-        }
-        let Some(max_kb) = messenger.max_kb_for(file_type) else {
-            return refuse(
-                4001,
-                format!("FileTypeInvalid: {file_type} is not an allowed file type"),
-            );
+        let max_bytes = match self.check_file(file_name, file_type, file_size) {
+            Ok(max_bytes) => max_bytes,
+            Err((code, message)) => return refuse(code, message),
         };
-        let max_bytes = max_kb.saturating_mul(1024);
-        if file_size > max_bytes {
-            return refuse(
-                4002,
-                format!("FileSizeInvalid: the file is larger than {max_kb} KB"),
-            );
-        }
         let signature = rest::random_token(24);
         let tagging = "organizationId=simulator&originPlatform=PureCloud".to_string();
         let base = self.shared.base_url(self.host.as_deref());
