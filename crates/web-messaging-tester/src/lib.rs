@@ -36,6 +36,10 @@ pub enum Outcome {
     Failed,
     /// The input was invalid; nothing ran (exit 2).
     Invalid(String),
+    /// The deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not
+    /// found or inactive, session never started) and no scenario failed for a bot reason
+    /// (exit 3). The message, when there is one, is printed as the error.
+    Untestable(Option<String>),
     /// SIGINT or SIGTERM stopped the run; what finished was reported (exit 130).
     Interrupted,
     /// A command's own exit code, its messages already printed (`chat`: 3 when no session

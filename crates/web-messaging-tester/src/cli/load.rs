@@ -14,7 +14,7 @@ Examples:
 
 Thresholds: p50, p90, p95, p99, max, mean, min (bot response time, e.g. p95<2s), error-rate (e.g. error-rate<1%), errors, conversations-per-second, messages-per-second; with <, <=, > or >=.
 
-Exit codes: 0 the run met every threshold, 1 a threshold was breached (or the run was interrupted), 2 invalid input or the one-guest smoke test failed (nothing was loaded).";
+Exit codes: 0 the run met every threshold, 1 a threshold was breached or the one-guest smoke test failed for a bot reason (nothing was loaded), 2 invalid input (nothing was run), 3 the deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not found or inactive, session never started), 130 interrupted (SIGINT/SIGTERM; the report is still written).";
 
 /// Options of `load`.
 #[derive(Debug, Args)]
@@ -54,14 +54,17 @@ pub struct LoadArgs {
     #[arg(long = "allow-real-deployment")]
     pub allow_real_deployment: bool,
     /// Seconds to wait for a response before failing the conversation [default: 10].
-    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
+    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout, env = "WMT_TIMEOUT")]
     pub timeout: Option<Duration>,
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
-    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay)]
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay, env = "WMT_SAY_DELAY")]
     pub say_delay: Option<Duration>,
     /// Log every frame sent and received on stderr (very verbose under load).
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, env = "WMT_VERBOSE")]
     pub verbose: bool,
+    /// `${NAME}` values.
+    #[command(flatten)]
+    pub variables: crate::cli::VariableArgs,
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

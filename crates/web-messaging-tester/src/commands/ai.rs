@@ -68,6 +68,8 @@ pub struct AiSettings {
     pub api_key_variable: Option<String>,
     /// Reports and conversation IDs.
     pub ci: CiSettings,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
 }
 
 /// Runs `ai`.
@@ -106,7 +108,7 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
     );
     let started = match plan.start().await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => return e.into(),
     };
     let settings = Arc::new(ConversationSettings {
         // `ai` has no timeout setting: the session start gets the default 10 s.
@@ -164,9 +166,9 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report =
         RunReport::new(run_started_at, duration, None, scenarios).with_targets(vec![target_report]);
-    let outcome = Outcome::of_run(
+    let outcome = crate::run::outcome(
+        scenario_results.iter().map(|r| r.failure.as_ref()),
         interrupt.signal().is_some(),
-        results.iter().all(AiResult::passed),
     );
     after_writing_reports(outcome, destinations.write(&run_report))
 }
@@ -257,11 +259,13 @@ struct Checked {
 /// credentials, then a preflight request to each provider, and `--associate-id`'s login and
 /// permission check.
 async fn check(args: &AiSettings) -> Result<Checked, String> {
+    args.variables.install()?;
     let mut file = AiFile::load(&args.file).map_err(|e| e.to_string())?;
     allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())?;
     let file_target = TargetSettings {
         deployment_id: file.deployment_id.clone(),
         region: file.region.clone(),
+        region_at: file.region_at.clone(),
         endpoint: file.endpoint.clone(),
         origin: file.origin.clone(),
         autostart: file.autostart,
@@ -458,6 +462,7 @@ fn not_run(name: &str, end_description: String, provider: &Provider) -> AiResult
         started_at: jiff::Timestamp::now(),
         transcript: Transcript::default(),
         first_message_id: None,
+        session_failure: None,
     }
 }
 
@@ -518,6 +523,7 @@ async fn run_scenario(
             Some((failure, timeout)) => crate::results::describe_failure(failure, *timeout),
             None => end.description,
         },
+        session_failure: end.failure.map(|(failure, _)| failure),
         judge,
         judge_skipped,
         model: provider.model().to_string(),

@@ -51,11 +51,16 @@ pub struct LoadSettings {
     pub say_delay: Option<Duration>,
     /// Log every frame on stderr.
     pub verbose: bool,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
 }
 
 /// Runs `load`.
 pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
+    if let Err(message) = args.variables.install() {
+        return Outcome::Invalid(message);
+    }
     let script = match TestScript::load(&args.file) {
         Ok(script) => script,
         Err(e) => return Outcome::Invalid(e.to_string()),
@@ -95,7 +100,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     // All input is valid: start the simulator (for --simulate), announce, smoke-test.
     let started = match plan.start().await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => return e.into(),
     };
     // From here on SIGINT and SIGTERM stop the run gracefully (exit 130, reports written).
     let interrupt = crate::interrupt::Interrupt::listen();
@@ -110,13 +115,20 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         simulated,
         real_url.as_deref(),
     );
-    if let Err(message) = smoke_test(&script, &guest, &interrupt).await {
+    if let Err(failed) = smoke_test(&script, &guest, &interrupt).await {
         started.shutdown().await;
         if interrupt.signal().is_some() {
             eprintln!("Interrupted during the smoke test: no load was started");
             return Outcome::Interrupted;
         }
-        return Outcome::Invalid(message);
+        // The bot failing its one guest is 1; a deployment that cannot be reached is 3.
+        return match failed {
+            SmokeFailure::Bot(message) => {
+                eprintln!("error: {}", crate::secrets::terminal(&message));
+                Outcome::Failed
+            }
+            SmokeFailure::Untestable(message) => Outcome::Untestable(Some(message)),
+        };
     }
 
     let recorder = Arc::new(Recorder::new(&script.scenarios));
@@ -333,11 +345,19 @@ impl ScenarioProgress for Quiet {
 
 /// One guest through every scenario, one after the other, before any load: a script that
 /// fails for a single guest would only fail thousands of times under load.
+/// Why the smoke test failed, worded.
+enum SmokeFailure {
+    /// A step failed: the bot did not behave.
+    Bot(String),
+    /// The session could not be opened or never started.
+    Untestable(String),
+}
+
 async fn smoke_test(
     script: &TestScript,
     guest: &GuestSettings,
     interrupt: &crate::interrupt::Interrupt,
-) -> Result<(), String> {
+) -> Result<(), SmokeFailure> {
     eprintln!(
         "Smoke test: one guest through {} scenario{}",
         script.scenarios.len(),
@@ -364,5 +384,9 @@ async fn smoke_test(
     if let Some(failure) = &failed.failure {
         lines.push(crate::results::describe_failure(failure, guest.timeout));
     }
-    Err(lines.join("\n"))
+    let message = lines.join("\n");
+    Err(match &failed.failure {
+        Some(failure) if failure.untestable() => SmokeFailure::Untestable(message),
+        _ => SmokeFailure::Bot(message),
+    })
 }

@@ -10,7 +10,9 @@ use crate::commands::{CiSettings, after_writing_reports};
 use crate::format::script::{Scenario, TestScript};
 use crate::interrupt::Interrupt;
 use crate::plan::shard::{self, Shard};
-use crate::plan::target::{DEFAULT_TIMEOUT, SessionSettings, StartedTarget, TargetPlan};
+use crate::plan::target::{
+    DEFAULT_TIMEOUT, SessionSettings, StartError, StartedTarget, TargetPlan,
+};
 use crate::reports::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::reports::terminal::{self, Extra};
 use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
@@ -60,6 +62,10 @@ pub struct ScriptedSettings {
     pub ci: CiSettings,
     /// Run only this job's share of the scenarios.
     pub shard: Option<Shard>,
+    /// `--filter` and `--skip`: which scenarios run.
+    pub selection: crate::plan::select::Selection,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
 }
 
 /// Runs `scripted`.
@@ -94,7 +100,7 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
     let clock = tokio::time::Instant::now();
     let (targets, settings) = match start_targets(suites, &jobs, &files).await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => return e.into(),
     };
 
     let live = (!args.verbose && live_display_possible(colour_allowed))
@@ -153,9 +159,9 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios)
         .with_targets(targets_report);
-    let outcome = Outcome::of_run(
+    let outcome = crate::run::outcome(
+        results.iter().map(|r| r.failure.as_ref()),
         interrupt.signal().is_some(),
-        results.iter().all(ScenarioResult::passed),
     );
     after_writing_reports(outcome, destinations.write(&run_report))
 }
@@ -173,7 +179,8 @@ struct Checked {
 /// scenarios, checks the report destinations, logs in and checks the permission for
 /// `--associate-id`. Nothing is opened.
 async fn check(args: &ScriptedSettings) -> Result<Checked, String> {
-    let files = crate::plan::files::expand(&args.files)?;
+    args.variables.install()?;
+    let files = crate::plan::files::expand_with(&args.files, super::is_test_script)?;
     let (suites, jobs, total) = load(args, &files)?;
     let simulated = suites.iter().any(|suite| suite.plan.simulated());
     let parallel = crate::load::check_parallel(args.parallel, jobs.len(), simulated)?;
@@ -205,7 +212,7 @@ async fn start_targets(
     suites: Vec<Suite>,
     jobs: &[Job],
     files: &[PathBuf],
-) -> Result<(Vec<Option<StartedTarget>>, Vec<Option<RunSettings>>), String> {
+) -> Result<(Vec<Option<StartedTarget>>, Vec<Option<RunSettings>>), StartError> {
     let mut targets: Vec<Option<StartedTarget>> = Vec::new();
     let mut settings: Vec<Option<RunSettings>> = Vec::new();
     for (index, suite) in suites.into_iter().enumerate() {
@@ -223,9 +230,9 @@ async fn start_targets(
         } = suite;
         let started = match plan.start().await {
             Ok(started) => started,
-            Err(message) => {
+            Err(e) => {
                 shutdown(targets).await;
-                return Err(with_file(files, &file, message));
+                return Err(e.map(|message| with_file(files, &file, message)));
             }
         };
         settings.push(Some(RunSettings {
@@ -246,7 +253,7 @@ async fn start_targets(
                 .collect();
             if let Err(e) = crate::format::script::check_attachment_limits(&scenarios, limits) {
                 shutdown(targets).await;
-                return Err(e.to_string());
+                return Err(StartError::Invalid(e.to_string()));
             }
         }
     }
@@ -335,6 +342,16 @@ fn load(
             scenario_timeout,
         });
     }
+    let full_names: Vec<String> = jobs
+        .iter()
+        .map(|job| crate::plan::select::full_name(&short_names[job.suite], &job.name))
+        .collect();
+    let chosen = args.selection.select(&full_names)?;
+    jobs = jobs
+        .into_iter()
+        .zip(chosen)
+        .filter_map(|(job, keep)| keep.then_some(job))
+        .collect();
     let total = jobs.len();
     if let Some(shard) = args.shard {
         let keys: Vec<String> = jobs

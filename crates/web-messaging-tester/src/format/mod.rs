@@ -6,3 +6,4 @@ pub mod ai_script;
 pub mod duration;
 pub mod script;
 pub mod threshold;
+pub mod variables;

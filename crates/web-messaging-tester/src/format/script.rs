@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::path::Path;
 use std::time::Duration;
-use web_messaging_input::{InputError, drop_spanned_steps, from_yaml, read_file};
+use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables, read_file};
 
 /// A loaded, validated test-script.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub deployment_id: Option<String>,
     /// `region`, the bare domain (e.g. `mypurecloud.ie`).
     pub region: Option<String>,
+    /// Where `region` is written (its file, line, column and key).
+    pub region_at: Option<InputError>,
     /// `origin`.
     pub origin: Option<String>,
     /// `endpoint`: a WebSocket URL that replaces the region-derived one.
@@ -432,7 +434,12 @@ impl TestScript {
     /// Validates a test-script's text.
     pub fn parse(path: &Path, source: &str) -> Result<TestScript, InputError> {
         let file = path.display().to_string();
-        let raw: RawScript = from_yaml(&file, source, drop_spanned_steps)?;
+        let raw: RawScript = from_yaml_with_variables(
+            &file,
+            source,
+            drop_spanned_steps,
+            crate::format::variables::installed().as_deref(),
+        )?;
         let config = match raw.config {
             Some(c) => convert_config(&file, c.value)?,
             None => FileConfig::default(),
@@ -513,6 +520,10 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
     }
     Ok(FileConfig {
         deployment_id: text(raw.deployment_id, "deploymentId")?,
+        region_at: raw
+            .region
+            .as_ref()
+            .map(|r| InputError::at(file, &r.referenced, "config.region", "")),
         region: text(raw.region, "region")?,
         origin: text(raw.origin, "origin")?,
         endpoint: text(raw.endpoint, "endpoint")?,

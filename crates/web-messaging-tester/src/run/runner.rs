@@ -8,6 +8,7 @@
 use crate::format::script::{LifecycleAction, Scenario, Step, WaitFor};
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::guest::GuestSettings;
+use crate::run::activity::Activity;
 use genesys_web_messaging::{
     Attachment, AttachmentError, ConnectError, Conversation, ConversationOptions, Expectation,
     LifecycleError, SayError, SessionLog, Transcript, WaitError,
@@ -189,6 +190,9 @@ pub trait Progress: Send + Sync {
     fn started(&self, index: usize, name: &str, log: Arc<SessionLog>);
     /// A scenario finished.
     fn finished(&self, index: usize, result: &ScenarioResult);
+    /// A scenario began something that may take a while (the session start, a step): told
+    /// once as it begins, so a display words the time since.
+    fn activity(&self, _index: usize, _activity: &Activity) {}
 }
 
 /// Runs every scenario, each with its own settings (the files of one run may differ), at most
@@ -209,12 +213,23 @@ pub async fn run_scenarios(
         move |index, (scenario, settings)| {
             let progress = Arc::clone(&progress);
             let interrupt = interrupt.clone();
-            async move {
-                let result =
-                    run_scenario(index, &scenario, &settings, progress.as_ref(), &interrupt).await;
-                progress.finished(index, &result);
-                result
-            }
+            // Every frame logged for this scenario (`--verbose`), its session task's included,
+            // carries its name, whatever runs beside it.
+            let span = tracing::debug_span!(
+                target: genesys_web_messaging::WIRE_TARGET,
+                "scenario",
+                name = %scenario.name
+            );
+            tracing::Instrument::instrument(
+                async move {
+                    let result =
+                        run_scenario(index, &scenario, &settings, progress.as_ref(), &interrupt)
+                            .await;
+                    progress.finished(index, &result);
+                    result
+                },
+                span,
+            )
         },
         |index, signal| {
             let failure = match signal {
@@ -383,8 +398,9 @@ async fn run_scenario(
                 records: Vec::new(),
                 running: None,
             };
+            let tell = |activity: Activity| progress.activity(index, &activity);
             let outcome = tokio::select! {
-                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state) => outcome.err(),
+                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state, &tell) => outcome.err(),
                 cut = cut_short(interrupt, deadline) => {
                     let during = match state.running {
                         Some((n, step_started)) => {
@@ -416,6 +432,7 @@ async fn run_steps(
     settings: &RunSettings,
     connect_started: Instant,
     state: &mut StepsState,
+    tell: &(dyn Fn(Activity) + Sync),
 ) -> Result<(), Failure> {
     // Connecting and the session start share one timeout.
     let start_timeout = settings
@@ -423,6 +440,9 @@ async fn run_steps(
         .timeout
         .saturating_sub(connect_started.elapsed())
         .max(Duration::from_millis(1));
+    tell(Activity::Starting {
+        limit: settings.guest.timeout,
+    });
     conversation
         .wait_for_start(start_timeout)
         .await
@@ -435,6 +455,11 @@ async fn run_steps(
     for (n, step) in scenario.steps.iter().enumerate() {
         let step_started = Instant::now();
         state.running = Some((n, step_started));
+        tell(Activity::of_step(
+            step,
+            settings.guest.timeout,
+            settings.guest.say_delay,
+        ));
         let outcome = run_step(conversation, step, settings.guest.timeout, &mut spoke_at)
             .await
             .map_err(|e| match e {
