@@ -25,6 +25,7 @@ use web_messaging_tester::format::script::TestScript;
 const README_PENDING: &[&str] = &[
     "cargo run --release -- scripted my-tests.yml -id <deployment-id> -r mypurecloud.ie",
     "web-messaging-tester scripted tests/*.yml -p 3",
+    "web-messaging-tester chat --simulate examples/quick-replies/bot.yml --record tests/pizza.yml",
 ];
 
 struct Block {
@@ -244,8 +245,10 @@ fn run_shell(block: &Block, workdir: &Path) -> Result<usize, String> {
             continue;
         };
         let at = format!("{}:{}", block.file, block.line);
-        if README_PENDING.contains(&command.as_str()) {
-            continue;
+        if block.file == "README.md"
+            && README_PENDING.contains(&block.text.lines().next().unwrap_or_default())
+        {
+            return Ok(ran);
         }
         if !offline(&arguments) {
             return Err(format!(
