@@ -58,12 +58,9 @@ pub struct LoadSettings {
 /// Runs `load`.
 pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
-    if let Err(message) = args.variables.install() {
-        return Outcome::Invalid(message);
-    }
-    let script = match TestScript::load(&args.file) {
+    let script = match load_script(&args) {
         Ok(script) => script,
-        Err(e) => return Outcome::Invalid(e.to_string()),
+        Err(message) => return Outcome::Invalid(message),
     };
     let profile = match Profile::new(&args.profile) {
         Ok(profile) => profile,
@@ -121,14 +118,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
             eprintln!("Interrupted during the smoke test: no load was started");
             return Outcome::Interrupted;
         }
-        // The bot failing its one guest is 1; a deployment that cannot be reached is 3.
-        return match failed {
-            SmokeFailure::Bot(message) => {
-                eprintln!("error: {}", crate::secrets::terminal(&message));
-                Outcome::Failed
-            }
-            SmokeFailure::Untestable(message) => Outcome::Untestable(Some(message)),
-        };
+        return failed.outcome();
     }
 
     let recorder = Arc::new(Recorder::new(&script.scenarios));
@@ -351,6 +341,25 @@ enum SmokeFailure {
     Bot(String),
     /// The session could not be opened or never started.
     Untestable(String),
+}
+
+impl SmokeFailure {
+    /// The bot failing its one guest is 1; a deployment that cannot be reached is 3.
+    fn outcome(self) -> Outcome {
+        match self {
+            SmokeFailure::Bot(message) => {
+                eprintln!("error: {}", crate::secrets::terminal(&message));
+                Outcome::Failed
+            }
+            SmokeFailure::Untestable(message) => Outcome::Untestable(Some(message)),
+        }
+    }
+}
+
+/// The test-script, read with the command's `${NAME}` values.
+fn load_script(args: &LoadSettings) -> Result<TestScript, String> {
+    args.variables.install()?;
+    TestScript::load(&args.file).map_err(|e| e.to_string())
 }
 
 async fn smoke_test(
