@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             cli::Command::Validate(args) => commands::validate::run(&args.files),
             cli::Command::Schema(args) => commands::schema::run(args.kind.into()),
             cli::Command::Report(cli::ReportCommand::Merge(args)) => {
-                commands::merge::run(&args.reports, &args.destinations())
+                commands::merge::run(&args.reports, &args.destinations(), &args.thresholds)
             }
             cli::Command::Load(args) => commands::load::run(args.into(), colour_allowed).await,
             cli::Command::Chat(args) => commands::chat::run(args.into(), colour_allowed).await,

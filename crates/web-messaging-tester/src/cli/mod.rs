@@ -134,7 +134,8 @@ pub enum ReportCommand {
 /// Options of `report merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The JSON reports (`scripted --report-json`) to merge.
+    /// The JSON reports to merge: all of `scripted --report-json`, or all of the shards of
+    /// one `load --shard K/N --report-json`.
     #[arg(value_name = "json", required = true)]
     pub reports: Vec<PathBuf>,
     /// Write the merged JUnit XML report to this file.
@@ -146,6 +147,10 @@ pub struct MergeArgs {
     /// Write the merged HTML report to <dir>/index.html.
     #[arg(long = "report-html", value_name = "dir")]
     pub report_html: Option<PathBuf>,
+    /// Load reports: check this threshold on the merged numbers instead of the recorded
+    /// ones, e.g. 'p95<2s' (repeatable).
+    #[arg(long = "threshold", value_name = "expr", value_parser = web_messaging_tester::format::threshold::parse)]
+    pub thresholds: Vec<web_messaging_tester::format::threshold::Threshold>,
 }
 
 /// Where guest sessions go: shared by `scripted`, `ai` and `load` (each adds `--origin`,

@@ -100,6 +100,9 @@ impl From<LoadArgs> for LoadSettings {
             timeout: args.timeout,
             say_delay: args.say_delay,
             verbose: args.verbose,
+            shard: args.shard,
+            start_at: args.start_at,
+            samples_csv: args.samples_csv,
         }
     }
 }

@@ -481,12 +481,12 @@ pub async fn run_step(
     match step {
         Step::Say(text) => {
             let sent = conversation.say(text).await.map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::Click(label) => {
             let sent = conversation.click(label).await.map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::SendAttachment(step) => {
@@ -522,7 +522,7 @@ pub async fn run_step(
                 .pick_date(date_time)
                 .await
                 .map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::Wait {
@@ -564,6 +564,12 @@ pub async fn run_step(
             Ok(Some(reply.received_at.saturating_duration_since(*spoke_at)))
         }
     }
+}
+
+/// When the message just sent went out: taken before its frame was written (after pacing),
+/// so a reply that arrives while `say` is still returning is never counted as 0 ms.
+fn sent_at(conversation: &Conversation) -> Instant {
+    conversation.last_sent_at().unwrap_or_else(Instant::now)
 }
 
 fn record(
