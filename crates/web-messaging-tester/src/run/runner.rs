@@ -493,25 +493,31 @@ pub async fn run_step(
             let timeout = step.timeout.unwrap_or(default_timeout);
             let attachment = Attachment::from_path(&step.path, Some(&step.media_type()))
                 .map_err(StepError::Attachment)?;
-            let sent = conversation
-                .send_attachment(&attachment, step.text.as_deref(), timeout)
-                .await
-                .map_err(StepError::Attachment);
+            // Boxed, as the lifecycle steps below: these futures are large (a reconnect holds a
+            // whole WebSocket connect) and rare, and would otherwise size every step's future,
+            // and so every load guest's task, for the guest's whole life.
+            let sent =
+                Box::pin(conversation.send_attachment(&attachment, step.text.as_deref(), timeout))
+                    .await
+                    .map_err(StepError::Attachment);
             *spoke_at = Instant::now();
             sent.map(|_| None)
         }
         Step::Lifecycle { action, timeout } => {
             let timeout = timeout.unwrap_or(default_timeout);
-            let done = match action {
-                LifecycleAction::ClearConversation => {
-                    conversation.clear_conversation(timeout).await
+            let done = Box::pin(async {
+                match action {
+                    LifecycleAction::ClearConversation => {
+                        conversation.clear_conversation(timeout).await
+                    }
+                    LifecycleAction::Reconnect => conversation.reconnect(timeout).await.map(|_| ()),
+                    LifecycleAction::StartNew => conversation.start_new(timeout).await.map(|_| ()),
+                    LifecycleAction::CloseSession => {
+                        conversation.close_session(timeout).await.map(|_| ())
+                    }
                 }
-                LifecycleAction::Reconnect => conversation.reconnect(timeout).await.map(|_| ()),
-                LifecycleAction::StartNew => conversation.start_new(timeout).await.map(|_| ()),
-                LifecycleAction::CloseSession => {
-                    conversation.close_session(timeout).await.map(|_| ())
-                }
-            };
+            })
+            .await;
             if matches!(action, LifecycleAction::StartNew) {
                 *spoke_at = Instant::now();
             }
