@@ -63,6 +63,9 @@ pub struct LoadSettings {
 }
 
 /// Runs `load`.
+// One straight sequence (check, start, smoke-test, wait for --start-at, load, report) whose
+// every ending must write the report: kept in one place so none is missed.
+#[allow(clippy::too_many_lines)]
 pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
     let script = match TestScript::load(&args.file) {
@@ -192,7 +195,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
             "warning: starting {} after --start-at, later than the ramp-up allows: this shard is behind the others",
             compact(late)
         );
-        ending.info.started_late_ms = Some(late.as_millis() as u64);
+        ending.info.started_late_ms = Some(u64::try_from(late.as_millis()).unwrap_or(u64::MAX));
     }
     if timeline > tokio::time::Instant::now() {
         eprintln!(

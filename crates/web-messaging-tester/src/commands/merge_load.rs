@@ -231,6 +231,8 @@ fn check_agreement(inputs: &[(String, Input)]) -> Result<(), String> {
 
 /// Runs `report merge` on load reports (already read as JSON, each with its file name).
 /// `thresholds` replaces the ones the reports recorded when not empty.
+// Read, check, add up, word, write: one sequence.
+#[allow(clippy::too_many_lines)]
 pub fn run(
     reports: Vec<(String, serde_json::Value)>,
     report_json: Option<&Path>,

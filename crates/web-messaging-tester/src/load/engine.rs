@@ -346,7 +346,7 @@ scenarios:
                     say_delay: Duration::ZERO,
                     timeout: Duration::from_secs(10),
                 },
-                profile: profile(ProfileInput {
+                profile: profile(&ProfileInput {
                     users: Some(10),
                     iterations: Some(3),
                     ..ProfileInput::default()
@@ -555,7 +555,7 @@ scenarios:
                 say_delay: Duration::ZERO,
                 timeout: Duration::from_secs(1),
             },
-            profile: profile(ProfileInput {
+            profile: profile(&ProfileInput {
                 users: Some(1),
                 iterations: Some(1),
                 ..ProfileInput::default()
