@@ -160,7 +160,7 @@ fn retryable(status: StatusCode) -> bool {
 
 /// `Retry-After` as seconds or as an HTTP date (capped, never a panic).
 fn parse_retry_after(response: &Response) -> Option<Duration> {
-    crate::retry_after::from_headers(response.headers())
+    genesys_platform::retry_after::from_headers(response.headers())
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {

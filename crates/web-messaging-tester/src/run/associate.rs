@@ -403,7 +403,7 @@ impl Associator {
             let outcome = async {
                 let response = build().send().await?;
                 let status = response.status().as_u16();
-                let retry_after = crate::retry_after::from_headers(response.headers());
+                let retry_after = genesys_platform::retry_after::from_headers(response.headers());
                 let body = response.text().await?;
                 Ok::<_, reqwest::Error>((status, retry_after, body))
             }
