@@ -440,6 +440,13 @@ impl PlatformClient {
         self.get_json(kind.path(), &query).await
     }
 
+    /// `GET {listing}/{id}`: the entity's name from its id (e.g. a milestone id from the
+    /// flows aggregates).
+    pub async fn entity(&self, kind: EntityKind, id: &str) -> Result<NamedEntity, PlatformError> {
+        let path = format!("{}/{}", kind.path(), encode(id));
+        self.get_json(&path, &[]).await
+    }
+
     /// Finds the entity called `name` (case-insensitively); when there is none, the closest
     /// names of the first page of the listing.
     pub async fn lookup(&self, kind: EntityKind, name: &str) -> Result<Lookup, PlatformError> {

@@ -346,6 +346,7 @@ async fn smoke_test(
     let settings = RunSettings {
         guest: guest.clone(),
         scenario_timeout: None,
+        platform: None,
     };
     let scenarios = script
         .scenarios

@@ -204,6 +204,27 @@ pub enum Association {
     },
 }
 
+/// The association of a scenario whose conversation the Platform side of the run looked up
+/// itself (`run::platform`): found, or upstream's warning.
+pub fn association_of(
+    conversation_id: Option<&str>,
+    run: Option<&crate::run::platform::PlatformRun>,
+    received_any: bool,
+) -> Association {
+    match (conversation_id, run) {
+        (Some(id), Some(run)) => Association::Found {
+            id: id.to_string(),
+            link: run.link(id),
+        },
+        _ if !received_any => Association::NotFound {
+            warning: "WARNING: Could not find Conversation ID for test as your test did not receive a response from your flow.".into(),
+        },
+        _ => Association::NotFound {
+            warning: "WARNING: Could not find Conversation ID for test due to an unexpected error.".into(),
+        },
+    }
+}
+
 /// `--associate-id`'s set-up, before any session opens (for `scripted` and `ai`): the
 /// credentials from the environment, then the preflight.
 pub async fn prepare_associator() -> Result<Arc<Associator>, String> {
