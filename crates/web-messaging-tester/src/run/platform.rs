@@ -379,18 +379,19 @@ impl PlatformRun {
             match verdict {
                 Poll::Holds => return Ok(()),
                 // A negative check is decided by what the conversation shows now.
-                Poll::Fails(observed) => break observed,
+                Poll::Fails(observed) => break (observed, true),
                 Poll::NotYet(observed) => {
                     let wait = poll_interval(source, polls - 1);
                     if Instant::now() + wait >= deadline {
-                        break observed;
+                        break (observed, false);
                     }
                     tokio::time::sleep(wait).await;
                 }
             }
         };
         // The step's time limit, not the clock: messages stay the same from run to run.
-        let how = if polls == 1 {
+        let (last, decided_at_once) = last;
+        let how = if decided_at_once {
             "checked once".to_string()
         } else {
             format!(
