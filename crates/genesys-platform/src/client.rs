@@ -638,7 +638,11 @@ impl PlatformClient {
     ) -> Result<Answer, PlatformError> {
         let options = &self.inner.options;
         let attempts = options.attempts.max(1);
-        let mut backoff = options.backoff;
+        let rule = crate::retry::RetryRule {
+            attempts,
+            first_backoff: options.backoff,
+            max_wait: options.max_retry_wait,
+        };
         for attempt in 1..=attempts {
             let last = attempt == attempts;
             self.inner.bucket.take().await;
@@ -661,11 +665,10 @@ impl PlatformClient {
             match outcome {
                 Ok((status, retry_after, body)) => {
                     self.observe(&record(Some(status)));
-                    let retryable = status == 429 || status >= 500;
-                    if !retryable || last {
+                    if !crate::retry::RetryRule::retryable(status) || last {
                         return Ok(Answer { status, body });
                     }
-                    let wait = retry_after.unwrap_or(backoff).min(options.max_retry_wait);
+                    let wait = rule.wait(attempt, retry_after);
                     if status == 429 {
                         // Every clone waits: the budget is the OAuth client's, not this call's.
                         self.inner.bucket.pause(wait);
@@ -694,10 +697,9 @@ impl PlatformClient {
                             }
                         });
                     }
-                    tokio::time::sleep(backoff.min(options.max_retry_wait)).await;
+                    tokio::time::sleep(rule.wait(attempt, None)).await;
                 }
             }
-            backoff = backoff.saturating_mul(2);
         }
         Err(PlatformError::Config("no attempt was made".into()))
     }

@@ -51,6 +51,7 @@ mod bucket;
 mod client;
 mod error;
 pub mod models;
+pub mod retry;
 pub mod retry_after;
 mod suggest;
 
@@ -59,4 +60,5 @@ pub use client::{
     PlatformClient, Probe, TokenObserver,
 };
 pub use error::{PlatformError, error_code};
+pub use retry::RetryRule;
 pub use suggest::close_matches;
