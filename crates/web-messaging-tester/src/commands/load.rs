@@ -60,6 +60,12 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         Ok(script) => script,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
+    if script.has_platform_steps() {
+        return Outcome::Invalid(format!(
+            "{}: the expect… steps check the Platform API and run in `scripted` only; `load` would poll it for every simulated user. Remove them from the test-script given to `load`",
+            args.file.display()
+        ));
+    }
     let profile = match Profile::new(&args.profile) {
         Ok(profile) => profile,
         Err(message) => return Outcome::Invalid(message),
