@@ -218,6 +218,27 @@ pub fn association_of(
     }
 }
 
+/// Whether any of the `-a` variables is set (then they win, even against the simulator).
+pub fn variables_set() -> bool {
+    [ENV_REGION, ENV_CLIENT_ID, ENV_CLIENT_SECRET]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+}
+
+/// `--associate-id` against the simulator's own Platform API (at `http_url`), which accepts
+/// any client: no variable is needed.
+pub async fn prepare_simulator_associator(http_url: &str) -> Result<Arc<Associator>, String> {
+    let credentials = Credentials {
+        region: http_url.to_string(),
+        client_id: "web-messaging-tester".into(),
+        // Registered with the redactor like any secret: a random one masks nothing else.
+        secret: format!("simulator-{:016x}", rand::random::<u64>()),
+    };
+    let associator = Associator::new(credentials, RetryPolicy::default())?;
+    associator.preflight().await?;
+    Ok(Arc::new(associator))
+}
+
 /// `--associate-id`'s set-up, before any session opens (for `scripted` and `ai`): the
 /// credentials from the environment, then the preflight.
 pub async fn prepare_associator() -> Result<Arc<Associator>, String> {
