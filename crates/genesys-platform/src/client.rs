@@ -418,8 +418,10 @@ impl PlatformClient {
                 .filter(|m| m.metric.as_deref() == Some("nFlowMilestone"))
                 .filter_map(|m| m.stats.count)
                 .sum();
-            if count > 0.0 {
-                *milestones.entry(id.clone()).or_insert(0) += count as u64;
+            // A count is a whole, non-negative number; anything else is read as at least one.
+            if count >= 1.0 {
+                let whole = format!("{:.0}", count.floor()).parse::<u64>().unwrap_or(1);
+                *milestones.entry(id.clone()).or_insert(0) += whole;
             }
         }
         Ok(milestones)

@@ -79,6 +79,8 @@ async fn found(client: &PlatformClient, kind: EntityKind, name: &str) -> String 
     }
 }
 
+// One conversation followed from start to cleanup: splitting it would hide the order.
+#[allow(clippy::too_many_lines)]
 #[tokio::test]
 async fn what_the_flow_did_live_then_in_analytics_then_disconnected() {
     let flow = BotFlow::from_yaml_str(FLOW, "bot.yml").unwrap();

@@ -53,6 +53,17 @@ pub struct LoadSettings {
     pub verbose: bool,
 }
 
+/// The expect… steps poll the Platform API: `scripted` only, never once per simulated user.
+fn refuse_platform_steps(script: &TestScript, file: &std::path::Path) -> Result<(), String> {
+    if script.has_platform_steps() {
+        return Err(format!(
+            "{}: the expect… steps check the Platform API and run in `scripted` only; `load` would poll it for every simulated user. Remove them from the test-script given to `load`",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `load`.
 pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
@@ -60,11 +71,8 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         Ok(script) => script,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
-    if script.has_platform_steps() {
-        return Outcome::Invalid(format!(
-            "{}: the expect… steps check the Platform API and run in `scripted` only; `load` would poll it for every simulated user. Remove them from the test-script given to `load`",
-            args.file.display()
-        ));
+    if let Err(message) = refuse_platform_steps(&script, &args.file) {
+        return Outcome::Invalid(message);
     }
     let profile = match Profile::new(&args.profile) {
         Ok(profile) => profile,

@@ -278,7 +278,7 @@ impl Associator {
                 api: endpoints.api.clone(),
                 apps: endpoints.apps.clone(),
             },
-            genesys_platform::Credentials::new(&credentials.client_id, &credentials.secret),
+            genesys_platform::Credentials::new(credentials.client_id, credentials.secret),
             options,
         )
         .map_err(|e| e.to_string())?;

@@ -529,23 +529,7 @@ pub async fn run_step(
 ) -> Result<Option<Duration>, StepError> {
     match step {
         Step::Platform { check, timeout } => {
-            let Some(platform) = platform else {
-                return Err(StepError::Platform(format!(
-                    "{check}: the Platform API is not available here (expect… steps run in scripted, which logs in with --associate-id)"
-                )));
-            };
-            let timeout =
-                timeout.unwrap_or_else(|| crate::run::platform::default_timeout(check.source()));
-            let id = platform
-                .conversation(conversation.first_message_id(), timeout)
-                .await
-                .map_err(|e| StepError::Platform(format!("{check}: {e}")))?;
-            platform
-                .run
-                .check(&id, check, timeout)
-                .await
-                .map(|()| None)
-                .map_err(StepError::Platform)
+            platform_step(conversation, check, *timeout, platform).await
         }
         Step::Say(text) => {
             let sent = conversation.say(text).await.map_err(StepError::Send);
@@ -632,6 +616,31 @@ pub async fn run_step(
             Ok(Some(reply.received_at.saturating_duration_since(*spoke_at)))
         }
     }
+}
+
+/// An `expect…` step: the conversation (found once), then the check, polled.
+async fn platform_step(
+    conversation: &Conversation,
+    check: &crate::format::platform_steps::PlatformCheck,
+    timeout: Option<Duration>,
+    platform: Option<&mut crate::run::platform::ScenarioPlatform>,
+) -> Result<Option<Duration>, StepError> {
+    let Some(platform) = platform else {
+        return Err(StepError::Platform(format!(
+            "{check}: the Platform API is not available here (expect… steps run in scripted, which logs in with --associate-id)"
+        )));
+    };
+    let timeout = timeout.unwrap_or_else(|| crate::run::platform::default_timeout(check.source()));
+    let id = platform
+        .conversation(conversation.first_message_id(), timeout)
+        .await
+        .map_err(|e| StepError::Platform(format!("{check}: {e}")))?;
+    platform
+        .run
+        .check(&id, check, timeout)
+        .await
+        .map(|()| None)
+        .map_err(StepError::Platform)
 }
 
 fn record(
