@@ -24,8 +24,7 @@ pub mod logging;
 pub mod plan;
 pub mod reports;
 pub mod results;
-/// `Retry-After` parsing: the one rule of the project, from the Platform client crate.
-pub use genesys_platform::retry_after;
+pub mod retry_after;
 pub mod run;
 pub mod secrets;
 
