@@ -359,6 +359,10 @@ pub struct ScriptedArgs {
     /// Reports and conversation IDs.
     #[command(flatten)]
     pub ci: CiArgs,
+    /// With --associate-id or expect… steps: leave each scenario's conversation as it is,
+    /// instead of disconnecting it when it is still connected or waiting in a queue.
+    #[arg(long = "keep-conversations")]
+    pub keep_conversations: bool,
     /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
     #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard)]
     pub shard: Option<web_messaging_tester::plan::shard::Shard>,

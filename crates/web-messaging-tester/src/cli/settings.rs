@@ -60,6 +60,7 @@ impl From<ScriptedArgs> for ScriptedSettings {
             verbose: args.verbose,
             ci: ci(args.ci),
             shard: args.shard,
+            keep_conversations: args.keep_conversations,
         }
     }
 }

@@ -62,6 +62,17 @@ pub struct LoadSettings {
     pub samples_csv: Option<std::path::PathBuf>,
 }
 
+/// The expect… steps poll the Platform API: `scripted` only, never once per simulated user.
+fn refuse_platform_steps(script: &TestScript, file: &std::path::Path) -> Result<(), String> {
+    if script.has_platform_steps() {
+        return Err(format!(
+            "{}: the expect… steps check the Platform API and run in `scripted` only; `load` would poll it for every simulated user. Remove them from the test-script given to `load`",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `load`.
 // One straight sequence (check, start, smoke-test, wait for --start-at, load, report) whose
 // every ending must write the report: kept in one place so none is missed.
@@ -72,6 +83,9 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         Ok(script) => script,
         Err(e) => return Outcome::Invalid(e.to_string()),
     };
+    if let Err(message) = refuse_platform_steps(&script, &args.file) {
+        return Outcome::Invalid(message);
+    }
     let profile = match Profile::new(&args.profile) {
         Ok(profile) => profile,
         Err(message) => return Outcome::Invalid(message),
@@ -475,6 +489,7 @@ async fn smoke_test(
     let settings = RunSettings {
         guest: guest.clone(),
         scenario_timeout: None,
+        platform: None,
     };
     let scenarios = script
         .scenarios

@@ -212,13 +212,15 @@ async fn run_steps(
     // `scripted`: the instant the message has been written to the socket.
     let mut spoke_at = Instant::now();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let response_time = run_step(conversation, step, default_timeout, &mut spoke_at)
+        let response_time = run_step(conversation, step, default_timeout, &mut spoke_at, None)
             .await
             .map_err(|e| {
                 let kind = match &e {
                     StepError::Send(e) => ErrorKind::of_say(e),
                     StepError::Reply(e) | StepError::Disconnect(e) => ErrorKind::of_wait(e),
-                    StepError::Attachment(_) | StepError::Lifecycle(_) => ErrorKind::StepFailed,
+                    StepError::Attachment(_) | StepError::Lifecycle(_) | StepError::Platform(_) => {
+                        ErrorKind::StepFailed
+                    }
                 };
                 (Some(index), kind)
             })?;

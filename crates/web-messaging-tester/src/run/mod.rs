@@ -4,6 +4,7 @@
 //! engines sit beside this layer and use it.
 
 pub mod associate;
+pub mod platform;
 pub mod runner;
 
 pub use runner::{

@@ -26,6 +26,9 @@ pub struct RunSettings {
     pub guest: GuestSettings,
     /// Most time the whole scenario may take; `None`: [`default_scenario_timeout`].
     pub scenario_timeout: Option<Duration>,
+    /// The Platform API client for the `expect…` steps, the conversation lookup and the
+    /// cleanup (`--associate-id`); `None`: no Platform API.
+    pub platform: Option<Arc<crate::run::platform::PlatformRun>>,
 }
 
 /// The least a scenario gets by default: 10 minutes.
@@ -55,6 +58,10 @@ pub fn default_scenario_timeout(
                 .saturating_add(say_delay.max(timeout))
                 .saturating_add(one_second),
             // Reconnecting: the connect and the session response.
+            Step::Platform {
+                check,
+                timeout: own,
+            } => own.unwrap_or_else(|| crate::run::platform::default_timeout(check.source())),
             Step::Lifecycle { timeout: own, .. } => own
                 .unwrap_or(timeout)
                 .saturating_mul(2)
@@ -97,6 +104,10 @@ pub struct ScenarioResult {
     /// Frames Genesys sent that the client could not use (each with the frame, bounded),
     /// as the session log recorded them; not yet redacted.
     pub warnings: Vec<String>,
+    /// The Genesys conversation, when the Platform API found it during the run.
+    pub conversation_id: Option<String>,
+    /// What the cleanup did with the conversation (disconnected, kept, had ended...).
+    pub cleanup: Option<String>,
 }
 
 /// One step as it ran.
@@ -174,6 +185,8 @@ impl ScenarioResult {
             steps: Vec::new(),
             first_message_id: None,
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         }
     }
 
@@ -325,6 +338,12 @@ fn later(at: Instant, duration: Duration) -> Instant {
         .unwrap_or(at)
 }
 
+/// Most time finding a scenario's conversation may take (Genesys may not know the message
+/// at once).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most time the cleanup of a scenario's conversation may take.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Most time closing a session may take (a peer that does not read could block the close).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -363,7 +382,13 @@ async fn run_scenario(
         steps: Vec::new(),
         first_message_id: None,
         warnings: Vec::new(),
+        conversation_id: None,
+        cleanup: None,
     };
+    let mut platform = settings
+        .platform
+        .as_ref()
+        .map(|run| crate::run::platform::ScenarioPlatform::new(Arc::clone(run)));
     let connected = tokio::select! {
         connected = Conversation::connect(session, options) => connected,
         cut = cut_short(interrupt, deadline) => {
@@ -384,7 +409,7 @@ async fn run_scenario(
                 running: None,
             };
             let outcome = tokio::select! {
-                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state) => outcome.err(),
+                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state, platform.as_mut()) => outcome.err(),
                 cut = cut_short(interrupt, deadline) => {
                     let during = match state.running {
                         Some((n, step_started)) => {
@@ -403,6 +428,19 @@ async fn run_scenario(
             result.first_message_id = conversation.first_message_id();
             result.warnings = conversation.session().log().warning_lines();
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, conversation.close()).await;
+            if let Some(platform) = platform.as_mut() {
+                let found = platform
+                    .conversation(result.first_message_id.clone(), LOOKUP_TIMEOUT)
+                    .await;
+                if let Ok(id) = found {
+                    // Never a test conversation left waiting for a real agent.
+                    let cleanup = tokio::time::timeout(CLEANUP_TIMEOUT, platform.run.cleanup(&id))
+                        .await
+                        .unwrap_or_else(|_| "the cleanup did not finish in time".into());
+                    result.cleanup = Some(cleanup);
+                    result.conversation_id = Some(id);
+                }
+            }
         }
         Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),
     }
@@ -416,6 +454,7 @@ async fn run_steps(
     settings: &RunSettings,
     connect_started: Instant,
     state: &mut StepsState,
+    mut platform: Option<&mut crate::run::platform::ScenarioPlatform>,
 ) -> Result<(), Failure> {
     // Connecting and the session start share one timeout.
     let start_timeout = settings
@@ -435,15 +474,22 @@ async fn run_steps(
     for (n, step) in scenario.steps.iter().enumerate() {
         let step_started = Instant::now();
         state.running = Some((n, step_started));
-        let outcome = run_step(conversation, step, settings.guest.timeout, &mut spoke_at)
-            .await
-            .map_err(|e| match e {
-                StepError::Send(e) => Failure::Say(e),
-                StepError::Reply(e) => Failure::Wait(e),
-                StepError::Disconnect(e) => Failure::NoDisconnect(e),
-                StepError::Attachment(e) => Failure::Step(e.to_string()),
-                StepError::Lifecycle(e) => Failure::Step(e.to_string()),
-            });
+        let outcome = run_step(
+            conversation,
+            step,
+            settings.guest.timeout,
+            &mut spoke_at,
+            platform.as_deref_mut(),
+        )
+        .await
+        .map_err(|e| match e {
+            StepError::Send(e) => Failure::Say(e),
+            StepError::Reply(e) => Failure::Wait(e),
+            StepError::Disconnect(e) => Failure::NoDisconnect(e),
+            StepError::Attachment(e) => Failure::Step(e.to_string()),
+            StepError::Lifecycle(e) => Failure::Step(e.to_string()),
+            StepError::Platform(reason) => Failure::Step(reason),
+        });
         let response_time = outcome.as_ref().ok().copied().flatten();
         state
             .records
@@ -467,6 +513,8 @@ pub enum StepError {
     Attachment(AttachmentError),
     /// `clearConversation`, `reconnect`, `startNew` or `closeSession` failed.
     Lifecycle(LifecycleError),
+    /// An `expect…` step (Platform API) did not hold: why, with what the conversation showed.
+    Platform(String),
 }
 
 /// Runs one step: the one meaning of every step, for `scripted` and `load` alike. Returns,
@@ -477,8 +525,12 @@ pub async fn run_step(
     step: &Step,
     default_timeout: Duration,
     spoke_at: &mut Instant,
+    platform: Option<&mut crate::run::platform::ScenarioPlatform>,
 ) -> Result<Option<Duration>, StepError> {
     match step {
+        Step::Platform { check, timeout } => {
+            platform_step(conversation, check, *timeout, platform).await
+        }
         Step::Say(text) => {
             let sent = conversation.say(text).await.map_err(StepError::Send);
             *spoke_at = sent_at(conversation);
@@ -576,6 +628,31 @@ pub async fn run_step(
 /// so a reply that arrives while `say` is still returning is never counted as 0 ms.
 fn sent_at(conversation: &Conversation) -> Instant {
     conversation.last_sent_at().unwrap_or_else(Instant::now)
+}
+
+/// An `expect…` step: the conversation (found once), then the check, polled.
+async fn platform_step(
+    conversation: &Conversation,
+    check: &crate::format::platform_steps::PlatformCheck,
+    timeout: Option<Duration>,
+    platform: Option<&mut crate::run::platform::ScenarioPlatform>,
+) -> Result<Option<Duration>, StepError> {
+    let Some(platform) = platform else {
+        return Err(StepError::Platform(format!(
+            "{check}: the Platform API is not available here (expect… steps run in scripted, which logs in with --associate-id)"
+        )));
+    };
+    let timeout = timeout.unwrap_or_else(|| crate::run::platform::default_timeout(check.source()));
+    let id = platform
+        .conversation(conversation.first_message_id(), timeout)
+        .await
+        .map_err(|e| StepError::Platform(format!("{check}: {e}")))?;
+    platform
+        .run
+        .check(&id, check, timeout)
+        .await
+        .map(|()| None)
+        .map_err(StepError::Platform)
 }
 
 fn record(
