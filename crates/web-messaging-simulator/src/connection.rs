@@ -1340,6 +1340,7 @@ impl Connection {
                 state.state = next;
             }
             let at = self.schedule(rule, start, &correlation_id, &state.captures);
+            crate::platform::on_rule(state, rule, at);
             if let Some(transfer) = &rule.transfer {
                 self.start_transfer(state, transfer, at, now);
             }

@@ -44,6 +44,8 @@ pub struct BotFlow {
     pub(crate) auth: Auth,
     pub(crate) start: usize,
     pub(crate) states: Vec<State>,
+    /// The simulated Platform API (`botFlow`, `platform`).
+    pub(crate) platform: crate::platform::PlatformConfig,
 }
 
 /// What the deployment refuses.
@@ -110,6 +112,8 @@ pub(crate) struct Rule {
     pub(crate) out_of_order: bool,
     /// After the replies, the bot hands the conversation over to a queue (and an agent).
     pub(crate) transfer: Option<std::sync::Arc<Transfer>>,
+    /// What the rule does inside Genesys Cloud (participant data, outcomes, milestones).
+    pub(crate) platform: Option<std::sync::Arc<crate::platform::RulePlatform>>,
 }
 
 /// Which guest messages a rule answers: every condition given must hold.
@@ -556,7 +560,14 @@ fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow, FlowError>
         }
     };
 
+    let platform = crate::platform::config::compile_config(
+        raw.platform,
+        raw.bot_flow,
+        crate::platform::config::used_names(&states),
+        file,
+    )?;
     Ok(BotFlow {
+        platform,
         deployment_id: raw.deployment_id,
         allowed_origins: raw.allowed_origins,
         seed: raw.seed,
@@ -748,8 +759,19 @@ fn compile_rule(
             &format!("{key}.transfer"),
         )?)),
     };
+    let platform = crate::platform::config::compile_rule(
+        crate::platform::config::RawRulePlatform {
+            set_participant_data: rule.set_participant_data.as_ref(),
+            outcome: rule.outcome.as_ref(),
+            milestone: rule.milestone.as_ref(),
+            exit_flow: rule.exit_flow,
+        },
+        file,
+        key,
+    )?;
     Ok(Rule {
         when,
+        platform,
         replies,
         goto,
         disconnect: rule.disconnect,

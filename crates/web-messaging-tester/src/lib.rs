@@ -10,7 +10,8 @@
 //! (the one wording of every result) → `reports` (terminal text, JSON, JUnit, HTML, load) →
 //! `commands` (one per subcommand, taking plain settings and returning an [`Outcome`]).
 //!
-//! `secrets`, `interrupt`, `logging` and `retry_after` are the foundation every layer may use;
+//! `secrets`, `interrupt`, `logging` and `retry_after` (re-exported from `genesys-platform`,
+//! the project's one Platform API client) are the foundation every layer may use;
 //! they import nothing else from this crate. The binary (`src/main.rs`, `src/cli/`) holds the
 //! clap types and maps arguments to the settings of `commands` and outcomes to exit codes.
 

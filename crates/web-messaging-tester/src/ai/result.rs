@@ -72,6 +72,8 @@ impl AiResult {
             steps: Vec::new(),
             first_message_id: self.first_message_id.clone(),
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         }
     }
 

@@ -59,6 +59,18 @@ pub struct LoadArgs {
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
     #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay, env = "WMT_SAY_DELAY")]
     pub say_delay: Option<Duration>,
+    /// Also write every response time to this CSV file (scenario, step, microseconds), for
+    /// checks of your own.
+    #[arg(long = "samples-csv", value_name = "file")]
+    pub samples_csv: Option<PathBuf>,
+    /// Run shard K of N of this profile (every N-th guest and arrival), e.g. 2/4; merge the
+    /// shards' --report-json files with `report merge`.
+    #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard)]
+    pub shard: Option<web_messaging_tester::plan::shard::Shard>,
+    /// Start the load (after the smoke test) at this RFC 3339 time, e.g. 2026-11-26T18:00:00Z:
+    /// shards given the same time ramp up together.
+    #[arg(long = "start-at", value_name = "time", value_parser = web_messaging_tester::load::distributed::parse_start_at)]
+    pub start_at: Option<jiff::Timestamp>,
     /// Log every frame sent and received on stderr (very verbose under load).
     #[arg(short = 'v', long, env = "WMT_VERBOSE")]
     pub verbose: bool,

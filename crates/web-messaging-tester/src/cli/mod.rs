@@ -139,7 +139,8 @@ pub enum ReportCommand {
 /// Options of `report merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The JSON reports (`scripted --report-json`) to merge.
+    /// The JSON reports to merge: all of `scripted --report-json`, or all of the shards of
+    /// one `load --shard K/N --report-json`.
     #[arg(value_name = "json", required = true)]
     pub reports: Vec<PathBuf>,
     /// Write the merged JUnit XML report to this file.
@@ -151,6 +152,10 @@ pub struct MergeArgs {
     /// Write the merged HTML report to <dir>/index.html.
     #[arg(long = "report-html", value_name = "dir")]
     pub report_html: Option<PathBuf>,
+    /// Load reports: check this threshold on the merged numbers instead of the recorded
+    /// ones, e.g. 'p95<2s' (repeatable).
+    #[arg(long = "threshold", value_name = "expr", value_parser = web_messaging_tester::format::threshold::parse)]
+    pub thresholds: Vec<web_messaging_tester::format::threshold::Threshold>,
 }
 
 /// Where guest sessions go: shared by `scripted`, `ai` and `load` (each adds `--origin`,
@@ -362,6 +367,10 @@ pub struct ScriptedArgs {
     /// Reports and conversation IDs.
     #[command(flatten)]
     pub ci: CiArgs,
+    /// With --associate-id or expect… steps: leave each scenario's conversation as it is,
+    /// instead of disconnecting it when it is still connected or waiting in a queue.
+    #[arg(long = "keep-conversations")]
+    pub keep_conversations: bool,
     /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
     #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard, env = "WMT_SHARD")]
     pub shard: Option<web_messaging_tester::plan::shard::Shard>,

@@ -70,6 +70,7 @@ impl From<ScriptedArgs> for ScriptedSettings {
                 skips: args.skip,
             },
             variables: args.variables.into(),
+            keep_conversations: args.keep_conversations,
         }
     }
 }
@@ -111,6 +112,9 @@ impl From<LoadArgs> for LoadSettings {
             timeout: args.timeout,
             say_delay: args.say_delay,
             verbose: args.verbose,
+            shard: args.shard,
+            start_at: args.start_at,
+            samples_csv: args.samples_csv,
             variables: args.variables.into(),
         }
     }

@@ -110,6 +110,11 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
         Ok(started) => started,
         Err(e) => return e.into(),
     };
+    let simulator = started.simulator_http_url();
+    let associator = match with_simulator(associator, args.ci.associate_id, simulator).await {
+        Ok(associator) => associator,
+        Err(message) => return shutdown_invalid(started, message).await,
+    };
     let settings = Arc::new(ConversationSettings {
         // `ai` has no timeout setting: the session start gets the default 10 s.
         guest: started.guest(timeout, say_delay),
@@ -292,7 +297,10 @@ async fn check(args: &AiSettings) -> Result<Checked, String> {
             ));
         }
     }
-    let associator = if args.ci.associate_id {
+    // Against the simulator with none of the `-a` variables, its own Platform API answers
+    // (once it has started).
+    let simulator_platform = plan.simulated() && !crate::run::associate::variables_set();
+    let associator = if args.ci.associate_id && !simulator_platform {
         Some(prepare_associator().await?)
     } else {
         None
@@ -561,4 +569,26 @@ fn init_logging(verbose: bool, colour_allowed: bool) {
         .with_writer(crate::secrets::LogWriter { colours })
         .with_ansi(colours)
         .try_init();
+}
+
+/// `-a` against the simulator's own Platform API, when no variable named another.
+async fn with_simulator(
+    associator: Option<Arc<crate::run::associate::Associator>>,
+    associate_id: bool,
+    simulator: Option<String>,
+) -> Result<Option<Arc<crate::run::associate::Associator>>, String> {
+    match (associator, simulator) {
+        (None, Some(url)) if associate_id => {
+            crate::run::associate::prepare_simulator_associator(&url)
+                .await
+                .map(Some)
+        }
+        (associator, _) => Ok(associator),
+    }
+}
+
+/// Stops the target and refuses the run.
+async fn shutdown_invalid(started: crate::plan::target::StartedTarget, message: String) -> Outcome {
+    started.shutdown().await;
+    Outcome::Invalid(message)
 }

@@ -4,7 +4,9 @@
 pub mod ai;
 pub mod chat;
 pub mod load;
+pub mod load_ending;
 pub mod merge;
+pub mod merge_load;
 pub mod schema;
 pub mod scripted;
 pub mod simulate;

@@ -84,6 +84,13 @@ pub enum Step {
         /// The step's `from`: only messages from the bot, or from an agent, count.
         from: Option<SenderKind>,
     },
+    /// A check of what the flow did, through the Platform API (`expectTransferTo`...).
+    Platform {
+        /// What to check.
+        check: crate::format::platform_steps::PlatformCheck,
+        /// The step's `timeout`; `None`: the default of its data source.
+        timeout: Option<Duration>,
+    },
 }
 
 /// A `sendAttachment` step, its file checked as the test-script loaded.
@@ -185,6 +192,7 @@ impl std::fmt::Display for Step {
             Step::Click(label) => write!(f, "click: {label}"),
             Step::SendAttachment(a) => write!(f, "sendAttachment: {}", a.written),
             Step::Lifecycle { action, .. } => write!(f, "{}", action.key()),
+            Step::Platform { check, .. } => write!(f, "{check}"),
             Step::PickDate(date_time) => write!(f, "pickDate: {date_time}"),
             Step::Wait { what, from, .. } => {
                 match what {
@@ -302,6 +310,19 @@ struct RawStep {
     pick_date: Option<Spanned<Option<String>>>,
     from: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    // Platform API checks (format/platform_steps.rs).
+    #[serde(default, deserialize_with = "present")]
+    expect_transfer_to: Option<Spanned<Option<String>>>,
+    expect_no_transfer: Option<Spanned<bool>>,
+    expect_participant_data: Option<Spanned<IndexMap<String, String>>>,
+    expect_flow_outcome: Option<Spanned<IndexMap<String, String>>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_milestone: Option<Spanned<Option<String>>>,
+    expect_flow_exit: Option<Spanned<crate::format::platform_steps::RawFlowExit>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_bot_flow: Option<Spanned<Option<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_disconnect_type: Option<Spanned<Option<String>>>,
 }
 
 /// `waitForAttachment`'s mapping form.
@@ -422,9 +443,18 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, waitForAgent, waitForDatePicker, waitForAttachment, pickDate, sendAttachment, clearConversation, reconnect, startNew, closeSession";
+const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, waitForAgent, waitForDatePicker, waitForAttachment, pickDate, sendAttachment, clearConversation, reconnect, startNew, closeSession, expectTransferTo, expectNoTransfer, expectParticipantData, expectFlowOutcome, expectMilestone, expectFlowExit, expectBotFlow, expectDisconnectType";
 
 impl TestScript {
+    /// Whether a scenario checks what the flow did through the Platform API (which implies
+    /// `--associate-id`).
+    pub fn has_platform_steps(&self) -> bool {
+        self.scenarios
+            .iter()
+            .flat_map(|s| &s.steps)
+            .any(|step| matches!(step, Step::Platform { .. }))
+    }
+
     /// Reads and validates a test-script.
     pub fn load(path: &Path) -> Result<TestScript, InputError> {
         let source = read_file(path, "test-script")?;
@@ -585,8 +615,18 @@ fn convert_step(
         }
     };
     let location = raw.referenced;
-    let raw = raw.value;
-    let present: Vec<&str> = [
+    let mut raw = raw.value;
+    let checks = crate::format::platform_steps::RawChecks {
+        transfer_to: raw.expect_transfer_to.take(),
+        no_transfer: raw.expect_no_transfer.take(),
+        participant_data: raw.expect_participant_data.take(),
+        flow_outcome: raw.expect_flow_outcome.take(),
+        milestone: raw.expect_milestone.take(),
+        flow_exit: raw.expect_flow_exit.take(),
+        bot_flow: raw.expect_bot_flow.take(),
+        disconnect_type: raw.expect_disconnect_type.take(),
+    };
+    let mut present: Vec<&str> = [
         ("say", raw.say.is_some()),
         (
             "waitForReplyContaining",
@@ -613,6 +653,7 @@ fn convert_step(
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))
     .collect();
+    present.extend(checks.present());
     match present.len() {
         1 => {}
         0 => return Err(at(&location, "", format!("must have one of {ACTIONS}"))),
@@ -671,6 +712,12 @@ fn convert_step(
         }
         None => None,
     };
+    if let Some(check) = checks.convert(&|location, key, message| at(location, key, message)) {
+        return Ok(Step::Platform {
+            check: check?,
+            timeout,
+        });
+    }
     let wait = |what| {
         Ok(Step::Wait {
             what,

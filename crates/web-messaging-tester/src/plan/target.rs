@@ -114,6 +114,11 @@ pub struct StartedTarget {
 }
 
 impl StartedTarget {
+    /// The simulator's HTTP base (its Platform API), when this target is the simulator.
+    pub fn simulator_http_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(Simulator::http_url)
+    }
+
     /// The settings every guest of this target starts from, with the run's pacing.
     pub fn guest(&self, timeout: Duration, say_delay: Duration) -> GuestSettings {
         GuestSettings {

@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod associate;
 pub mod cause;
+pub mod platform;
 pub mod runner;
 
 pub use activity::Activity;
