@@ -304,6 +304,9 @@ pub struct Conversation {
     /// With [`DisconnectMode::Send`], the latest disconnect the guest sent past: it and those
     /// before it no longer end waits.
     disconnect_passed: Option<OrderKey>,
+    /// When the latest paced guest message was handed to the session task, just before its
+    /// frame is written (see [`Conversation::last_sent_at`]).
+    last_sent_at: Option<Instant>,
 }
 
 impl fmt::Debug for Conversation {
@@ -346,9 +349,18 @@ impl Conversation {
             sent: VecDeque::new(),
             autostart_counted: false,
             disconnect_passed: None,
+            last_sent_at: None,
             epoch: None,
             attachment_names: HashMap::new(),
         }
+    }
+
+    /// When the latest `say`, `click` or `pick_date` message was sent: the instant taken after
+    /// its pacing and just before its frame was handed over to be written (`None` before the
+    /// first). Response times count from here, so every reply to it is later. A 429 resend
+    /// does not move it: the bot's answer is still to the guest's original message.
+    pub fn last_sent_at(&self) -> Option<Instant> {
+        self.last_sent_at
     }
 
     /// The underlying session.
@@ -496,6 +508,9 @@ impl Conversation {
         self.check_can_send()?;
         self.pace().await;
         let passed = self.check_can_send()?;
+        // Taken before the frame is written: a reply can only arrive after it, so a response
+        // time measured from here is never cut to 0 by the wait for the write to finish.
+        self.last_sent_at = Some(Instant::now());
         let tracing_id = self.session.send_message(message.clone()).await?;
         self.recent_sends.push_back(Instant::now());
         self.remember(tracing_id, message);

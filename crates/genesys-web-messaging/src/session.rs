@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
-use tracing::{debug, warn};
+use tracing::{Instrument, debug, warn};
 
 /// The tracing target for every frame sent and received, named after upstream's `DEBUG`
 /// namespace so `RUST_LOG=WebMessengerGuestSession=debug` shows the wire.
@@ -336,18 +336,23 @@ impl GuestSession {
         let join = config
             .autostart
             .then(|| join_request(&token, &config.custom_attributes));
-        tokio::spawn(drive(
-            socket,
-            receiver,
-            Arc::clone(&log),
-            Arc::clone(&replies),
-            config.heartbeat_interval,
-            token.clone(),
-            Autostart {
-                join,
-                sent: Arc::clone(&autostart_sent),
-            },
-        ));
+        // The task logs in its caller's span, so a caller's tag (e.g. a scenario's name) is on
+        // every frame it logs.
+        tokio::spawn(
+            drive(
+                socket,
+                receiver,
+                Arc::clone(&log),
+                Arc::clone(&replies),
+                config.heartbeat_interval,
+                token.clone(),
+                Autostart {
+                    join,
+                    sent: Arc::clone(&autostart_sent),
+                },
+            )
+            .in_current_span(),
+        );
         let session = GuestSession {
             token,
             deployment_id: config.deployment_id.clone(),
@@ -402,19 +407,22 @@ impl GuestSession {
             });
         }
         let (commands, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(drive(
-            socket,
-            receiver,
-            Arc::clone(&self.log),
-            Arc::clone(&self.replies),
-            self.config.heartbeat_interval,
-            self.token.clone(),
-            // A resumed session is not new: Genesys' Messenger sends no `Join` for it.
-            Autostart {
-                join: None,
-                sent: Arc::clone(&self.autostart_sent),
-            },
-        ));
+        tokio::spawn(
+            drive(
+                socket,
+                receiver,
+                Arc::clone(&self.log),
+                Arc::clone(&self.replies),
+                self.config.heartbeat_interval,
+                self.token.clone(),
+                // A resumed session is not new: Genesys' Messenger sends no `Join` for it.
+                Autostart {
+                    join: None,
+                    sent: Arc::clone(&self.autostart_sent),
+                },
+            )
+            .in_current_span(),
+        );
         self.commands = commands;
         let _ = self.send(self.configure_request(false)).await;
         Ok(())

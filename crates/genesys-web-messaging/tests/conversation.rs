@@ -427,3 +427,46 @@ states:
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_instant_is_taken_after_pacing_and_before_any_reply() {
+    // A bot that answers at once: the reply can come back before `say` itself returns, so a
+    // response time measured from `say`'s return could read 0. From `last_sent_at` it never
+    // does, and the say delay (pacing) is not part of it.
+    let sim = simulator("replyDelayMs: 0\nstates:\n  main:\n    - reply: \"pong\"\n").await;
+    let mut conversation = started(&sim).await;
+    assert!(conversation.last_sent_at().is_none());
+    // (Genesys' 2 messages per second keep this to a few rounds.)
+    for n in 0..5 {
+        conversation.say(&format!("ping {n}")).await.unwrap();
+        let sent_at = conversation.last_sent_at().expect("a say was sent");
+        let reply = conversation
+            .wait_for_reply(&Expectation::containing("pong"), GENEROUS)
+            .await
+            .unwrap();
+        assert!(reply.received_at > sent_at, "round {n}");
+    }
+    let echoes = conversation.session().log().snapshot();
+    let last_echo = echoes
+        .messages
+        .iter()
+        .rfind(|m| !m.message.is_reply())
+        .expect("the guest's echo");
+    assert!(last_echo.received_at > conversation.last_sent_at().unwrap());
+
+    // With a say delay, `say` first waits for the bot's silence: not counted.
+    let mut paced = Conversation::connect(
+        config(&sim),
+        ConversationOptions {
+            say_delay: Duration::from_millis(300),
+            ..ConversationOptions::default()
+        },
+    )
+    .await
+    .expect("connects");
+    paced.wait_for_start(GENEROUS).await.expect("starts");
+    let before = tokio::time::Instant::now();
+    paced.say("ping").await.unwrap();
+    let sent_at = paced.last_sent_at().expect("sent");
+    assert!(sent_at.duration_since(before) >= Duration::from_millis(250));
+}

@@ -166,6 +166,18 @@ pub fn from_yaml<T: DeserializeOwned>(
     source: &str,
     key_path: impl FnOnce(&KeyPath) -> String,
 ) -> Result<T, InputError> {
+    from_yaml_with_variables(file, source, key_path, None)
+}
+
+/// As [`from_yaml`], filling `${NAME}` in plain (unquoted) scalar values from `variables`
+/// when given: an unknown name is an error at its position, `$${` writes `${` literally, and
+/// quoted or block values are taken as written.
+pub fn from_yaml_with_variables<T: DeserializeOwned>(
+    file: &str,
+    source: &str,
+    key_path: impl FnOnce(&KeyPath) -> String,
+    variables: Option<&std::collections::HashMap<String, String>>,
+) -> Result<T, InputError> {
     if source.trim().is_empty() {
         // Line 1: every mistake in a file names a line.
         return Err(InputError {
@@ -174,7 +186,10 @@ pub fn from_yaml<T: DeserializeOwned>(
             ..InputError::in_file(file, "must contain YAML: the file is empty")
         });
     }
-    let options = serde_saphyr::options! { with_snippet: false };
+    let mut options = serde_saphyr::options! { with_snippet: false };
+    if let Some(variables) = variables {
+        options = options.with_properties(variables.clone());
+    }
     let mut path = None;
     let result = serde_saphyr::with_deserializer_from_str_with_options(source, options, |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
@@ -215,6 +230,13 @@ fn reword(key: String, text: &str) -> (String, String) {
             .and_then(|rest| rest.split('`').next())
             .map(str::to_string)
     };
+    if let Some(name) = quoted("missing property `") {
+        let message = format!(
+            "uses ${{{name}}}, which is not set: give --variable {name}=VALUE, a \
+             --variables-file line or the environment variable {name} (write $${{ for a literal ${{)"
+        );
+        return (key, message);
+    }
     if let Some(field) = quoted("missing field `") {
         return (join(&key, &field), "is required".into());
     }

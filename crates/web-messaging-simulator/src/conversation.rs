@@ -47,6 +47,8 @@ pub(crate) struct FlowRecord {
     pub(crate) handover: Option<Handover>,
     /// The DatePickers offered, newest last: (message id, times offered).
     offers: VecDeque<(String, Vec<jiff::Timestamp>)>,
+    /// What the flow did inside Genesys Cloud, for the simulated Platform API.
+    pub(crate) platform: crate::platform::PlatformRecord,
 }
 
 /// A running handover.

@@ -21,6 +21,7 @@ mod content;
 mod deployment;
 mod matching;
 mod model;
+pub(crate) mod platform;
 mod raw;
 mod transfer;
 

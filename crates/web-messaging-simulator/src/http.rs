@@ -198,6 +198,9 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> HttpResponse {
     let path = request.uri().path().to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = request.method().clone();
+    if crate::platform::handles(&segments) {
+        return crate::platform::serve(request, shared).await;
+    }
     let known = match segments.as_slice() {
         ["webdeployments", "v1", "deployments", id, "config.json"] => {
             if method == Method::GET {

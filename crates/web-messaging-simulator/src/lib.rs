@@ -75,6 +75,7 @@ mod flow;
 mod frames;
 mod http;
 mod limits;
+mod platform;
 mod query;
 mod rest;
 mod server;

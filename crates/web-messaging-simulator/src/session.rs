@@ -242,6 +242,15 @@ impl Sessions {
         self.sweep_locked(&mut store, now);
     }
 
+    /// Every session stored now (for the simulated Platform API's lookups).
+    pub(crate) fn all(&self) -> Vec<SharedSession> {
+        self.store()
+            .by_token
+            .values()
+            .map(|stored| Arc::clone(&stored.session))
+            .collect()
+    }
+
     /// The number of sessions stored.
     pub(crate) fn len(&self) -> usize {
         self.store().by_token.len()

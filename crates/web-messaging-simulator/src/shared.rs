@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) addr: SocketAddr,
     /// Whether the port speaks TLS (`wss://`, `https://`).
     pub(crate) tls: bool,
+    /// The simulated Platform API's tokens and fault counter.
+    pub(crate) platform: crate::platform::PlatformState,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
             uploads: Uploads::new(limits.max_uploads, limits.max_upload_bytes),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: false,
+            platform: crate::platform::PlatformState::default(),
             flow,
             seed,
             received: Mutex::new(Vec::new()),

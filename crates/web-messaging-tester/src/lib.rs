@@ -10,7 +10,8 @@
 //! (the one wording of every result) → `reports` (terminal text, JSON, JUnit, HTML, load) →
 //! `commands` (one per subcommand, taking plain settings and returning an [`Outcome`]).
 //!
-//! `secrets`, `interrupt`, `logging` and `retry_after` are the foundation every layer may use;
+//! `secrets`, `interrupt`, `logging` and `retry_after` (re-exported from `genesys-platform`,
+//! the project's one Platform API client) are the foundation every layer may use;
 //! they import nothing else from this crate. The binary (`src/main.rs`, `src/cli/`) holds the
 //! clap types and maps arguments to the settings of `commands` and outcomes to exit codes.
 
@@ -36,6 +37,10 @@ pub enum Outcome {
     Failed,
     /// The input was invalid; nothing ran (exit 2).
     Invalid(String),
+    /// The deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not
+    /// found or inactive, session never started) and no scenario failed for a bot reason
+    /// (exit 3). The message, when there is one, is printed as the error.
+    Untestable(Option<String>),
     /// SIGINT or SIGTERM stopped the run; what finished was reported (exit 130).
     Interrupted,
     /// A command's own exit code, its messages already printed (`chat`: 3 when no session

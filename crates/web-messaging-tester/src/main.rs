@@ -2,14 +2,22 @@
 //!
 //! The thin binary over the library: parse the command line (clap's types live in `cli/`), map
 //! the arguments to the library's plain settings, run the command, map its outcome to the exit
-//! code (0 passed, 1 a scenario failed, 2 invalid input, 130 interrupted by
-//! SIGINT or SIGTERM).
+//! code (0 passed, 1 a scenario failed, 2 invalid input, 3 the deployment could not be
+//! tested, 130 interrupted by SIGINT or SIGTERM).
 
 mod cli;
+
+/// mimalloc rather than glibc's malloc: under load, allocation was about 30 % of the client's
+/// CPU, and glibc's per-thread arenas kept freed memory (BENCHMARKS.md, "ceiling").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use std::process::ExitCode;
 use web_messaging_tester::{Outcome, commands, interrupt, load, reports, secrets};
+
+/// The deployment could not be tested (see [`Outcome::Untestable`]).
+const UNTESTABLE: u8 = 3;
 
 fn main() -> ExitCode {
     let args = cli::rewrite_legacy_args(std::env::args());
@@ -47,10 +55,12 @@ fn main() -> ExitCode {
                 commands::simulate::run(args.into(), colour_allowed).await
             }
             cli::Command::Ai(args) => commands::ai::run(args.into(), colour_allowed).await,
-            cli::Command::Validate(args) => commands::validate::run(&args.files),
+            cli::Command::Validate(args) => {
+                commands::validate::run(&args.files, &args.variables.into())
+            }
             cli::Command::Schema(args) => commands::schema::run(args.kind.into()),
             cli::Command::Report(cli::ReportCommand::Merge(args)) => {
-                commands::merge::run(&args.reports, &args.destinations())
+                commands::merge::run(&args.reports, &args.destinations(), &args.thresholds)
             }
             cli::Command::Load(args) => commands::load::run(args.into(), colour_allowed).await,
             cli::Command::Chat(args) => commands::chat::run(args.into(), colour_allowed).await,
@@ -66,6 +76,12 @@ fn main() -> ExitCode {
         Outcome::Invalid(message) => {
             eprintln!("error: {}", secrets::terminal(&message));
             ExitCode::from(2)
+        }
+        Outcome::Untestable(message) => {
+            if let Some(message) = message {
+                eprintln!("error: {}", secrets::terminal(&message));
+            }
+            ExitCode::from(UNTESTABLE)
         }
     }
 }

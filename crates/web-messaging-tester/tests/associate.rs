@@ -416,7 +416,21 @@ fn each_missing_variable_is_named() {
         ("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID),
         ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET),
     ];
-    for missing in 0..3 {
+    // With none of them, `-a --simulate` asks the simulator's own Platform API.
+    let bot = write(dir.path(), "bot.yml", BOT);
+    let none = run_in(
+        None,
+        &["scripted", &script, "--associate-id", "--simulate", &bot],
+        &[],
+    );
+    assert_eq!(none.code, 1, "only Wrong fails: {}", none.stderr);
+    assert!(
+        none.stdout.contains("Greets (PASS - 5eedc0de-"),
+        "{}",
+        none.stdout
+    );
+    // With some of them, the missing one is named.
+    for missing in 1..3 {
         let env: Vec<_> = all.iter().take(missing).copied().collect();
         let bot = write(dir.path(), "bot.yml", BOT);
         let run = run_in(

@@ -418,7 +418,8 @@ fn an_inactive_or_disabled_deployment_stops_the_run_before_any_socket_opens() {
     ] {
         let fake = Fake::start(ConfigAnswer::Json(config));
         let result = fake.scripted(&chat, &["-t", "5"]);
-        assert_eq!(result.code, 2, "{}\n{}", result.stdout, result.stderr);
+        // The deployment cannot be tested: exit 3.
+        assert_eq!(result.code, 3, "{}\n{}", result.stdout, result.stderr);
         assert!(result.stderr.contains(words), "{}", result.stderr);
         assert!(
             result.stderr.contains(&fake.config_url()),
@@ -467,7 +468,7 @@ fn an_unreadable_configuration_is_an_error_naming_the_url_unless_skipped() {
         let fake = Fake::start(answer);
         let result = fake.scripted(&chat, &["-t", "5"]);
         assert_eq!(
-            result.code, 2,
+            result.code, 3,
             "{words}: {}\n{}",
             result.stdout, result.stderr
         );
@@ -510,7 +511,8 @@ fn an_unreadable_configuration_is_an_error_naming_the_url_unless_skipped() {
         "-t",
         "2",
     ]);
-    assert_eq!(result.code, 2, "{}\n{}", result.stdout, result.stderr);
+    // Nothing listens: the deployment could not be tested (3).
+    assert_eq!(result.code, 3, "{}\n{}", result.stdout, result.stderr);
     assert!(
         result.stderr.contains(&format!(
             "cannot read the deployment configuration at http://127.0.0.1:{port}/webdeployments/v1/deployments/d/config.json: cannot connect"

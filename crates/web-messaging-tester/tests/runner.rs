@@ -36,6 +36,7 @@ async fn run(bot: &str, script: &str, timeout: Duration) -> (Vec<ScenarioResult>
             say_delay: Duration::ZERO,
         },
         scenario_timeout: None,
+        platform: None,
     };
     let logs = Arc::new(Logs::default());
     let scenarios = script

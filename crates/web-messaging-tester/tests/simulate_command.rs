@@ -121,7 +121,8 @@ fn scripted_talks_wss_to_a_simulator_it_trusts_with_ca_cert() {
     // verification refuses it): the run stops before any session, with the reason.
     let untrusted = run(&[]);
     let stderr = String::from_utf8_lossy(&untrusted.stderr);
-    assert_eq!(untrusted.status.code(), Some(2), "{stderr}");
+    // TLS refused: the deployment could not be tested (3).
+    assert_eq!(untrusted.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("cannot read the deployment configuration at https://127.0.0.1:"),
         "{stderr}"
@@ -132,7 +133,7 @@ fn scripted_talks_wss_to_a_simulator_it_trusts_with_ca_cert() {
     // scenario fails with the reason, none passes.
     let untrusted = run(&["--no-deployment-config"]);
     let stdout = String::from_utf8_lossy(&untrusted.stdout);
-    assert_eq!(untrusted.status.code(), Some(1), "{stdout}");
+    assert_eq!(untrusted.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("Could not open a session"), "{stdout}");
     assert!(stdout.to_lowercase().contains("certificate"), "{stdout}");
     assert!(!stdout.contains("PASS - "), "{stdout}");

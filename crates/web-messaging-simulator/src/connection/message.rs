@@ -294,6 +294,7 @@ impl Machine {
                 state.state = next;
             }
             let at = self.schedule_rule(rule, start, correlation_id, &state.captures);
+            crate::platform::on_rule(state, rule, at);
             if let Some(transfer) = &rule.transfer {
                 self.start_transfer(state, transfer, at, now);
             }

@@ -99,6 +99,13 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
     let limits = compile_limits(raw.limits, file)?;
     let faults = compile_faults(raw.faults, file)?;
 
+    let platform = super::platform::compile_config(
+        raw.platform,
+        raw.bot_flow,
+        super::platform::used_names(&states),
+        file,
+    )?;
+
     Ok(BotFlow {
         deployment_id: raw.deployment_id,
         allowed_origins: raw.allowed_origins,
@@ -110,6 +117,7 @@ pub(super) fn compile(raw: RawFlow, source: &str, file: &str) -> Result<BotFlow,
         auth: deployment::compile_auth(raw.auth),
         start,
         states,
+        platform,
     })
 }
 
@@ -390,6 +398,16 @@ fn compile_rule(
             &format!("{key}.transfer"),
         )?)),
     };
+    let platform = super::platform::compile_rule(
+        super::platform::RawRulePlatform {
+            set_participant_data: rule.set_participant_data.as_ref(),
+            outcome: rule.outcome.as_ref(),
+            milestone: rule.milestone.as_ref(),
+            exit_flow: rule.exit_flow,
+        },
+        file,
+        key,
+    )?;
     Ok(Rule {
         when,
         replies,
@@ -404,6 +422,7 @@ fn compile_rule(
         drop_socket: rule.drop_socket,
         out_of_order: rule.out_of_order,
         transfer,
+        platform,
     })
 }
 

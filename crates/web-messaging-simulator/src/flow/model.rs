@@ -25,6 +25,8 @@ pub struct BotFlow {
     pub(crate) auth: Auth,
     pub(crate) start: usize,
     pub(crate) states: Vec<State>,
+    /// The simulated Platform API (`botFlow`, `platform`).
+    pub(crate) platform: super::platform::PlatformConfig,
 }
 
 /// What the deployment refuses.
@@ -95,6 +97,8 @@ pub(crate) struct Rule {
     pub(crate) out_of_order: bool,
     /// After the replies, the bot hands the conversation over to a queue (and an agent).
     pub(crate) transfer: Option<std::sync::Arc<Transfer>>,
+    /// What the rule does inside Genesys Cloud (participant data, outcomes, milestones).
+    pub(crate) platform: Option<std::sync::Arc<super::platform::RulePlatform>>,
 }
 
 /// Which guest messages a rule answers: every condition given must hold.

@@ -37,6 +37,12 @@ pub(super) struct RawFlow {
     pub(super) auth: Option<RawAuth>,
     #[serde(default)]
     pub(super) start: Option<Spanned<String>>,
+    /// The bot flow's name (simulated Platform API).
+    #[serde(default)]
+    pub(super) bot_flow: Option<Spanned<String>>,
+    /// The simulated Platform API.
+    #[serde(default)]
+    pub(super) platform: Option<super::platform::RawPlatform>,
     pub(super) states: Spanned<IndexMap<String, Spanned<Vec<RawRule>>>>,
 }
 
@@ -208,6 +214,15 @@ pub(super) struct RawRule {
     pub(super) out_of_order: bool,
     #[serde(default)]
     pub(super) transfer: Option<Spanned<RawTransfer>>,
+    /// Simulated Platform API: participant data, outcomes, milestones, bot flow exit.
+    #[serde(default)]
+    pub(super) set_participant_data: Option<Spanned<IndexMap<String, String>>>,
+    #[serde(default)]
+    pub(super) outcome: Option<Spanned<IndexMap<String, super::platform::RawOutcomeValue>>>,
+    #[serde(default)]
+    pub(super) milestone: Option<Spanned<super::platform::RawNames>>,
+    #[serde(default)]
+    pub(super) exit_flow: bool,
 }
 
 /// `transfer:` of a rule: a handover to a queue and, optionally, an agent.

@@ -225,7 +225,12 @@ async fn run(
     .await
     {
         Ok(conversation) => slot.insert(conversation),
-        Err(e) => return EndReason::error(format!("Could not open a session: {e}")),
+        Err(e) => {
+            return EndReason::session_failure(
+                Failure::Connect(format!("Could not open a session: {e}")),
+                settings.guest.timeout,
+            );
+        }
     };
     let start_timeout = settings.guest.timeout.min(remaining());
     if let Err(e) = conversation.wait_for_start(start_timeout).await {

@@ -26,37 +26,9 @@ impl fmt::Display for ProviderError {
     }
 }
 
-/// When and how often a failed request is tried again.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// The wait before the first retry; it doubles for each further one.
-    pub first_backoff: Duration,
-    /// The longest wait between attempts, `Retry-After` included.
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 4,
-            first_backoff: Duration::from_millis(500),
-            max_wait: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` (attempts count from 1): `Retry-After` when the
-    /// server gave one, else exponential backoff; never more than `max_wait`.
-    pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let backoff = self
-            .first_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        retry_after.unwrap_or(backoff).min(self.max_wait)
-    }
-}
+/// When and how often a failed request is tried again: the project's one retry rule (429 and
+/// 5xx, `Retry-After` honoured and capped), shared with the Platform API client.
+pub use genesys_platform::RetryRule as RetryPolicy;
 
 /// The shared HTTP client of every provider.
 #[derive(Debug, Clone)]
@@ -155,12 +127,12 @@ impl Http {
 }
 
 fn retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+    RetryPolicy::retryable(status.as_u16())
 }
 
 /// `Retry-After` as seconds or as an HTTP date (capped, never a panic).
 fn parse_retry_after(response: &Response) -> Option<Duration> {
-    crate::retry_after::from_headers(response.headers())
+    genesys_platform::retry_after::from_headers(response.headers())
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {

@@ -43,6 +43,9 @@ pub struct AiResult {
     pub transcript: Transcript,
     /// The id of the session's first message (for `--associate-id`).
     pub first_message_id: Option<String>,
+    /// The session's failure that ended the conversation, if one did (it decides whether the
+    /// deployment could not be tested: exit 3).
+    pub session_failure: Option<Failure>,
 }
 
 impl AiResult {
@@ -58,13 +61,19 @@ impl AiResult {
     pub fn to_scenario_result(&self) -> ScenarioResult {
         ScenarioResult {
             name: self.name.clone(),
-            failure: (!self.passed()).then(|| Failure::Verdict(self.verdict_lines().join("\n"))),
+            failure: (!self.passed()).then(|| match &self.session_failure {
+                // Could not be tested: kept as such for the exit code and the reports' kind.
+                Some(failure) if failure.untestable() => failure.clone(),
+                _ => Failure::Verdict(self.verdict_lines().join("\n")),
+            }),
             transcript: self.transcript.clone(),
             duration: self.duration,
             started_at: self.started_at,
             steps: Vec::new(),
             first_message_id: self.first_message_id.clone(),
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         }
     }
 

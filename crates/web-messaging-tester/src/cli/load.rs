@@ -14,7 +14,7 @@ Examples:
 
 Thresholds: p50, p90, p95, p99, max, mean, min (bot response time, e.g. p95<2s), error-rate (e.g. error-rate<1%), errors, conversations-per-second, messages-per-second; with <, <=, > or >=.
 
-Exit codes: 0 the run met every threshold, 1 a threshold was breached (or the run was interrupted), 2 invalid input or the one-guest smoke test failed (nothing was loaded).";
+Exit codes: 0 the run met every threshold, 1 a threshold was breached or the one-guest smoke test failed for a bot reason (nothing was loaded), 2 invalid input (nothing was run), 3 the deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not found or inactive, session never started), 130 interrupted (SIGINT/SIGTERM; the report is still written).";
 
 /// Options of `load`.
 #[derive(Debug, Args)]
@@ -54,14 +54,29 @@ pub struct LoadArgs {
     #[arg(long = "allow-real-deployment")]
     pub allow_real_deployment: bool,
     /// Seconds to wait for a response before failing the conversation [default: 10].
-    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
+    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout, env = "WMT_TIMEOUT")]
     pub timeout: Option<Duration>,
     /// Quiet time before each `say`, e.g. 2s or 500ms [default: 2s; 0 with --simulate].
-    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay)]
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay, env = "WMT_SAY_DELAY")]
     pub say_delay: Option<Duration>,
+    /// Also write every response time to this CSV file (scenario, step, microseconds), for
+    /// checks of your own.
+    #[arg(long = "samples-csv", value_name = "file")]
+    pub samples_csv: Option<PathBuf>,
+    /// Run shard K of N of this profile (every N-th guest and arrival), e.g. 2/4; merge the
+    /// shards' --report-json files with `report merge`.
+    #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard)]
+    pub shard: Option<web_messaging_tester::plan::shard::Shard>,
+    /// Start the load (after the smoke test) at this RFC 3339 time, e.g. 2026-11-26T18:00:00Z:
+    /// shards given the same time ramp up together.
+    #[arg(long = "start-at", value_name = "time", value_parser = web_messaging_tester::load::distributed::parse_start_at)]
+    pub start_at: Option<jiff::Timestamp>,
     /// Log every frame sent and received on stderr (very verbose under load).
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, env = "WMT_VERBOSE")]
     pub verbose: bool,
+    /// `${NAME}` values.
+    #[command(flatten)]
+    pub variables: crate::cli::VariableArgs,
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

@@ -13,11 +13,13 @@ use std::time::Duration;
 use web_messaging_tester::format::duration::{
     parse_say_delay, parse_scenario_timeout, parse_timeout,
 };
+use web_messaging_tester::format::variables;
+use web_messaging_tester::plan::select::Pattern;
 
 const LEGACY_SPELLINGS: &str = "\
 Upstream's spellings work too: -id <deploymentId> (same as --deployment-id) and -fo (same as --failures-only).
 
-Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run), 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
+Exit codes: 0 every scenario passed, 1 a scenario failed for a bot reason (a step failed), 2 invalid input (nothing was run), 3 the deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not found or inactive, session never started) and no scenario failed for a bot reason, 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
 
 /// Tests Genesys Cloud Web Messenger deployments (bots and Architect flows) by acting as a
 /// guest: it says what a test-script tells it to and checks what the bot answers.
@@ -28,7 +30,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// When to colour the output.
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, env = "WMT_COLOR")]
     pub color: ColorWhen,
 }
 
@@ -105,6 +107,9 @@ pub struct ValidateArgs {
     /// such as 'tests/**/*.yml' are expanded.
     #[arg(value_name = "files", required = true)]
     pub files: Vec<PathBuf>,
+    /// `${NAME}` values.
+    #[command(flatten)]
+    pub variables: VariableArgs,
 }
 
 /// Options of `schema`.
@@ -134,7 +139,8 @@ pub enum ReportCommand {
 /// Options of `report merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The JSON reports (`scripted --report-json`) to merge.
+    /// The JSON reports to merge: all of `scripted --report-json`, or all of the shards of
+    /// one `load --shard K/N --report-json`.
     #[arg(value_name = "json", required = true)]
     pub reports: Vec<PathBuf>,
     /// Write the merged JUnit XML report to this file.
@@ -146,6 +152,10 @@ pub struct MergeArgs {
     /// Write the merged HTML report to <dir>/index.html.
     #[arg(long = "report-html", value_name = "dir")]
     pub report_html: Option<PathBuf>,
+    /// Load reports: check this threshold on the merged numbers instead of the recorded
+    /// ones, e.g. 'p95<2s' (repeatable).
+    #[arg(long = "threshold", value_name = "expr", value_parser = web_messaging_tester::format::threshold::parse)]
+    pub thresholds: Vec<web_messaging_tester::format::threshold::Threshold>,
 }
 
 /// Where guest sessions go: shared by `scripted`, `ai` and `load` (each adds `--origin`,
@@ -226,13 +236,13 @@ pub struct CiArgs {
     #[arg(short = 'a', long = "associate-id")]
     pub associate_id: bool,
     /// Write a JUnit XML report to this file.
-    #[arg(long = "report-junit", value_name = "file")]
+    #[arg(long = "report-junit", value_name = "file", env = "WMT_REPORT_JUNIT")]
     pub report_junit: Option<PathBuf>,
     /// Write a JSON report to this file (`report merge` combines shards' ones).
-    #[arg(long = "report-json", value_name = "file")]
+    #[arg(long = "report-json", value_name = "file", env = "WMT_REPORT_JSON")]
     pub report_json: Option<PathBuf>,
     /// Write an HTML report to <dir>/index.html.
-    #[arg(long = "report-html", value_name = "dir")]
+    #[arg(long = "report-html", value_name = "dir", env = "WMT_REPORT_HTML")]
     pub report_html: Option<PathBuf>,
 }
 
@@ -266,7 +276,7 @@ pub struct AiArgs {
     #[arg(long, value_name = "origin")]
     pub origin: Option<String>,
     /// Maximum scenarios to run in parallel.
-    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
+    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel, env = "WMT_PARALLEL")]
     pub parallel: usize,
     /// Seed for choosing placeholder values (the same seed chooses the same values).
     #[arg(long, value_name = "number")]
@@ -281,7 +291,7 @@ pub struct AiArgs {
     #[arg(long = "time-limit", value_name = "duration", default_value = "5m", value_parser = parse_scenario_timeout)]
     pub time_limit: Duration,
     /// Log every frame and every model request (never their keys), with timestamps, on stderr.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, env = "WMT_VERBOSE")]
     pub verbose: bool,
     /// The environment variable holding the openai-compatible server's API key. A file's
     /// config.ai.config.apiKeyVariable is only read when it names this same variable.
@@ -290,6 +300,9 @@ pub struct AiArgs {
     /// Reports and conversation IDs.
     #[command(flatten)]
     pub ci: CiArgs,
+    /// `${NAME}` values.
+    #[command(flatten)]
+    pub variables: VariableArgs,
 }
 
 fn parse_variable_name(value: &str) -> Result<String, String> {
@@ -315,7 +328,7 @@ Providers (config.ai.provider) and the environment variables they read:
   google-vertex-ai   GOOGLE_APPLICATION_CREDENTIALS, VERTEX_AI_PROJECT,
                      VERTEX_AI_LOCATION, VERTEX_AI_BASE_URL
 
-Exit codes: 0 every scenario passed, 1 a scenario failed, 2 invalid input (nothing was run), 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
+Exit codes: 0 every scenario passed, 1 a scenario failed for a bot reason (a step failed), 2 invalid input (nothing was run), 3 the deployment could not be tested (DNS, connect, TLS, upgrade refused, deployment not found or inactive, session never started) and no scenario failed for a bot reason, 130 interrupted (SIGINT/SIGTERM; the reports are still written).";
 
 /// Options of `scripted`.
 #[derive(Debug, Args)]
@@ -331,32 +344,67 @@ pub struct ScriptedArgs {
     #[arg(short = 'o', long, value_name = "origin")]
     pub origin: Option<String>,
     /// Maximum scenarios to run in parallel.
-    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel)]
+    #[arg(short = 'p', long, value_name = "number", default_value = "1", value_parser = parse_parallel, env = "WMT_PARALLEL")]
     pub parallel: usize,
     /// Only output failures.
-    #[arg(long = "failures-only")]
+    #[arg(long = "failures-only", env = "WMT_FAILURES_ONLY")]
     pub failures_only: bool,
     /// Seconds to wait for a response before failing the test (also bounds connecting and the
     /// session start), 1ms to 1h [default: 10].
-    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout)]
+    #[arg(short = 't', long, value_name = "number", value_parser = parse_timeout, env = "WMT_TIMEOUT")]
     pub timeout: Option<Duration>,
     /// Quiet time before each `say`, e.g. 2s or 500ms, 0 to 60s [default: 2s; 0 with
     /// --simulate].
-    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay)]
+    #[arg(long = "say-delay", value_name = "duration", value_parser = parse_say_delay, env = "WMT_SAY_DELAY")]
     pub say_delay: Option<Duration>,
     /// Most time each scenario may take, e.g. 10m, 1s to 24h [default: 10m, or more for long
     /// scenarios: 2 × (steps + 1) × (timeout + say delay + 1s)].
-    #[arg(long = "scenario-timeout", value_name = "duration", value_parser = parse_scenario_timeout)]
+    #[arg(long = "scenario-timeout", value_name = "duration", value_parser = parse_scenario_timeout, env = "WMT_SCENARIO_TIMEOUT")]
     pub scenario_timeout: Option<Duration>,
     /// Log every frame sent and received, with timestamps, on stderr.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, env = "WMT_VERBOSE")]
     pub verbose: bool,
     /// Reports and conversation IDs.
     #[command(flatten)]
     pub ci: CiArgs,
+    /// With --associate-id or expect… steps: leave each scenario's conversation as it is,
+    /// instead of disconnecting it when it is still connected or waiting in a queue.
+    #[arg(long = "keep-conversations")]
+    pub keep_conversations: bool,
     /// Run only this job's share of the scenarios: K of N jobs, e.g. 2/4.
-    #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard)]
+    #[arg(long, value_name = "K/N", value_parser = web_messaging_tester::plan::shard::parse_shard, env = "WMT_SHARD")]
     pub shard: Option<web_messaging_tester::plan::shard::Shard>,
+    /// Run only the scenarios whose `file › scenario` name this regular expression matches
+    /// (repeatable: any match selects).
+    #[arg(long, value_name = "regex", value_parser = Pattern::parse, env = "WMT_FILTER")]
+    pub filter: Vec<Pattern>,
+    /// Leave out the scenarios whose `file › scenario` name this regular expression matches
+    /// (repeatable).
+    #[arg(long, value_name = "regex", value_parser = Pattern::parse, env = "WMT_SKIP")]
+    pub skip: Vec<Pattern>,
+    /// `${NAME}` values.
+    #[command(flatten)]
+    pub variables: VariableArgs,
+}
+
+/// `${NAME}` in test-scripts: where the values come from (after the environment).
+#[derive(Debug, Args)]
+pub struct VariableArgs {
+    /// Fill ${NAME} in the test-script with VALUE (repeatable; beats --variables-file and the
+    /// environment).
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = variables::parse_assignment)]
+    pub variables: Vec<(String, String)>,
+    /// Read NAME=VALUE lines (# comments and blank lines allowed) for ${NAME} (repeatable).
+    #[arg(
+        long = "variables-file",
+        value_name = "file",
+        env = "WMT_VARIABLES_FILE"
+    )]
+    pub variables_files: Vec<PathBuf>,
+    /// As --variable, but the value is never printed in any output or report; NAME alone takes
+    /// the value of the environment variable NAME (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = variables::parse_secret)]
+    pub secrets: Vec<(String, Option<String>)>,
 }
 
 /// Options of `simulate`.

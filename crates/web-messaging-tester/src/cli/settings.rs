@@ -3,7 +3,9 @@
 
 use super::chat::ChatArgs;
 use super::load::LoadArgs;
-use super::{AiArgs, CiArgs, MergeArgs, SchemaKind, ScriptedArgs, SessionArgs, SimulateArgs};
+use super::{
+    AiArgs, CiArgs, MergeArgs, SchemaKind, ScriptedArgs, SessionArgs, SimulateArgs, VariableArgs,
+};
 use std::time::Duration;
 use web_messaging_simulator::SimulatorLimits;
 use web_messaging_tester::commands::CiSettings;
@@ -13,7 +15,9 @@ use web_messaging_tester::commands::load::LoadSettings;
 use web_messaging_tester::commands::schema;
 use web_messaging_tester::commands::scripted::ScriptedSettings;
 use web_messaging_tester::commands::simulate::SimulateSettings;
+use web_messaging_tester::format::variables::VariableSettings;
 use web_messaging_tester::load::profile::ProfileInput;
+use web_messaging_tester::plan::select::Selection;
 use web_messaging_tester::plan::target::{SessionSettings, TargetSettings};
 use web_messaging_tester::reports::Destinations;
 
@@ -24,6 +28,7 @@ fn session(args: SessionArgs, origin: Option<String>) -> SessionSettings {
         target: TargetSettings {
             deployment_id: args.deployment_id,
             region: args.region,
+            region_at: None,
             endpoint: args.endpoint,
             origin,
             autostart,
@@ -60,6 +65,12 @@ impl From<ScriptedArgs> for ScriptedSettings {
             verbose: args.verbose,
             ci: ci(args.ci),
             shard: args.shard,
+            selection: Selection {
+                filters: args.filter,
+                skips: args.skip,
+            },
+            variables: args.variables.into(),
+            keep_conversations: args.keep_conversations,
         }
     }
 }
@@ -78,6 +89,7 @@ impl From<AiArgs> for AiSettings {
             verbose: args.verbose,
             api_key_variable: args.api_key_variable,
             ci: ci(args.ci),
+            variables: args.variables.into(),
         }
     }
 }
@@ -100,6 +112,20 @@ impl From<LoadArgs> for LoadSettings {
             timeout: args.timeout,
             say_delay: args.say_delay,
             verbose: args.verbose,
+            shard: args.shard,
+            start_at: args.start_at,
+            samples_csv: args.samples_csv,
+            variables: args.variables.into(),
+        }
+    }
+}
+
+impl From<VariableArgs> for VariableSettings {
+    fn from(args: VariableArgs) -> Self {
+        VariableSettings {
+            variables: args.variables,
+            files: args.variables_files,
+            secrets: args.secrets,
         }
     }
 }

@@ -68,6 +68,8 @@ pub struct AiSettings {
     pub api_key_variable: Option<String>,
     /// Reports and conversation IDs.
     pub ci: CiSettings,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
 }
 
 /// Runs `ai`.
@@ -106,7 +108,12 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
     );
     let started = match plan.start().await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => return e.into(),
+    };
+    let simulator = started.simulator_http_url();
+    let associator = match with_simulator(associator, args.ci.associate_id, simulator).await {
+        Ok(associator) => associator,
+        Err(message) => return shutdown_invalid(started, message).await,
     };
     let settings = Arc::new(ConversationSettings {
         // `ai` has no timeout setting: the session start gets the default 10 s.
@@ -164,9 +171,9 @@ pub async fn run(args: AiSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report =
         RunReport::new(run_started_at, duration, None, scenarios).with_targets(vec![target_report]);
-    let outcome = Outcome::of_run(
+    let outcome = crate::run::outcome(
+        scenario_results.iter().map(|r| r.failure.as_ref()),
         interrupt.signal().is_some(),
-        results.iter().all(AiResult::passed),
     );
     after_writing_reports(outcome, destinations.write(&run_report))
 }
@@ -257,11 +264,13 @@ struct Checked {
 /// credentials, then a preflight request to each provider, and `--associate-id`'s login and
 /// permission check.
 async fn check(args: &AiSettings) -> Result<Checked, String> {
+    args.variables.install()?;
     let mut file = AiFile::load(&args.file).map_err(|e| e.to_string())?;
     allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())?;
     let file_target = TargetSettings {
         deployment_id: file.deployment_id.clone(),
         region: file.region.clone(),
+        region_at: file.region_at.clone(),
         endpoint: file.endpoint.clone(),
         origin: file.origin.clone(),
         autostart: file.autostart,
@@ -288,7 +297,10 @@ async fn check(args: &AiSettings) -> Result<Checked, String> {
             ));
         }
     }
-    let associator = if args.ci.associate_id {
+    // Against the simulator with none of the `-a` variables, its own Platform API answers
+    // (once it has started).
+    let simulator_platform = plan.simulated() && !crate::run::associate::variables_set();
+    let associator = if args.ci.associate_id && !simulator_platform {
         Some(prepare_associator().await?)
     } else {
         None
@@ -458,6 +470,7 @@ fn not_run(name: &str, end_description: String, provider: &Provider) -> AiResult
         started_at: jiff::Timestamp::now(),
         transcript: Transcript::default(),
         first_message_id: None,
+        session_failure: None,
     }
 }
 
@@ -518,6 +531,7 @@ async fn run_scenario(
             Some((failure, timeout)) => crate::results::describe_failure(failure, *timeout),
             None => end.description,
         },
+        session_failure: end.failure.map(|(failure, _)| failure),
         judge,
         judge_skipped,
         model: provider.model().to_string(),
@@ -555,4 +569,26 @@ fn init_logging(verbose: bool, colour_allowed: bool) {
         .with_writer(crate::secrets::LogWriter { colours })
         .with_ansi(colours)
         .try_init();
+}
+
+/// `-a` against the simulator's own Platform API, when no variable named another.
+async fn with_simulator(
+    associator: Option<Arc<crate::run::associate::Associator>>,
+    associate_id: bool,
+    simulator: Option<String>,
+) -> Result<Option<Arc<crate::run::associate::Associator>>, String> {
+    match (associator, simulator) {
+        (None, Some(url)) if associate_id => {
+            crate::run::associate::prepare_simulator_associator(&url)
+                .await
+                .map(Some)
+        }
+        (associator, _) => Ok(associator),
+    }
+}
+
+/// Stops the target and refuses the run.
+async fn shutdown_invalid(started: crate::plan::target::StartedTarget, message: String) -> Outcome {
+    started.shutdown().await;
+    Outcome::Invalid(message)
 }

@@ -7,9 +7,12 @@
 //! open-files limit, then one guest through every scenario as a smoke test. Only then the load,
 //! with live progress on stderr, the table on stdout and `--report-json`.
 
+use super::load_ending::{self, Ending};
 use crate::Outcome;
 use crate::commands::after_writing_reports;
+use crate::format::duration::compact;
 use crate::format::script::TestScript;
+use crate::load::distributed::{self, Slice};
 use crate::load::engine::{self, LoadPlan};
 use crate::load::profile::{Model, Profile, ProfileInput};
 use crate::load::safety;
@@ -17,12 +20,12 @@ use crate::load::stats::Recorder;
 use crate::load::{limits, raise_open_files_limit};
 use crate::plan::guest::GuestSettings;
 use crate::plan::target::{Target, TargetPlan};
+use crate::reports::load::Stopped;
 use crate::reports::progress::live_display_possible;
 use crate::reports::{load as report, load_progress as progress};
 use crate::run::{Progress as ScenarioProgress, RunSettings, ScenarioResult, run_scenarios};
 use genesys_web_messaging::SessionLog;
 use genesys_web_messaging::protocol::region_endpoint;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -51,15 +54,40 @@ pub struct LoadSettings {
     pub say_delay: Option<Duration>,
     /// Log every frame on stderr.
     pub verbose: bool,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
+    /// `--shard K/N`: this process runs every N-th guest and arrival of the profile.
+    pub shard: Option<crate::plan::shard::Shard>,
+    /// `--start-at`: when the load's timeline starts (every shard given the same).
+    pub start_at: Option<jiff::Timestamp>,
+    /// `--samples-csv`: also write every response time to this file.
+    pub samples_csv: Option<std::path::PathBuf>,
+}
+
+/// The expect… steps poll the Platform API: `scripted` only, never once per simulated user.
+fn refuse_platform_steps(script: &TestScript, file: &std::path::Path) -> Result<(), String> {
+    if script.has_platform_steps() {
+        return Err(format!(
+            "{}: the expect… steps check the Platform API and run in `scripted` only; `load` would poll it for every simulated user. Remove them from the test-script given to `load`",
+            file.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `load`.
+// One straight sequence (check, start, smoke-test, wait for --start-at, load, report) whose
+// every ending must write the report: kept in one place so none is missed.
+#[allow(clippy::too_many_lines)]
 pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     crate::logging::init(args.verbose, colour_allowed);
-    let script = match TestScript::load(&args.file) {
+    let script = match load_script(&args) {
         Ok(script) => script,
-        Err(e) => return Outcome::Invalid(e.to_string()),
+        Err(message) => return Outcome::Invalid(message),
     };
+    if let Err(message) = refuse_platform_steps(&script, &args.file) {
+        return Outcome::Invalid(message);
+    }
     let profile = match Profile::new(&args.profile) {
         Ok(profile) => profile,
         Err(message) => return Outcome::Invalid(message),
@@ -69,6 +97,25 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     {
         return Outcome::Invalid(message);
     }
+    if let Some(path) = &args.samples_csv
+        && let Err(message) = check_writable(path)
+    {
+        return Outcome::Invalid(message.replace("--report-json", "--samples-csv"));
+    }
+    let slice = Slice::of(args.shard);
+    if let Err(message) = slice.check(profile.users) {
+        return Outcome::Invalid(message);
+    }
+    if let Some(at) = args.start_at
+        && let Err(message) =
+            distributed::check_start_at(at, profile.ramp_up, jiff::Timestamp::now())
+    {
+        return Outcome::Invalid(message);
+    }
+    let script_hash = match std::fs::read(&args.file) {
+        Ok(bytes) => script_hash(&bytes),
+        Err(e) => return Outcome::Invalid(format!("{}: {e}", args.file.display())),
+    };
     let plan = match TargetPlan::prepare(&args.session, &(&script.config).into()) {
         Ok(plan) => plan,
         Err(message) => return Outcome::Invalid(message),
@@ -78,7 +125,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
     if let Err(message) = check_safety(
         real_url.as_deref(),
         args.allow_real_deployment,
-        profile.users,
+        slice.users(profile.users),
         simulated,
     ) {
         return Outcome::Invalid(message);
@@ -92,68 +139,163 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         args.thresholds.clone()
     };
 
-    // All input is valid: start the simulator (for --simulate), announce, smoke-test.
+    // All input is valid. From here on every ending writes the report (with --report-json)
+    // and says why it stopped, even one that never got to the load.
+    let mut ending = Ending {
+        report_json: args.report_json.clone(),
+        info: report::RunInfo {
+            script: args.file.display().to_string(),
+            target: String::new(),
+            simulated,
+            started_at: jiff::Timestamp::now().to_string(),
+            profile: report::ProfileInfo::new(&profile, say_delay, timeout),
+            interrupted: false,
+            stopped: Stopped::Completed,
+            stopped_detail: None,
+            script_hash,
+            shard: args.shard.map(|s| report::ShardInfo {
+                index: s.index,
+                total: s.total,
+                users: slice.users(profile.users),
+            }),
+            start_at: args.start_at.map(|t| t.to_string()),
+            started_late_ms: None,
+        },
+        thresholds,
+        empty: Recorder::new(&script.scenarios).tally(crate::results::load_error_words),
+    };
+
+    // Start the simulator (for --simulate), announce, smoke-test.
     let started = match plan.start().await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => {
+            ending.write_before_load(Stopped::TargetUnavailable, e.message());
+            return e.into();
+        }
     };
     // From here on SIGINT and SIGTERM stop the run gracefully (exit 130, reports written).
     let interrupt = crate::interrupt::Interrupt::listen();
     let guest = started.guest(timeout, say_delay);
     let shown_url = without_query(&guest.session.url).to_string();
+    ending.info.target.clone_from(&shown_url);
     announce(
         &script,
         &profile,
+        slice,
         say_delay,
         timeout,
         &shown_url,
         simulated,
         real_url.as_deref(),
     );
-    if let Err(message) = smoke_test(&script, &guest, &interrupt).await {
+    if let Err(failed) = smoke_test(&script, &guest, &interrupt).await {
         started.shutdown().await;
-        if interrupt.signal().is_some() {
+        if let Some(signal) = interrupt.signal() {
             eprintln!("Interrupted during the smoke test: no load was started");
+            ending.info.interrupted = true;
+            ending.write_before_load(
+                Stopped::Interrupted,
+                &format!("{signal} during the smoke test: no load was started"),
+            );
             return Outcome::Interrupted;
         }
-        return Outcome::Invalid(message);
+        ending.write_before_load(Stopped::SmokeTestFailed, failed.message());
+        return failed.outcome();
     }
 
-    let recorder = Arc::new(Recorder::new(&script.scenarios));
+    // Every shard follows the same timeline: it starts at --start-at (waiting for it, or
+    // catching up when a little late), else now.
+    let (timeline, late) = distributed::timeline_start(args.start_at, profile.ramp_up);
+    if let Some(late) = late {
+        eprintln!(
+            "warning: starting {} after --start-at, later than the ramp-up allows: this shard is behind the others",
+            compact(late)
+        );
+        ending.info.started_late_ms = Some(u64::try_from(late.as_millis()).unwrap_or(u64::MAX));
+    }
+    if timeline > tokio::time::Instant::now() {
+        eprintln!(
+            "Waiting for --start-at {} ({} from now)",
+            args.start_at.map(|t| t.to_string()).unwrap_or_default(),
+            compact(timeline - tokio::time::Instant::now())
+        );
+        tokio::select! {
+            () = tokio::time::sleep_until(timeline) => {}
+            signal = interrupt.wait() => {
+                started.shutdown().await;
+                ending.info.interrupted = true;
+                ending.write_before_load(
+                    Stopped::Interrupted,
+                    &format!("{signal} while waiting for --start-at: no load was started"),
+                );
+                return Outcome::Interrupted;
+            }
+        }
+    }
+    let started_at = jiff::Timestamp::now()
+        - jiff::SignedDuration::try_from(timeline.elapsed()).unwrap_or_default();
+    ending.info.started_at = started_at.to_string();
+
+    let mut recorder = Recorder::new(&script.scenarios);
+    if let Some(path) = &args.samples_csv {
+        match std::fs::File::create(path) {
+            Ok(file) => recorder = recorder.with_samples(file),
+            Err(e) => eprintln!("warning: cannot write {}: {e}", path.display()),
+        }
+    }
+    let recorder = Arc::new(recorder);
     let (signal_watch, stop) = stop_on_signal(&interrupt);
     let load = LoadPlan {
         scenarios: script.scenarios.clone().into(),
         guest,
         profile,
+        slice,
     };
-    let started_at = jiff::Timestamp::now();
     let live = !args.verbose && live_display_possible(colour_allowed);
     let display = progress::Display::start(Arc::clone(&recorder), live);
-    let wall_time = engine::run(&load, &recorder, stop.clone()).await;
+    let checkpoints = ending.checkpoints(Arc::clone(&recorder), timeline);
+    // The load runs in its own task: a panic in it ends the load, not the process, and what
+    // was measured until then is still reported.
+    let engine = {
+        let recorder = Arc::clone(&recorder);
+        let stop = stop.clone();
+        tokio::spawn(async move { engine::run(&load, &recorder, stop, timeline).await })
+    };
+    let failure = match engine.await {
+        Ok(_) => None,
+        Err(e) => Some(load_ending::panic_message(e)),
+    };
+    let wall_time = timeline.elapsed();
+    if let Some(task) = checkpoints {
+        task.abort();
+        let _ = task.await;
+    }
     display.finish();
     let interrupted = *stop.borrow() || interrupt.signal().is_some();
     signal_watch.abort();
     started.shutdown().await;
 
-    let summary = recorder.summary(wall_time, crate::results::load_error_words);
-    let verdicts: Vec<_> = thresholds.iter().map(|t| t.check(&summary)).collect();
-    let passed = !interrupted && verdicts.iter().all(|v| v.passed);
-    let info = report::RunInfo {
-        script: args.file.display().to_string(),
-        target: shown_url,
-        simulated,
-        started_at: started_at.to_string(),
-        profile: report::ProfileInfo::new(&profile, say_delay, timeout),
-        interrupted,
+    let (stopped, detail) = match (&failure, interrupt.signal()) {
+        (Some(message), _) => {
+            eprintln!("error: the load stopped on an internal error: {message}");
+            (Stopped::InternalError, Some(message.clone()))
+        }
+        (None, Some(signal)) => (Stopped::Interrupted, Some(signal.to_string())),
+        (None, None) => (Stopped::Completed, None),
     };
-    let written = print_and_write(
-        &info,
-        &summary,
-        &verdicts,
-        passed,
-        args.report_json.as_deref(),
-    );
-    let outcome = Outcome::of_run(interrupted, passed);
+    ending.info.interrupted = interrupted;
+    ending.info.stopped = stopped;
+    ending.info.stopped_detail = detail;
+    if let Err(e) = recorder.flush_samples() {
+        eprintln!("warning: cannot write --samples-csv: {e}");
+    }
+    let tally = recorder.tally(crate::results::load_error_words);
+    let (passed, written) = ending.finish(&tally, wall_time);
+    let outcome = if failure.is_some() {
+        Outcome::Failed
+    } else {
+        Outcome::of_run(interrupted, passed)
+    };
     after_writing_reports(outcome, written)
 }
 
@@ -172,28 +314,6 @@ fn stop_on_signal(
         std::future::pending::<()>().await;
     });
     (task, stop)
-}
-
-/// Prints the table on stdout, then writes `--report-json` (the one rule for a report that
-/// cannot be written is the caller's).
-fn print_and_write(
-    info: &report::RunInfo,
-    summary: &crate::load::stats::Summary,
-    verdicts: &[crate::load::verdict::Verdict],
-    passed: bool,
-    report_json: Option<&std::path::Path>,
-) -> Result<(), String> {
-    let mut stdout = anstream::stdout();
-    let _ = stdout.write_all(report::render(info, summary, verdicts, passed).as_bytes());
-    let _ = stdout.flush();
-    match report_json {
-        Some(path) => {
-            let json = report::to_json(info, summary, verdicts, passed);
-            crate::reports::write::write_atomically(path, json.as_bytes())
-                .map_err(|e| format!("--report-json {}: cannot write it: {e}", path.display()))
-        }
-        None => Ok(()),
-    }
 }
 
 /// Refuses a real deployment without consent, and more guests than open files allow (after
@@ -223,7 +343,7 @@ fn check_safety(
         if needed > limit {
             return Err(format!(
                 "--users {} needs about {needed} open files{}, but this process may open {limit} \
-                 (ulimit -n); raise the limit or lower --users",
+                 (ulimit -n); raise the limit or lower --users (or split it with --shard)",
                 users,
                 if simulated {
                     " (two per guest: the simulator runs in this process)"
@@ -234,6 +354,13 @@ fn check_safety(
         }
     }
     Ok(())
+}
+
+/// `sha256:<hex>` of the test-script's bytes, which every shard's report records.
+fn script_hash(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// The URL the sessions of a non-simulated target connect to.
@@ -267,9 +394,11 @@ fn check_writable(path: &std::path::Path) -> Result<(), String> {
 }
 
 /// Says what is about to happen, on stderr: guests, pacing, target, expected message rate.
+#[allow(clippy::too_many_arguments)]
 fn announce(
     script: &TestScript,
     profile: &Profile,
+    slice: Slice,
     say_delay: Duration,
     timeout: Duration,
     url: &str,
@@ -313,6 +442,22 @@ fn announce(
             safety::REAL_DEPLOYMENT_FLAG
         )
     };
+    if slice.total > 1 {
+        eprintln!(
+            "Shard {}/{}: {} of the profile's {} guests{} (the numbers below are the whole profile's)",
+            slice.index + 1,
+            slice.total,
+            slice.users(profile.users),
+            profile.users,
+            match profile.model {
+                Model::Open { per_second } => format!(
+                    ", {:.3} of its {per_second} conversations/s",
+                    per_second / slice.total as f64
+                ),
+                Model::Closed => String::new(),
+            }
+        );
+    }
     eprintln!(
         "Load test of {whereto}\n  {}; {} scenario{} in turn, {messages_per_conversation:.1} guest messages each\n  say delay {}, timeout {}\n  expected: {expected}",
         profile.describe(),
@@ -333,11 +478,45 @@ impl ScenarioProgress for Quiet {
 
 /// One guest through every scenario, one after the other, before any load: a script that
 /// fails for a single guest would only fail thousands of times under load.
+/// Why the smoke test failed, worded.
+enum SmokeFailure {
+    /// A step failed: the bot did not behave.
+    Bot(String),
+    /// The session could not be opened or never started.
+    Untestable(String),
+}
+
+impl SmokeFailure {
+    /// What failed, for the report's stated reason.
+    fn message(&self) -> &str {
+        match self {
+            SmokeFailure::Bot(message) | SmokeFailure::Untestable(message) => message,
+        }
+    }
+
+    /// The bot failing its one guest is 1; a deployment that cannot be reached is 3.
+    fn outcome(self) -> Outcome {
+        match self {
+            SmokeFailure::Bot(message) => {
+                eprintln!("error: {}", crate::secrets::terminal(&message));
+                Outcome::Failed
+            }
+            SmokeFailure::Untestable(message) => Outcome::Untestable(Some(message)),
+        }
+    }
+}
+
+/// The test-script, read with the command's `${NAME}` values.
+fn load_script(args: &LoadSettings) -> Result<TestScript, String> {
+    args.variables.install()?;
+    TestScript::load(&args.file).map_err(|e| e.to_string())
+}
+
 async fn smoke_test(
     script: &TestScript,
     guest: &GuestSettings,
     interrupt: &crate::interrupt::Interrupt,
-) -> Result<(), String> {
+) -> Result<(), SmokeFailure> {
     eprintln!(
         "Smoke test: one guest through {} scenario{}",
         script.scenarios.len(),
@@ -346,6 +525,7 @@ async fn smoke_test(
     let settings = RunSettings {
         guest: guest.clone(),
         scenario_timeout: None,
+        platform: None,
     };
     let scenarios = script
         .scenarios
@@ -364,5 +544,9 @@ async fn smoke_test(
     if let Some(failure) = &failed.failure {
         lines.push(crate::results::describe_failure(failure, guest.timeout));
     }
-    Err(lines.join("\n"))
+    let message = lines.join("\n");
+    Err(match &failed.failure {
+        Some(failure) if failure.untestable() => SmokeFailure::Untestable(message),
+        _ => SmokeFailure::Bot(message),
+    })
 }

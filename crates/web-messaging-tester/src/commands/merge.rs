@@ -9,15 +9,60 @@ use std::time::Duration;
 
 /// Runs `report merge`. Exit 0 when every merged scenario passed, 1 when one failed, 2 for
 /// unreadable or incompatible inputs or unwritable outputs.
-pub fn run(inputs: &[std::path::PathBuf], destinations: &Destinations) -> Outcome {
-    let mut reports = Vec::new();
+///
+/// Load reports (`load --shard K/N --report-json`) are merged by [`super::merge_load`];
+/// `thresholds` (from the command line) then replace the ones they recorded.
+pub fn run(
+    inputs: &[std::path::PathBuf],
+    destinations: &Destinations,
+    thresholds: &[crate::format::threshold::Threshold],
+) -> Outcome {
+    let mut texts = Vec::new();
     for path in inputs {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        match std::fs::read_to_string(path) {
+            Ok(text) => texts.push((name, text)),
             Err(e) => return Outcome::Invalid(format!("{name}: cannot read the report: {e}")),
-        };
-        match RunReport::from_json(&text, &name) {
+        }
+    }
+    // Load reports (`load --shard`) merge by their histograms; never with scripted ones.
+    let values: Vec<Option<serde_json::Value>> = texts
+        .iter()
+        .map(|(_, text)| serde_json::from_str(text).ok())
+        .collect();
+    let is_load =
+        |v: &Option<serde_json::Value>| v.as_ref().is_some_and(super::merge_load::is_load_report);
+    if values.iter().any(is_load) {
+        if let Some(position) = values.iter().position(|v| !is_load(v)) {
+            let load = values.iter().position(is_load).unwrap_or_default();
+            return Outcome::Invalid(format!(
+                "{} is a load report but {} is not: load reports merge only with the other shards of the same load run",
+                texts[load].0, texts[position].0
+            ));
+        }
+        if destinations.junit.is_some() || destinations.html.is_some() {
+            return Outcome::Invalid(
+                "--report-junit and --report-html are for scripted reports; merged load reports are written with --report-json".into(),
+            );
+        }
+        if let Err(message) = destinations.check() {
+            return Outcome::Invalid(message);
+        }
+        let reports = texts
+            .into_iter()
+            .zip(values)
+            .filter_map(|((name, _), value)| value.map(|v| (name, v)))
+            .collect();
+        return super::merge_load::run(reports, destinations.json.as_deref(), thresholds);
+    }
+    if !thresholds.is_empty() {
+        return Outcome::Invalid(
+            "--threshold applies to load reports only; these are scripted reports".into(),
+        );
+    }
+    let mut reports = Vec::new();
+    for (name, text) in &texts {
+        match RunReport::from_json(text, name) {
             Ok(report) => reports.push(report),
             Err(message) => return Outcome::Invalid(message),
         }

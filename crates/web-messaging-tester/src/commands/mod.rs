@@ -4,14 +4,35 @@
 pub mod ai;
 pub mod chat;
 pub mod load;
+pub mod load_ending;
 pub mod merge;
+pub mod merge_load;
 pub mod schema;
 pub mod scripted;
 pub mod simulate;
 pub mod validate;
 
 use crate::Outcome;
+use crate::plan::target::StartError;
 use crate::reports::Destinations;
+
+/// Whether a file found in a folder argument is a test-script (not a bot flow or an `ai`
+/// file kept beside them). An unreadable file is kept, so that loading it says why.
+pub fn is_test_script(path: &std::path::Path) -> bool {
+    match std::fs::read_to_string(path) {
+        Ok(source) => validate::kind_of(&source) == validate::FileKind::TestScript,
+        Err(_) => true,
+    }
+}
+
+impl From<StartError> for Outcome {
+    fn from(e: StartError) -> Outcome {
+        match e {
+            StartError::Invalid(message) => Outcome::Invalid(message),
+            StartError::Untestable(message) => Outcome::Untestable(Some(message)),
+        }
+    }
+}
 
 /// What `scripted` and `ai` produce for CI: the report files and the conversation IDs.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,9 @@ use crate::commands::{CiSettings, after_writing_reports};
 use crate::format::script::{Scenario, TestScript};
 use crate::interrupt::Interrupt;
 use crate::plan::shard::{self, Shard};
-use crate::plan::target::{DEFAULT_TIMEOUT, SessionSettings, StartedTarget, TargetPlan};
+use crate::plan::target::{
+    DEFAULT_TIMEOUT, SessionSettings, StartError, StartedTarget, TargetPlan,
+};
 use crate::reports::progress::{LiveProgress, PlainProgress, live_display_possible};
 use crate::reports::terminal::{self, Extra};
 use crate::reports::{RunReport, ScenarioContext, ScenarioReport, TargetReport};
@@ -60,6 +62,12 @@ pub struct ScriptedSettings {
     pub ci: CiSettings,
     /// Run only this job's share of the scenarios.
     pub shard: Option<Shard>,
+    /// `--filter` and `--skip`: which scenarios run.
+    pub selection: crate::plan::select::Selection,
+    /// `${NAME}` values: `--variable`, `--variables-file`, `--secret`.
+    pub variables: crate::format::variables::VariableSettings,
+    /// `--keep-conversations`: never disconnect a scenario's conversation after it.
+    pub keep_conversations: bool,
 }
 
 /// Runs `scripted`.
@@ -71,6 +79,7 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         jobs,
         parallel,
         associator,
+        platform,
     } = match check(&args).await {
         Ok(checked) => checked,
         Err(message) => return Outcome::Invalid(message),
@@ -92,9 +101,9 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_started_at = jiff::Timestamp::now();
     let clock = tokio::time::Instant::now();
-    let (targets, settings) = match start_targets(suites, &jobs, &files).await {
+    let (targets, settings) = match start_targets(suites, &jobs, &files, &platform).await {
         Ok(started) => started,
-        Err(message) => return Outcome::Invalid(message),
+        Err(e) => return e.into(),
     };
 
     let live = (!args.verbose && live_display_possible(colour_allowed))
@@ -119,6 +128,7 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
             let ids: Vec<_> = results.iter().map(|r| r.first_message_id.clone()).collect();
             Some(associator.associate_all(&ids).await)
         }
+        None if platform.used => Some(platform_associations(&jobs, &results, &settings)),
         None => None,
     };
     let timeout_of = |job: &Job| {
@@ -153,9 +163,9 @@ pub async fn run(args: ScriptedSettings, colour_allowed: bool) -> Outcome {
         .collect();
     let run_report = RunReport::new(run_started_at, duration, args.shard, scenarios)
         .with_targets(targets_report);
-    let outcome = Outcome::of_run(
+    let outcome = crate::run::outcome(
+        results.iter().map(|r| r.failure.as_ref()),
         interrupt.signal().is_some(),
-        results.iter().all(ScenarioResult::passed),
     );
     after_writing_reports(outcome, destinations.write(&run_report))
 }
@@ -167,13 +177,26 @@ struct Checked {
     jobs: Vec<Job>,
     parallel: usize,
     associator: Option<Arc<Associator>>,
+    platform: PlatformPlan,
+}
+
+/// The Platform API side of the run (`expect…` steps, or `-a` against the simulator).
+struct PlatformPlan {
+    /// Whether the run uses it.
+    used: bool,
+    /// Each simulator's own Platform API (no `-a` variable set), else `shared`.
+    per_simulator: bool,
+    options: crate::run::platform::PlatformOptions,
+    /// One client for the whole run against Genesys Cloud: one login, one request budget.
+    shared: Option<Arc<crate::run::platform::PlatformRun>>,
 }
 
 /// Expands the file arguments, loads and checks every file and its target, picks this shard's
 /// scenarios, checks the report destinations, logs in and checks the permission for
 /// `--associate-id`. Nothing is opened.
 async fn check(args: &ScriptedSettings) -> Result<Checked, String> {
-    let files = crate::plan::files::expand(&args.files)?;
+    args.variables.install()?;
+    let files = crate::plan::files::expand_with(&args.files, super::is_test_script)?;
     let (suites, jobs, total) = load(args, &files)?;
     let simulated = suites.iter().any(|suite| suite.plan.simulated());
     let parallel = crate::load::check_parallel(args.parallel, jobs.len(), simulated)?;
@@ -183,7 +206,31 @@ async fn check(args: &ScriptedSettings) -> Result<Checked, String> {
         eprintln!("shard {shard}: none of the {total} scenarios falls in this shard");
     }
     args.ci.reports.check()?;
-    let associator = if args.ci.associate_id {
+    // The expect… steps imply -a. Against the simulator the Platform API is the simulator's
+    // own unless the -a variables name another (a proxy, a test server). `-a` alone against
+    // Genesys Cloud keeps its own lookup and wording: the cleanup and the wider permissions
+    // come with the expect… steps.
+    let platform_steps = jobs.iter().any(|job| {
+        job.scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s, crate::format::script::Step::Platform { .. }))
+    });
+    let per_simulator = simulated && !crate::run::associate::variables_set();
+    let used = platform_steps || (args.ci.associate_id && per_simulator);
+    let options = crate::run::platform::PlatformOptions {
+        keep_conversations: args.keep_conversations,
+        verbose: args.verbose,
+    };
+    let shared = if used && !per_simulator {
+        let run = crate::run::platform::PlatformRun::from_env(options)?;
+        let scenarios: Vec<&Scenario> = jobs.iter().map(|job| &job.scenario).collect();
+        run.preflight(&scenarios).await?;
+        Some(run)
+    } else {
+        None
+    };
+    let associator = if args.ci.associate_id && !used {
         Some(prepare_associator().await?)
     } else {
         None
@@ -194,6 +241,12 @@ async fn check(args: &ScriptedSettings) -> Result<Checked, String> {
         jobs,
         parallel,
         associator,
+        platform: PlatformPlan {
+            used,
+            per_simulator,
+            options,
+            shared,
+        },
     })
 }
 
@@ -205,7 +258,8 @@ async fn start_targets(
     suites: Vec<Suite>,
     jobs: &[Job],
     files: &[PathBuf],
-) -> Result<(Vec<Option<StartedTarget>>, Vec<Option<RunSettings>>), String> {
+    platform: &PlatformPlan,
+) -> Result<(Vec<Option<StartedTarget>>, Vec<Option<RunSettings>>), StartError> {
     let mut targets: Vec<Option<StartedTarget>> = Vec::new();
     let mut settings: Vec<Option<RunSettings>> = Vec::new();
     for (index, suite) in suites.into_iter().enumerate() {
@@ -223,14 +277,23 @@ async fn start_targets(
         } = suite;
         let started = match plan.start().await {
             Ok(started) => started,
-            Err(message) => {
+            Err(e) => {
                 shutdown(targets).await;
-                return Err(with_file(files, &file, message));
+                return Err(e.map(|message| with_file(files, &file, message)));
+            }
+        };
+        let run = match suite_platform(platform, &started, jobs, index).await {
+            Ok(run) => run,
+            Err(message) => {
+                started.shutdown().await;
+                shutdown(targets).await;
+                return Err(StartError::Invalid(with_file(files, &file, message)));
             }
         };
         settings.push(Some(RunSettings {
             guest: started.guest(timeout, say_delay),
             scenario_timeout,
+            platform: run,
         }));
         targets.push(Some(started));
     }
@@ -246,11 +309,58 @@ async fn start_targets(
                 .collect();
             if let Err(e) = crate::format::script::check_attachment_limits(&scenarios, limits) {
                 shutdown(targets).await;
-                return Err(e.to_string());
+                return Err(StartError::Invalid(e.to_string()));
             }
         }
     }
     Ok((targets, settings))
+}
+
+/// Each scenario's conversation as the Platform side of the run found it.
+fn platform_associations(
+    jobs: &[Job],
+    results: &[ScenarioResult],
+    settings: &[Option<RunSettings>],
+) -> Vec<Association> {
+    jobs.iter()
+        .zip(results)
+        .map(|(job, result)| {
+            let run = settings[job.suite]
+                .as_ref()
+                .and_then(|s| s.platform.as_ref());
+            crate::run::associate::association_of(
+                result.conversation_id.as_deref(),
+                run.map(AsRef::as_ref),
+                result.first_message_id.is_some(),
+            )
+        })
+        .collect()
+}
+
+/// The Platform client of one suite: the run's, or its simulator's (checked by a preflight).
+async fn suite_platform(
+    platform: &PlatformPlan,
+    started: &StartedTarget,
+    jobs: &[Job],
+    index: usize,
+) -> Result<Option<Arc<crate::run::platform::PlatformRun>>, String> {
+    if let Some(run) = &platform.shared {
+        return Ok(Some(Arc::clone(run)));
+    }
+    let Some(url) = started.simulator_http_url() else {
+        return Ok(None);
+    };
+    if !(platform.used && platform.per_simulator) {
+        return Ok(None);
+    }
+    let scenarios: Vec<&Scenario> = jobs
+        .iter()
+        .filter(|job| job.suite == index)
+        .map(|job| &job.scenario)
+        .collect();
+    let run = crate::run::platform::PlatformRun::for_simulator(&url, platform.options)?;
+    run.preflight(&scenarios).await?;
+    Ok(Some(run))
 }
 
 /// Prints the text report and the totals on stdout. `timeouts` and `associations` go with
@@ -272,6 +382,11 @@ fn print_text(
             };
             if let Some(association) = associations.map(|a| &a[i]) {
                 extra.add_association(association);
+            }
+            if let Some(cleanup) = &results[i].cleanup {
+                extra.notes.push(crate::secrets::redact(&format!(
+                    "Conversation cleanup: {cleanup}"
+                )));
             }
             extra
         })
@@ -335,6 +450,16 @@ fn load(
             scenario_timeout,
         });
     }
+    let full_names: Vec<String> = jobs
+        .iter()
+        .map(|job| crate::plan::select::full_name(&short_names[job.suite], &job.name))
+        .collect();
+    let chosen = args.selection.select(&full_names)?;
+    jobs = jobs
+        .into_iter()
+        .zip(chosen)
+        .filter_map(|(job, keep)| keep.then_some(job))
+        .collect();
     let total = jobs.len();
     if let Some(shard) = args.shard {
         let keys: Vec<String> = jobs

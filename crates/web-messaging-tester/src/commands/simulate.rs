@@ -66,6 +66,11 @@ pub async fn run(args: SimulateSettings, colour_allowed: bool) -> Outcome {
         simulator.url(),
         simulator.seed()
     );
+    eprintln!(
+        "Its Platform API (OAuth token, conversations, analytics, lookups, disconnect) is at {} for any client credentials: GENESYS_REGION={} for --associate-id and the expect… steps",
+        simulator.http_url(),
+        simulator.http_url()
+    );
     if let Some(path) = &args.export_cert {
         eprintln!(
             "Its self-signed certificate is in {}: clients trust it with --ca-cert {}",

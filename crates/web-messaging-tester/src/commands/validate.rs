@@ -9,6 +9,7 @@
 use crate::Outcome;
 use crate::format::ai_script::AiFile;
 use crate::format::script::TestScript;
+use crate::plan::region;
 use crate::secrets::{terminal, terminal_line};
 use std::path::Path;
 use web_messaging_input::{InputError, read_file};
@@ -57,8 +58,17 @@ pub fn check(path: &Path) -> Result<(FileKind, Vec<String>), InputError> {
         FileKind::BotFlow => {
             BotFlow::from_yaml_str(&source, &path.display().to_string()).map(|_| (kind, Vec::new()))
         }
-        FileKind::TestScript => TestScript::parse(path, &source).map(|_| (kind, Vec::new())),
-        FileKind::AiTest => AiFile::parse(path, &source).map(|file| (kind, ai_warnings(&file))),
+        FileKind::TestScript => {
+            let script = TestScript::parse(path, &source)?;
+            let config = &script.config;
+            region::check_setting(None, config.region.as_deref(), config.region_at.as_ref())?;
+            Ok((kind, Vec::new()))
+        }
+        FileKind::AiTest => {
+            let file = AiFile::parse(path, &source)?;
+            region::check_setting(None, file.region.as_deref(), file.region_at.as_ref())?;
+            Ok((kind, ai_warnings(&file)))
+        }
     }
 }
 
@@ -83,8 +93,14 @@ fn ai_warnings(file: &AiFile) -> Vec<String> {
         .collect()
 }
 
-/// Runs `validate`.
-pub fn run(files: &[std::path::PathBuf]) -> Outcome {
+/// Runs `validate`, with `variables` for the test-scripts' `${NAME}`s.
+pub fn run(
+    files: &[std::path::PathBuf],
+    variables: &crate::format::variables::VariableSettings,
+) -> Outcome {
+    if let Err(message) = variables.install() {
+        return Outcome::Invalid(message);
+    }
     let files = match crate::plan::files::expand(files) {
         Ok(files) => files,
         Err(message) => return Outcome::Invalid(message),

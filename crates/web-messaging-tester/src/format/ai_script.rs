@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 use std::path::Path;
-use web_messaging_input::{InputError, drop_spanned_steps, from_yaml, read_file};
+use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables, read_file};
 
 /// A loaded, validated AI test file.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct AiFile {
     pub deployment_id: Option<String>,
     /// `config.region`.
     pub region: Option<String>,
+    /// Where `config.region` is written (its file, line, column and key).
+    pub region_at: Option<InputError>,
     /// `config.origin`.
     pub origin: Option<String>,
     /// `config.endpoint` (ours, as in test-scripts).
@@ -304,8 +306,13 @@ impl AiFile {
     /// Validates an AI test file's text.
     pub fn parse(path: &Path, source: &str) -> Result<AiFile, InputError> {
         let file = path.display().to_string();
-        let raw: RawFile = from_yaml(&file, source, drop_spanned_steps)
-            .map_err(|e| reword_provider_key(e, source))?;
+        let raw: RawFile = from_yaml_with_variables(
+            &file,
+            source,
+            drop_spanned_steps,
+            crate::format::variables::installed().as_deref(),
+        )
+        .map_err(|e| reword_provider_key(e, source))?;
         let config = raw.config.value;
         let text =
             |field: Option<Spanned<String>>, key: &str| -> Result<Option<String>, InputError> {
@@ -316,6 +323,10 @@ impl AiFile {
                 }
             };
         let deployment_id = text(config.deployment_id, "config.deploymentId")?;
+        let region_at = config
+            .region
+            .as_ref()
+            .map(|r| InputError::at(&file, &r.referenced, "config.region", ""));
         let region = text(config.region, "config.region")?;
         let origin = text(config.origin, "config.origin")?;
         let endpoint = text(config.endpoint, "config.endpoint")?;
@@ -348,6 +359,7 @@ impl AiFile {
         Ok(AiFile {
             deployment_id,
             region,
+            region_at,
             origin,
             endpoint,
             autostart: config.autostart,

@@ -4,5 +4,7 @@
 
 pub mod ai_script;
 pub mod duration;
+pub mod platform_steps;
 pub mod script;
 pub mod threshold;
+pub mod variables;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::path::Path;
 use std::time::Duration;
-use web_messaging_input::{InputError, drop_spanned_steps, from_yaml, read_file};
+use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables, read_file};
 
 /// A loaded, validated test-script.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub deployment_id: Option<String>,
     /// `region`, the bare domain (e.g. `mypurecloud.ie`).
     pub region: Option<String>,
+    /// Where `region` is written (its file, line, column and key).
+    pub region_at: Option<InputError>,
     /// `origin`.
     pub origin: Option<String>,
     /// `endpoint`: a WebSocket URL that replaces the region-derived one.
@@ -81,6 +83,13 @@ pub enum Step {
         timeout: Option<Duration>,
         /// The step's `from`: only messages from the bot, or from an agent, count.
         from: Option<SenderKind>,
+    },
+    /// A check of what the flow did, through the Platform API (`expectTransferTo`...).
+    Platform {
+        /// What to check.
+        check: crate::format::platform_steps::PlatformCheck,
+        /// The step's `timeout`; `None`: the default of its data source.
+        timeout: Option<Duration>,
     },
 }
 
@@ -183,6 +192,7 @@ impl std::fmt::Display for Step {
             Step::Click(label) => write!(f, "click: {label}"),
             Step::SendAttachment(a) => write!(f, "sendAttachment: {}", a.written),
             Step::Lifecycle { action, .. } => write!(f, "{}", action.key()),
+            Step::Platform { check, .. } => write!(f, "{check}"),
             Step::PickDate(date_time) => write!(f, "pickDate: {date_time}"),
             Step::Wait { what, from, .. } => {
                 match what {
@@ -300,6 +310,19 @@ struct RawStep {
     pick_date: Option<Spanned<Option<String>>>,
     from: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    // Platform API checks (format/platform_steps.rs).
+    #[serde(default, deserialize_with = "present")]
+    expect_transfer_to: Option<Spanned<Option<String>>>,
+    expect_no_transfer: Option<Spanned<bool>>,
+    expect_participant_data: Option<Spanned<IndexMap<String, String>>>,
+    expect_flow_outcome: Option<Spanned<IndexMap<String, String>>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_milestone: Option<Spanned<Option<String>>>,
+    expect_flow_exit: Option<Spanned<crate::format::platform_steps::RawFlowExit>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_bot_flow: Option<Spanned<Option<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    expect_disconnect_type: Option<Spanned<Option<String>>>,
 }
 
 /// `waitForAttachment`'s mapping form.
@@ -420,9 +443,18 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, waitForAgent, waitForDatePicker, waitForAttachment, pickDate, sendAttachment, clearConversation, reconnect, startNew, closeSession";
+const ACTIONS: &str = "say, waitForReplyContaining, waitForReplyMatching, waitForQuickReplies, waitForButtons, click, waitForDisconnect, waitForAgent, waitForDatePicker, waitForAttachment, pickDate, sendAttachment, clearConversation, reconnect, startNew, closeSession, expectTransferTo, expectNoTransfer, expectParticipantData, expectFlowOutcome, expectMilestone, expectFlowExit, expectBotFlow, expectDisconnectType";
 
 impl TestScript {
+    /// Whether a scenario checks what the flow did through the Platform API (which implies
+    /// `--associate-id`).
+    pub fn has_platform_steps(&self) -> bool {
+        self.scenarios
+            .iter()
+            .flat_map(|s| &s.steps)
+            .any(|step| matches!(step, Step::Platform { .. }))
+    }
+
     /// Reads and validates a test-script.
     pub fn load(path: &Path) -> Result<TestScript, InputError> {
         let source = read_file(path, "test-script")?;
@@ -432,7 +464,12 @@ impl TestScript {
     /// Validates a test-script's text.
     pub fn parse(path: &Path, source: &str) -> Result<TestScript, InputError> {
         let file = path.display().to_string();
-        let raw: RawScript = from_yaml(&file, source, drop_spanned_steps)?;
+        let raw: RawScript = from_yaml_with_variables(
+            &file,
+            source,
+            drop_spanned_steps,
+            crate::format::variables::installed().as_deref(),
+        )?;
         let config = match raw.config {
             Some(c) => convert_config(&file, c.value)?,
             None => FileConfig::default(),
@@ -513,6 +550,10 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
     }
     Ok(FileConfig {
         deployment_id: text(raw.deployment_id, "deploymentId")?,
+        region_at: raw
+            .region
+            .as_ref()
+            .map(|r| InputError::at(file, &r.referenced, "config.region", "")),
         region: text(raw.region, "region")?,
         origin: text(raw.origin, "origin")?,
         endpoint: text(raw.endpoint, "endpoint")?,
@@ -574,8 +615,18 @@ fn convert_step(
         }
     };
     let location = raw.referenced;
-    let raw = raw.value;
-    let present: Vec<&str> = [
+    let mut raw = raw.value;
+    let checks = crate::format::platform_steps::RawChecks {
+        transfer_to: raw.expect_transfer_to.take(),
+        no_transfer: raw.expect_no_transfer.take(),
+        participant_data: raw.expect_participant_data.take(),
+        flow_outcome: raw.expect_flow_outcome.take(),
+        milestone: raw.expect_milestone.take(),
+        flow_exit: raw.expect_flow_exit.take(),
+        bot_flow: raw.expect_bot_flow.take(),
+        disconnect_type: raw.expect_disconnect_type.take(),
+    };
+    let mut present: Vec<&str> = [
         ("say", raw.say.is_some()),
         (
             "waitForReplyContaining",
@@ -602,6 +653,7 @@ fn convert_step(
     .into_iter()
     .filter_map(|(key, set)| set.then_some(key))
     .collect();
+    present.extend(checks.present());
     match present.len() {
         1 => {}
         0 => return Err(at(&location, "", format!("must have one of {ACTIONS}"))),
@@ -660,6 +712,12 @@ fn convert_step(
         }
         None => None,
     };
+    if let Some(check) = checks.convert(&|location, key, message| at(location, key, message)) {
+        return Ok(Step::Platform {
+            check: check?,
+            timeout,
+        });
+    }
     let wait = |what| {
         Ok(Step::Wait {
             what,

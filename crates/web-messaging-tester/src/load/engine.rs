@@ -2,6 +2,7 @@
 //! started as the profile says. Every outcome is recorded; nothing a guest meets under load
 //! (timeouts, refusals, closed sockets, a panicking task) stops the run.
 
+use super::distributed::Slice;
 use super::profile::{Model, Profile, Stop};
 use super::stats::{ConversationRecord, ErrorKind, Recorder};
 use crate::format::script::Scenario;
@@ -22,22 +23,26 @@ pub struct LoadPlan {
     pub scenarios: Arc<[Scenario]>,
     /// Where each conversation's session goes and how it paces itself.
     pub guest: GuestSettings,
-    /// Who starts when, and when the run ends.
+    /// Who starts when, and when the run ends (the whole profile, of every shard).
     pub profile: Profile,
+    /// The guests and arrivals of the profile this process runs (`--shard`).
+    pub slice: Slice,
 }
 
-/// Runs the load; returns the wall time, from the start to the last conversation's end.
-/// When `stop` turns true, no conversation starts any more and those under way are dropped.
+/// Runs the load on the timeline starting at `started` (now, or `--start-at`); returns the
+/// wall time, from then to the last conversation's end. When `stop` turns true, no
+/// conversation starts any more and those under way are dropped.
 pub async fn run(
     plan: &LoadPlan,
     recorder: &Arc<Recorder>,
     stop: watch::Receiver<bool>,
+    started: Instant,
 ) -> Duration {
-    let started = Instant::now();
     let mut guests = JoinSet::new();
     match plan.profile.model {
         Model::Closed => {
-            for guest in 0..plan.profile.users {
+            let mine = (0..plan.profile.users).filter(|g| plan.slice.owns(*g as u64));
+            for guest in mine {
                 let plan = plan.clone();
                 let recorder = Arc::clone(recorder);
                 let stop = stop.clone();
@@ -92,11 +97,14 @@ async fn open_arrivals(
     let Stop::Duration(duration) = plan.profile.stop else {
         return;
     };
-    let slots = Arc::new(Semaphore::new(plan.profile.users));
+    let slots = Arc::new(Semaphore::new(plan.slice.users(plan.profile.users)));
     for k in 0u64.. {
         let at = plan.profile.arrival_at(k);
         if at >= duration {
             break;
+        }
+        if !plan.slice.owns(k) {
+            continue; // another shard's arrival
         }
         tokio::select! {
             () = tokio::time::sleep_until(started + at) => {}
@@ -153,7 +161,10 @@ pub async fn converse(plan: &LoadPlan, scenario_index: usize) -> ConversationRec
         say_delay: plan.guest.say_delay,
         ..ConversationOptions::default()
     };
-    let mut conversation = match Conversation::connect(plan.guest.session.clone(), options).await {
+    // Connecting (WebSocket and TLS set-up) is the largest future a guest awaits, ~12 KiB: on
+    // the heap only while it runs, rather than inside every guest's task for its whole life.
+    let connect = Box::pin(Conversation::connect(plan.guest.session.clone(), options));
+    let mut conversation = match connect.await {
         Ok(conversation) => conversation,
         Err(e) => {
             record.failure = Some((None, ErrorKind::of_connect(&e)));
@@ -201,13 +212,15 @@ async fn run_steps(
     // `scripted`: the instant the message has been written to the socket.
     let mut spoke_at = Instant::now();
     for (index, step) in scenario.steps.iter().enumerate() {
-        let response_time = run_step(conversation, step, default_timeout, &mut spoke_at)
+        let response_time = run_step(conversation, step, default_timeout, &mut spoke_at, None)
             .await
             .map_err(|e| {
                 let kind = match &e {
                     StepError::Send(e) => ErrorKind::of_say(e),
                     StepError::Reply(e) | StepError::Disconnect(e) => ErrorKind::of_wait(e),
-                    StepError::Attachment(_) | StepError::Lifecycle(_) => ErrorKind::StepFailed,
+                    StepError::Attachment(_) | StepError::Lifecycle(_) | StepError::Platform(_) => {
+                        ErrorKind::StepFailed
+                    }
                 };
                 (Some(index), kind)
             })?;
@@ -274,10 +287,11 @@ scenarios:
                 timeout: Duration::from_secs(10),
             },
             profile,
+            slice: Slice::WHOLE,
         };
         let recorder = Arc::new(Recorder::new(&plan.scenarios));
         let (_stop, stop) = watch::channel(false);
-        let wall_time = run(&plan, &recorder, stop).await;
+        let wall_time = run(&plan, &recorder, stop, Instant::now()).await;
         simulator.shutdown().await;
         recorder.summary(wall_time, crate::results::load_error_words)
     }
@@ -303,6 +317,9 @@ scenarios:
         assert_eq!(summary.messages.received, 30 * 2 + 30);
         let all = summary.response_time_ms.expect("response times");
         assert_eq!(all.count, 90);
+        // Counted from before each say's frame was written: never below a real round trip
+        // (a reply counted as 0 would be clamped to the histograms' 1 µs).
+        assert!(all.min > 0.001, "{all:?}");
         assert!(all.min <= all.p50 && all.p50 <= all.p90 && all.p90 <= all.p95);
         assert!(all.p95 <= all.p99 && all.p99 <= all.max, "{all:?}");
         let counts: Vec<_> = summary
@@ -315,6 +332,52 @@ scenarios:
         assert_eq!(summary.session_start_ms.expect("starts").count, 60);
         assert!(summary.peak_active_guests >= 1 && summary.peak_active_guests <= 30);
         assert!(summary.errors.by_kind.is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shards_together_hold_exactly_the_whole_runs_conversations() {
+        let flow = BotFlow::from_yaml_str(BOT, "bot.yml").expect("a valid bot");
+        let script = TestScript::parse(Path::new("t.yml"), PING_TWICE).expect("a valid script");
+        let simulator = Simulator::start(flow).await.expect("the simulator starts");
+        let mut tally: Option<crate::load::tally::Tally> = None;
+        for index in 1..=3 {
+            let plan = LoadPlan {
+                scenarios: script.scenarios.clone().into(),
+                guest: GuestSettings {
+                    session: SessionConfig::for_endpoint("d", &simulator.url()),
+                    say_delay: Duration::ZERO,
+                    timeout: Duration::from_secs(10),
+                },
+                profile: profile(&ProfileInput {
+                    users: Some(10),
+                    iterations: Some(3),
+                    ..ProfileInput::default()
+                }),
+                slice: Slice::of(Some(crate::plan::shard::Shard { index, total: 3 })),
+            };
+            let recorder = Arc::new(Recorder::new(&plan.scenarios));
+            let (_stop, stop) = watch::channel(false);
+            run(&plan, &recorder, stop, Instant::now()).await;
+            let shard = recorder.tally(crate::results::load_error_words);
+            // 10 guests over 3 shards: 4, 3, 3.
+            assert_eq!(shard.completed, [12, 9, 9][index as usize - 1]);
+            match &mut tally {
+                None => tally = Some(shard),
+                Some(t) => t.add(&shard).expect("same steps"),
+            }
+        }
+        simulator.shutdown().await;
+        let summary = tally.expect("three shards").summary(Duration::from_secs(1));
+        // Guest g holds scenarios g, g+1, g+2 (mod 2): 15 of each over the 30 conversations.
+        assert_eq!(summary.conversations.completed, 30);
+        assert_eq!(summary.conversations.failed, 0, "{:?}", summary.errors);
+        assert_eq!(summary.messages.sent, 15 * 2 + 15);
+        let counts: Vec<_> = summary
+            .steps
+            .iter()
+            .map(|s| s.response_time_ms.map_or(0, |l| l.count))
+            .collect();
+        assert_eq!(counts, [0, 15, 0, 15, 0, 15]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -459,6 +522,7 @@ scenarios:
                 iterations: Some(1),
                 ..ProfileInput::default()
             }),
+            slice: Slice::WHOLE,
         };
         let recorder = Arc::new(Recorder::new(&plan.scenarios));
         let (stop_sender, stop) = watch::channel(false);
@@ -470,10 +534,41 @@ scenarios:
             let _ = stop_sender.send(true);
             std::future::pending::<()>().await;
         });
-        let wall_time = run(&plan, &recorder, stop).await;
+        let wall_time = run(&plan, &recorder, stop, Instant::now()).await;
         simulator.shutdown().await;
         let summary = recorder.summary(wall_time, crate::results::load_error_words);
         assert_eq!(summary.interrupted_conversations, 8);
         assert_eq!(summary.conversations.completed, 0);
+    }
+
+    #[test]
+    fn a_guest_task_stays_small() {
+        // Each held guest is one task: its future's size is memory per guest. Connecting, and
+        // the attachment and lifecycle steps (a reconnect connects), are ~11-12 KiB each: they
+        // are boxed, so they do not size every guest's task for its whole life.
+        fn size<F: std::future::Future>(_: &F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        let script = TestScript::parse(Path::new("t.yml"), PING_TWICE).expect("a valid script");
+        let plan = LoadPlan {
+            scenarios: script.scenarios.into(),
+            guest: GuestSettings {
+                session: SessionConfig::for_endpoint("d", "ws://127.0.0.1:1/v1"),
+                say_delay: Duration::ZERO,
+                timeout: Duration::from_secs(1),
+            },
+            profile: profile(&ProfileInput {
+                users: Some(1),
+                iterations: Some(1),
+                ..ProfileInput::default()
+            }),
+            slice: Slice::WHOLE,
+        };
+        let recorder = Arc::new(Recorder::new(&plan.scenarios));
+        let (_stop, stop) = watch::channel(false);
+        let guest = closed_guest(plan.clone(), 0, Instant::now(), recorder, stop);
+        // 14 KiB before (debug build), 4 KiB after.
+        assert!(size(&guest) < 5 * 1024, "{} bytes", size(&guest));
+        assert!(size(&converse(&plan, 0)) < 4 * 1024);
     }
 }

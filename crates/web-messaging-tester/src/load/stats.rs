@@ -3,19 +3,20 @@
 //! folds it in under one short lock, and [`Recorder::summary`] turns it into the numbers the
 //! table and the JSON report show.
 
+use super::tally::{StepTally, Tally};
 use crate::format::script::{Scenario, Step, WaitFor};
 use genesys_web_messaging::{
     Closed, ConnectError, Fault, SayError, SendError, WaitError, WaitFailure, protocol::ServerError,
 };
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Largest value the histograms hold: one hour, in microseconds (larger values are clamped).
-const HIGHEST_MICROS: u64 = 3_600_000_000;
+pub const HIGHEST_MICROS: u64 = 3_600_000_000;
 
 /// Why a conversation failed. Each failed conversation counts once, under its first failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -181,6 +182,8 @@ pub struct Recorder {
     peak_active: AtomicUsize,
     started: AtomicU64,
     names: Vec<(String, Vec<(String, bool)>)>,
+    /// `--samples-csv`: every response time as it is recorded (buffered, flushed at the end).
+    samples: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
 }
 
 /// A conversation under way (see [`Recorder::begin`]).
@@ -229,7 +232,8 @@ pub struct Progress {
     pub recent_p95: Option<Duration>,
 }
 
-fn histogram() -> Histogram<u64> {
+/// An empty histogram with the bounds every load histogram has (so any two can be added).
+pub fn histogram() -> Histogram<u64> {
     // Three significant digits from 1 µs to an hour: bounds that are always valid.
     Histogram::new_with_bounds(1, HIGHEST_MICROS, 3)
         .unwrap_or_else(|_| unreachable!("valid histogram bounds"))
@@ -295,6 +299,27 @@ impl Recorder {
             peak_active: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             names,
+            samples: None,
+        }
+    }
+
+    /// Also writes every response time to `file`, one CSV line each: the scenario's and the
+    /// step's numbers (from 1, as in the report's `steps[]`) and the time in microseconds,
+    /// unrounded (the histograms keep 3 significant digits).
+    pub fn with_samples(mut self, file: std::fs::File) -> Recorder {
+        use std::io::Write as _;
+        let mut writer = std::io::BufWriter::new(file);
+        let _ = writeln!(writer, "scenario,step,response_time_us");
+        self.samples = Some(Mutex::new(writer));
+        self
+    }
+
+    /// Flushes `--samples-csv`; the error says what went wrong.
+    pub fn flush_samples(&self) -> std::io::Result<()> {
+        use std::io::Write as _;
+        match &self.samples {
+            Some(writer) => writer.lock().unwrap_or_else(|p| p.into_inner()).flush(),
+            None => Ok(()),
         }
     }
 
@@ -342,6 +367,19 @@ impl Recorder {
                 let _ = stats.histogram.record(value);
             }
         }
+        if let Some(samples) = &self.samples {
+            use std::io::Write as _;
+            let mut writer = samples.lock().unwrap_or_else(|p| p.into_inner());
+            for &(step, time) in &record.responses {
+                let _ = writeln!(
+                    writer,
+                    "{},{},{}",
+                    record.scenario + 1,
+                    step + 1,
+                    time.as_micros()
+                );
+            }
+        }
         if let Some((step, kind)) = record.failure {
             inner.failed += 1;
             *inner.errors.entry(kind).or_default() += 1;
@@ -380,64 +418,49 @@ impl Recorder {
     /// Every number of the run so far.
     /// `words` names each kind of error for people (the report's labels): the wording is
     /// [`crate::results`]'s, handed in by the command.
+    #[cfg(test)]
     pub fn summary(&self, wall_time: Duration, words: impl Fn(ErrorKind) -> String) -> Summary {
+        self.tally(words).summary(wall_time)
+    }
+
+    /// A copy of everything counted so far, histograms included (for the summary, the JSON
+    /// report and `report merge`); `words` names each kind of error, as for the summary.
+    pub fn tally(&self, words: impl Fn(ErrorKind) -> String) -> Tally {
         let inner = self.lock();
-        let seconds = wall_time.as_secs_f64().max(1e-9);
-        let per_second = |n: u64| n as f64 / seconds;
-        let messages = inner.sent + inner.received;
         let steps = self
             .names
             .iter()
             .zip(&inner.steps)
             .flat_map(|((scenario, descriptions), stats)| {
                 descriptions.iter().zip(stats).enumerate().map(
-                    move |(index, ((description, waits), stats))| StepSummary {
+                    move |(index, ((description, waits), stats))| StepTally {
                         scenario: scenario.clone(),
                         step: index + 1,
                         description: description.clone(),
                         waits_for_reply: *waits,
-                        response_time_ms: LatencySummary::of(&stats.histogram),
+                        histogram: stats.histogram.clone(),
                         errors: keyed(&stats.errors),
                     },
                 )
             })
             .collect();
-        Summary {
-            wall_time_ms: millis(wall_time),
-            peak_active_guests: self.peak_active.load(Ordering::Relaxed),
-            dropped_arrivals: inner.dropped_arrivals,
-            interrupted_conversations: inner.interrupted,
-            conversations: ConversationSummary {
-                started: self.started.load(Ordering::Relaxed),
-                completed: inner.completed,
-                passed: inner.completed - inner.failed,
-                failed: inner.failed,
-                per_second: per_second(inner.completed),
-            },
-            messages: MessageSummary {
-                sent: inner.sent,
-                received: inner.received,
-                total: messages,
-                per_second: per_second(messages),
-                sent_per_second: per_second(inner.sent),
-                received_per_second: per_second(inner.received),
-            },
-            response_time_ms: LatencySummary::of(&inner.overall),
-            session_start_ms: LatencySummary::of(&inner.session_start),
-            conversation_ms: LatencySummary::of(&inner.conversation),
-            session_start_errors: keyed(&inner.start_errors),
+        Tally {
+            overall: inner.overall.clone(),
+            session_start: inner.session_start.clone(),
+            conversation: inner.conversation.clone(),
             steps,
-            errors: ErrorSummary {
-                total: inner.failed,
-                rate: if inner.completed == 0 {
-                    0.0
-                } else {
-                    inner.failed as f64 / inner.completed as f64
-                },
-                by_kind: keyed(&inner.errors),
-                labels: inner.errors.keys().map(|k| (k.key(), words(*k))).collect(),
-            },
+            start_errors: keyed(&inner.start_errors),
+            errors: keyed(&inner.errors),
+            labels: inner.errors.keys().map(|k| (k.key(), words(*k))).collect(),
+            started: self.started.load(Ordering::Relaxed),
+            completed: inner.completed,
+            failed: inner.failed,
+            sent: inner.sent,
+            received: inner.received,
             rate_limited_resent: inner.rate_limited_resent,
+            dropped_arrivals: inner.dropped_arrivals,
+            interrupted: inner.interrupted,
+            peak_active: self.peak_active.load(Ordering::Relaxed) as u64,
         }
     }
 }
@@ -446,16 +469,12 @@ fn keyed(errors: &BTreeMap<ErrorKind, u64>) -> BTreeMap<String, u64> {
     errors.iter().map(|(k, n)| (k.key(), *n)).collect()
 }
 
-fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 fn micros_to_ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
 /// Every number of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// From the first guest's start to the last conversation's end.
@@ -487,7 +506,7 @@ pub struct Summary {
 }
 
 /// Conversation counts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSummary {
     /// Begun.
@@ -503,7 +522,7 @@ pub struct ConversationSummary {
 }
 
 /// Message counts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageSummary {
     /// Sent by guests (says and clicks).
@@ -521,7 +540,7 @@ pub struct MessageSummary {
 }
 
 /// A latency distribution, in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LatencySummary {
     /// Samples.
@@ -543,7 +562,8 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    fn of(h: &Histogram<u64>) -> Option<LatencySummary> {
+    /// The statistics of a histogram of microseconds, in milliseconds (`None` when empty).
+    pub fn of(h: &Histogram<u64>) -> Option<LatencySummary> {
         if h.is_empty() {
             return None;
         }
@@ -576,7 +596,7 @@ impl LatencySummary {
 }
 
 /// One step of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepSummary {
     /// The scenario's name.
@@ -594,7 +614,7 @@ pub struct StepSummary {
 }
 
 /// Failed conversations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorSummary {
     /// How many.

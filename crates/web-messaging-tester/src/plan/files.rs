@@ -13,14 +13,35 @@ fn is_pattern(text: &str) -> bool {
 }
 
 /// Expands the arguments into files, in order. A pattern that matches no file, or a path
-/// that is not there, is an error naming it (exit 2: nothing runs).
+/// that is not there, is an error naming it (exit 2: nothing runs). A folder means every
+/// `*.yml` and `*.yaml` file in it and its subfolders, sorted.
 pub fn expand(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    expand_with(arguments, |_| true)
+}
+
+/// As [`expand`], keeping of the files found in folders only those `keep` accepts (a folder of
+/// test-scripts may hold their bot flows too).
+pub fn expand_with(
+    arguments: &[PathBuf],
+    keep: impl Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     let mut seen = HashSet::new();
     for argument in arguments {
         let text = argument.to_string_lossy();
         // A real file whose name contains glob characters is taken as it is.
-        let matches = if is_pattern(&text) && !argument.exists() {
+        let matches = if argument.is_dir() {
+            let mut found = Vec::new();
+            yaml_files_in(argument, &mut found, 0)?;
+            found.sort();
+            found.retain(|p| keep(p));
+            if found.is_empty() {
+                return Err(format!(
+                    "the folder '{text}' holds no test-script (*.yml or *.yaml)"
+                ));
+            }
+            found
+        } else if is_pattern(&text) && !argument.exists() {
             let paths =
                 glob::glob(&text).map_err(|e| format!("'{text}' is not a valid glob: {e}"))?;
             let mut found: Vec<PathBuf> = paths
@@ -42,6 +63,32 @@ pub fn expand(arguments: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         }
     }
     Ok(files)
+}
+
+/// Most folder levels walked below a folder argument (a guard against link loops).
+const MAX_DEPTH: usize = 32;
+
+/// Every `*.yml`/`*.yaml` file under `dir`; an unreadable folder is an error naming it.
+fn yaml_files_in(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) -> Result<(), String> {
+    let unreadable = |e: std::io::Error| format!("cannot read the folder '{}': {e}", dir.display());
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "the folder '{}' is more than {MAX_DEPTH} levels deep",
+            dir.display()
+        ));
+    }
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path.is_dir() {
+            yaml_files_in(&path, found, depth + 1)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// How scenarios of each file are named in the output when a run has several files: the
@@ -92,6 +139,36 @@ mod tests {
         assert_eq!(names, ["a/2.yml", "a/1.yml", "a/b/3.yml"]);
         let none = expand(&[root.join("*.json")]).unwrap_err();
         assert!(none.starts_with("no file matches"), "{none}");
+    }
+
+    #[test]
+    fn a_folder_means_its_yaml_files_recursively_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("t/sub")).unwrap();
+        for f in [
+            "t/b.yaml",
+            "t/a.yml",
+            "t/sub/c.yml",
+            "t/notes.txt",
+            "t/bot.yml",
+        ] {
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        let files = expand_with(&[root.join("t")], |p| !p.ends_with("bot.yml")).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        assert_eq!(names, ["t/a.yml", "t/b.yaml", "t/sub/c.yml"]);
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        let e = expand(&[root.join("empty")]).unwrap_err();
+        assert!(e.contains("holds no test-script"), "{e}");
     }
 
     #[test]

@@ -6,5 +6,7 @@
 pub mod deployment_config;
 pub mod files;
 pub mod guest;
+pub mod region;
+pub mod select;
 pub mod shard;
 pub mod target;

@@ -31,6 +31,8 @@ pub struct TargetSettings {
     pub deployment_id: Option<String>,
     /// `region`, the bare domain.
     pub region: Option<String>,
+    /// Where the file's `region` is written, for errors (none for the command line's).
+    pub region_at: Option<InputError>,
     /// `endpoint`, a `ws://` or `wss://` URL replacing the region's.
     pub endpoint: Option<String>,
     /// `origin`, the `Origin` header.
@@ -47,6 +49,7 @@ impl From<&FileConfig> for TargetSettings {
         TargetSettings {
             deployment_id: config.deployment_id.clone(),
             region: config.region.clone(),
+            region_at: config.region_at.clone(),
             endpoint: config.endpoint.clone(),
             origin: config.origin.clone(),
             autostart: config.autostart,
@@ -111,6 +114,11 @@ pub struct StartedTarget {
 }
 
 impl StartedTarget {
+    /// The simulator's HTTP base (its Platform API), when this target is the simulator.
+    pub fn simulator_http_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(Simulator::http_url)
+    }
+
     /// The settings every guest of this target starts from, with the run's pacing.
     pub fn guest(&self, timeout: Duration, say_delay: Duration) -> GuestSettings {
         GuestSettings {
@@ -182,7 +190,7 @@ impl TargetPlan {
     /// may be sent after a disconnect. A configuration that cannot be read, or that says no
     /// session may start (Messenger off, deployment inactive, authentication required), is an
     /// error: nothing was opened.
-    pub async fn start(self) -> Result<StartedTarget, String> {
+    pub async fn start(self) -> Result<StartedTarget, StartError> {
         let simulator = match self.flow {
             // The CLI never reads the simulator's record of guest frames: don't keep one.
             Some(flow) => Some(
@@ -190,7 +198,7 @@ impl TargetPlan {
                     .record_received(false)
                     .start()
                     .await
-                    .map_err(|e| format!("cannot start the simulator: {e}"))?,
+                    .map_err(|e| StartError::Invalid(format!("cannot start the simulator: {e}")))?,
             ),
             None => None,
         };
@@ -264,30 +272,72 @@ async fn fetch_deployment(
     endpoint: Option<&str>,
     extra_roots: &[CertificateDer<'static>],
     authenticated: bool,
-) -> Result<Option<Arc<DeploymentConfig>>, String> {
-    let url = config_url(&target.deployment_id, endpoint, target.region.as_deref())
-        .map_err(|e| format!("cannot build the deployment configuration's URL: {e}"))?;
-    let config = match discover(&url, extra_roots, FETCH_TIMEOUT).await? {
+) -> Result<Option<Arc<DeploymentConfig>>, StartError> {
+    let url =
+        config_url(&target.deployment_id, endpoint, target.region.as_deref()).map_err(|e| {
+            StartError::Invalid(format!(
+                "cannot build the deployment configuration's URL: {e}"
+            ))
+        })?;
+    // Not reaching the deployment's host, or an unreadable answer: it cannot be tested.
+    let fetched = discover(&url, extra_roots, FETCH_TIMEOUT)
+        .await
+        .map_err(StartError::Untestable)?;
+    let config = match fetched {
         Fetched::Published(config) => config,
         Fetched::NotPublished(_) => return Ok(None),
     };
     let id = &target.deployment_id;
     if !config.messenger_enabled() {
-        return Err(format!(
-            "deployment {id} has its Messenger turned off (messenger.enabled: false in {url}):              Genesys' Messenger would not start, so no session was opened"
-        ));
+        return Err(StartError::Untestable(format!(
+            "deployment {id} has its Messenger turned off (messenger.enabled: false in {url}): \
+             Genesys' Messenger would not start, so no session was opened"
+        )));
     }
     if !config.active() {
-        return Err(format!(
-            "deployment {id} is inactive (status: Inactive in {url}): Genesys' Messenger would              not start, so no session was opened"
-        ));
+        return Err(StartError::Untestable(format!(
+            "deployment {id} is inactive (status: Inactive in {url}): Genesys' Messenger would \
+             not start, so no session was opened"
+        )));
     }
     if config.auth_required() && !authenticated {
-        return Err(format!(
-            "deployment {id} requires authenticated messaging (auth.enabled: true in {url}):              guests must sign in before they can send messages. Give the authorization code              with --auth-code-variable <NAME> or config.auth.codeVariable (the name of the              environment variable holding it) to start each session with              configureAuthenticatedSession"
-        ));
+        // Missing input (the code's variable), not a deployment that cannot be tested.
+        return Err(StartError::Invalid(format!(
+            "deployment {id} requires authenticated messaging (auth.enabled: true in {url}): \
+             guests must sign in before they can send messages. Give the authorization code \
+             with --auth-code-variable <NAME> or config.auth.codeVariable (the name of the \
+             environment variable holding it) to start each session with \
+             configureAuthenticatedSession"
+        )));
     }
     Ok(Some(config))
+}
+
+/// Why a target could not start: nothing was opened either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    /// A setting or file is wrong (exit 2).
+    Invalid(String),
+    /// The deployment could not be reached or would not start sessions: DNS, connect, TLS,
+    /// its configuration unreadable, Messenger off, inactive (exit 3).
+    Untestable(String),
+}
+
+impl StartError {
+    /// The message to print.
+    pub fn message(&self) -> &str {
+        match self {
+            StartError::Invalid(m) | StartError::Untestable(m) => m,
+        }
+    }
+
+    /// The same error with its message changed (e.g. prefixed with the file).
+    pub fn map(self, f: impl FnOnce(String) -> String) -> StartError {
+        match self {
+            StartError::Invalid(m) => StartError::Invalid(f(m)),
+            StartError::Untestable(m) => StartError::Untestable(f(m)),
+        }
+    }
 }
 
 impl StartedTarget {
@@ -368,6 +418,11 @@ pub fn merge_target(
             return Err(InputError::setting(key, "is not allowed to be empty"));
         }
     }
+    crate::plan::region::check_setting(
+        cli.region.as_deref(),
+        file.region.as_deref(),
+        file.region_at.as_ref(),
+    )?;
     if let Some(url) = &endpoint
         && !(url.starts_with("ws://") || url.starts_with("wss://"))
     {
@@ -406,13 +461,13 @@ mod tests {
     #[test]
     fn command_line_beats_file_one_setting_at_a_time() {
         let target = merge_target(
-            &settings(None, Some("cli.region")),
-            &settings(Some("file-id"), Some("file.region")),
+            &settings(None, Some("mypurecloud.de")),
+            &settings(Some("file-id"), Some("mypurecloud.ie")),
             false,
         )
         .unwrap();
         assert_eq!(target.deployment_id, "file-id");
-        assert_eq!(target.region.as_deref(), Some("cli.region"));
+        assert_eq!(target.region.as_deref(), Some("mypurecloud.de"));
     }
 
     #[test]

@@ -192,6 +192,7 @@ mod tests {
             started_at: jiff::Timestamp::now(),
             transcript: Transcript::default(),
             first_message_id: None,
+            session_failure: None,
         }
     }
 

@@ -259,6 +259,9 @@ fn scenario_section(page: &mut String, number: usize, s: &ScenarioReport, title:
             " · conversation {}",
             link(&conversation.link, &conversation.id)
         );
+        if let Some(cleanup) = &conversation.cleanup {
+            let _ = write!(page, " · cleanup: {}", escape(cleanup));
+        }
     }
     page.push_str("</div>\n");
     if let Some(failure) = &s.failure {

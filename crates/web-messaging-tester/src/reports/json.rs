@@ -276,6 +276,10 @@ pub struct ConversationReport {
     pub id: String,
     /// Its page in Genesys Cloud.
     pub link: String,
+    /// What the cleanup after the scenario did (`disconnected: it was waiting in queue
+    /// Billing`, `kept (--keep-conversations): …`, `the conversation had ended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<String>,
 }
 
 /// One step as it ran.
@@ -335,6 +339,7 @@ impl ScenarioReport {
                 Some(ConversationReport {
                     id: id.clone(),
                     link: link.clone(),
+                    cleanup: result.cleanup.as_deref().map(crate::secrets::redact),
                 }),
                 Vec::new(),
             ),
@@ -483,6 +488,7 @@ pub(crate) mod tests {
                 id: "c-1".into(),
                 link: "https://apps.mypurecloud.ie/directory/#/analytics/interactions/c-1/admin"
                     .into(),
+                cleanup: None,
             }),
             warnings: vec![],
             steps: vec![
@@ -554,6 +560,8 @@ pub(crate) mod tests {
                 "Genesys sent a frame of class BrandNewEvent, which this tool does not use: {\"x\":\"<b>\"}"
                     .into(),
             ],
+            conversation_id: None,
+            cleanup: None,
         };
         let context = ScenarioContext {
             file: "t.yml",

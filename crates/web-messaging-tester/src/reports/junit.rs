@@ -190,6 +190,9 @@ fn system_out(scenario: &ScenarioReport) -> String {
             "Conversation: {} {}",
             conversation.id, conversation.link
         );
+        if let Some(cleanup) = &conversation.cleanup {
+            let _ = writeln!(out, "Conversation cleanup: {cleanup}");
+        }
     }
     for warning in &scenario.warnings {
         let _ = writeln!(out, "{warning}");

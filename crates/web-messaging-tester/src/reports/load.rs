@@ -4,6 +4,7 @@
 use crate::format::duration::format_ms;
 use crate::load::profile::{Model, Profile, Stop};
 use crate::load::stats::{LatencySummary, Summary};
+use crate::load::tally::EncodedHistograms;
 use crate::load::verdict::Verdict;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
@@ -32,14 +33,78 @@ pub struct RunInfo {
     pub profile: ProfileInfo,
     /// Whether the run was interrupted (Ctrl-C) before its end.
     pub interrupted: bool,
+    /// Why the run ended: see [`Stopped`].
+    pub stopped: Stopped,
+    /// What happened, for every ending but `completed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_detail: Option<String>,
+    /// `sha256:<hex>` of the test-script's bytes: `report merge` refuses shards of different
+    /// scripts.
+    pub script_hash: String,
+    /// This process's part of the profile (`--shard K/N`), or null.
+    pub shard: Option<ShardInfo>,
+    /// `--start-at`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How late the load started after `--start-at` when later than its ramp-up allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_late_ms: Option<u64>,
+}
+
+/// Why a load run ended. Every run's report says it, including a run that never got to its
+/// load (the target was unavailable, the smoke test failed) or whose load failed inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stopped {
+    /// The profile ran to its end.
+    Completed,
+    /// SIGINT or SIGTERM stopped the guests.
+    Interrupted,
+    /// The simulator could not start or the deployment configuration could not be read:
+    /// no load was started.
+    TargetUnavailable,
+    /// The one-guest smoke test failed: no load was started.
+    SmokeTestFailed,
+    /// The load stopped on a bug in this tool (the detail says which); what was measured
+    /// until then is reported.
+    InternalError,
+    /// A checkpoint written while the load runs (every 10 s): a report still saying this
+    /// after the process ended means it was killed (SIGKILL, out of memory).
+    Running,
+}
+
+impl Stopped {
+    /// The reason as the report spells it, e.g. `smoke-test-failed`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Stopped::Completed => "completed",
+            Stopped::Interrupted => "interrupted",
+            Stopped::TargetUnavailable => "target-unavailable",
+            Stopped::SmokeTestFailed => "smoke-test-failed",
+            Stopped::InternalError => "internal-error",
+            Stopped::Running => "running",
+        }
+    }
+}
+
+/// `--shard K/N`, and the guests it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardInfo {
+    /// K, from 1.
+    pub index: u32,
+    /// N.
+    pub total: u32,
+    /// This shard's guests (closed model) or most at once (open model).
+    pub users: usize,
 }
 
 /// The profile, as the JSON report spells it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInfo {
     /// `closed` (fixed guests) or `open` (arrival rate).
-    pub model: &'static str,
+    pub model: String,
     /// Guests (closed) or the most at once (open).
     pub users: usize,
     /// Ramp-up, in milliseconds.
@@ -62,8 +127,8 @@ impl ProfileInfo {
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         ProfileInfo {
             model: match profile.model {
-                Model::Closed => "closed",
-                Model::Open { .. } => "open",
+                Model::Closed => "closed".into(),
+                Model::Open { .. } => "open".into(),
             },
             users: profile.users,
             ramp_up_ms: ms(profile.ramp_up),
@@ -85,9 +150,18 @@ impl ProfileInfo {
     }
 }
 
+/// The version of the load report's format; `report merge` reads this one only.
+pub const LOAD_FORMAT_VERSION: u32 = 1;
+/// The load report's `kind`, which tells it from `scripted`'s reports.
+pub const KIND: &str = "load";
+/// The load report's `tool`.
+pub const TOOL: &str = "web-messaging-tester load";
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonReport<'a> {
+    kind: &'static str,
+    format_version: u32,
     tool: &'static str,
     version: &'static str,
     #[serde(flatten)]
@@ -96,17 +170,43 @@ struct JsonReport<'a> {
     summary: &'a Summary,
     thresholds: &'a [Verdict],
     passed: bool,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    merged_from: &'a [MergedShard],
+    histograms: &'a EncodedHistograms,
 }
 
-/// The JSON report.
-pub fn to_json(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: bool) -> String {
+/// One input of a merged report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergedShard {
+    /// The report's file, as given.
+    pub file: String,
+    /// Its shard, if it was one.
+    pub shard: Option<ShardInfo>,
+    /// Why it ended.
+    pub stopped: Stopped,
+}
+
+/// The JSON report: the numbers, and the histograms they came from.
+pub fn to_json(
+    info: &RunInfo,
+    summary: &Summary,
+    verdicts: &[Verdict],
+    passed: bool,
+    histograms: &EncodedHistograms,
+    merged_from: &[MergedShard],
+) -> String {
     let report = JsonReport {
-        tool: "web-messaging-tester load",
+        kind: KIND,
+        format_version: LOAD_FORMAT_VERSION,
+        tool: TOOL,
         version: env!("CARGO_PKG_VERSION"),
         info,
         summary,
         thresholds: verdicts,
         passed,
+        merged_from,
+        histograms,
     };
     let mut json = serde_json::to_string_pretty(&report)
         .unwrap_or_else(|e| format!("{{\"error\":\"cannot serialise the report: {e}\"}}"));
@@ -191,6 +291,21 @@ pub fn render(info: &RunInfo, summary: &Summary, verdicts: &[Verdict], passed: b
             out,
             "{} messages refused with 429 were sent again after retryAfter",
             s.rate_limited_resent
+        );
+    }
+    if let Some(shard) = &info.shard {
+        let _ = writeln!(
+            out,
+            "Shard {}/{}: {} of the profile's {} guests (merge the shards' JSON reports with `report merge`)",
+            shard.index, shard.total, shard.users, info.profile.users
+        );
+    }
+    if !matches!(info.stopped, Stopped::Completed | Stopped::Interrupted) {
+        let _ = writeln!(
+            out,
+            "{FAIL}Stopped{FAIL:#} ({}): {}",
+            info.stopped.reason(),
+            crate::secrets::terminal_line(info.stopped_detail.as_deref().unwrap_or("-"))
         );
     }
     if info.interrupted {

@@ -1,7 +1,7 @@
 //! What the user sees while scenarios run: a live line per scenario on a terminal, plain
 //! `[STARTED]`/`[SUCCESS]`/`[FAILED]` lines (on stderr) when piped, in CI or without colour.
 
-use crate::run::{Progress, ScenarioResult};
+use crate::run::{Activity, Progress, ScenarioResult};
 use crate::secrets::terminal_line;
 use genesys_web_messaging::{SessionLog, Transcript};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -63,10 +63,14 @@ impl Progress for PlainProgress {
     }
 }
 
-/// A spinner per running scenario, showing its latest message.
+/// What a scenario's line shows before its latest message: its activity and since when.
+type Doing = Arc<Mutex<Option<(Activity, std::time::Instant)>>>;
+
+/// A spinner per running scenario, showing what it is doing (`waiting for "welcome" 3.1 s /
+/// 10 s`, redrawn with the spinner) and its latest message.
 pub struct LiveProgress {
     bars: MultiProgress,
-    running: Mutex<Vec<(usize, ProgressBar)>>,
+    running: Mutex<Vec<(usize, ProgressBar, Doing)>>,
 }
 
 impl Default for LiveProgress {
@@ -93,9 +97,24 @@ impl LiveProgress {
 impl Progress for LiveProgress {
     fn started(&self, index: usize, name: &str, log: Arc<SessionLog>) {
         let bar = self.bars.add(ProgressBar::new_spinner());
+        let doing: Doing = Arc::new(Mutex::new(None));
+        let shown = Arc::clone(&doing);
         bar.set_style(
-            ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {wide_msg:.dim}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            ProgressStyle::with_template(
+                "{spinner:.cyan} {prefix:.bold} {activity:.yellow} {wide_msg:.dim}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "activity",
+                move |_: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    if let Ok(doing) = shown.lock()
+                        && let Some((activity, since)) = doing.as_ref()
+                    {
+                        let text = terminal_line(&activity.describe(since.elapsed()));
+                        let _ = write!(out, "{} ·", crate::secrets::redact(&text));
+                    }
+                },
+            ),
         );
         bar.set_prefix(terminal_line(name));
         bar.enable_steady_tick(Duration::from_millis(100));
@@ -120,7 +139,18 @@ impl Progress for LiveProgress {
             }
         });
         if let Ok(mut running) = self.running.lock() {
-            running.push((index, bar));
+            running.push((index, bar, doing));
+        }
+    }
+
+    fn activity(&self, index: usize, activity: &Activity) {
+        let Ok(running) = self.running.lock() else {
+            return;
+        };
+        if let Some((_, _, doing)) = running.iter().find(|(i, _, _)| *i == index)
+            && let Ok(mut doing) = doing.lock()
+        {
+            *doing = Some((activity.clone(), std::time::Instant::now()));
         }
     }
 
@@ -128,8 +158,8 @@ impl Progress for LiveProgress {
         let Ok(mut running) = self.running.lock() else {
             return;
         };
-        if let Some(at) = running.iter().position(|(i, _)| *i == index) {
-            let (_, bar) = running.remove(at);
+        if let Some(at) = running.iter().position(|(i, _, _)| *i == index) {
+            let (_, bar, _) = running.remove(at);
             let verdict = if result.passed() { "PASS" } else { "FAIL" };
             bar.set_style(
                 ProgressStyle::with_template("{prefix:.bold} {msg}")

@@ -255,6 +255,8 @@ mod tests {
             steps: Vec::new(),
             first_message_id: None,
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         };
         let results = [
             result(None),
@@ -283,6 +285,8 @@ mod tests {
             steps: Vec::new(),
             first_message_id: None,
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         }];
         let text = render(&results, &[], false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();

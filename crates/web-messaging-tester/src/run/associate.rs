@@ -11,9 +11,8 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
 /// The environment variables, in the order they are checked.
 pub const ENV_REGION: &str = "GENESYS_REGION";
@@ -151,12 +150,6 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A finished HTTP exchange (after retries).
-struct Answer {
-    status: u16,
-    body: String,
-}
-
 /// Why a request did not give what was needed.
 #[derive(Debug, Clone)]
 pub enum ApiError {
@@ -204,6 +197,48 @@ pub enum Association {
     },
 }
 
+/// The association of a scenario whose conversation the Platform side of the run looked up
+/// itself (`run::platform`): found, or upstream's warning.
+pub fn association_of(
+    conversation_id: Option<&str>,
+    run: Option<&crate::run::platform::PlatformRun>,
+    received_any: bool,
+) -> Association {
+    match (conversation_id, run) {
+        (Some(id), Some(run)) => Association::Found {
+            id: id.to_string(),
+            link: run.link(id),
+        },
+        _ if !received_any => Association::NotFound {
+            warning: "WARNING: Could not find Conversation ID for test as your test did not receive a response from your flow.".into(),
+        },
+        _ => Association::NotFound {
+            warning: "WARNING: Could not find Conversation ID for test due to an unexpected error.".into(),
+        },
+    }
+}
+
+/// Whether any of the `-a` variables is set (then they win, even against the simulator).
+pub fn variables_set() -> bool {
+    [ENV_REGION, ENV_CLIENT_ID, ENV_CLIENT_SECRET]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
+}
+
+/// `--associate-id` against the simulator's own Platform API (at `http_url`), which accepts
+/// any client: no variable is needed.
+pub async fn prepare_simulator_associator(http_url: &str) -> Result<Arc<Associator>, String> {
+    let credentials = Credentials {
+        region: http_url.to_string(),
+        client_id: "web-messaging-tester".into(),
+        // Registered with the redactor like any secret: a random one masks nothing else.
+        secret: format!("simulator-{:016x}", rand::random::<u64>()),
+    };
+    let associator = Associator::new(credentials, RetryPolicy::default())?;
+    associator.preflight().await?;
+    Ok(Arc::new(associator))
+}
+
 /// `--associate-id`'s set-up, before any session opens (for `scripted` and `ai`): the
 /// credentials from the environment, then the preflight.
 pub async fn prepare_associator() -> Result<Arc<Associator>, String> {
@@ -213,13 +248,13 @@ pub async fn prepare_associator() -> Result<Arc<Associator>, String> {
     Ok(Arc::new(associator))
 }
 
-/// A logged-in OAuth client.
+/// A logged-in OAuth client: the project's one Platform API client
+/// ([`genesys_platform::PlatformClient`]: shared request budget, retries with a capped
+/// `Retry-After`, one token renewal on 401), worded the way `--associate-id` always was.
 pub struct Associator {
-    client: reqwest::Client,
+    client: genesys_platform::PlatformClient,
     endpoints: Endpoints,
-    credentials: Credentials,
     policy: RetryPolicy,
-    token: Mutex<Option<(String, Instant)>>,
 }
 
 impl Associator {
@@ -227,18 +262,30 @@ impl Associator {
     pub fn new(credentials: Credentials, policy: RetryPolicy) -> Result<Associator, String> {
         let endpoints = Endpoints::for_region(&credentials.region)?;
         crate::secrets::global().register_basic_auth(&credentials.client_id, &credentials.secret);
-        let client = reqwest::Client::builder()
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout)
-            .user_agent(concat!("web-messaging-tester/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let options = genesys_platform::ClientOptions {
+            attempts: policy.attempts,
+            backoff: policy.backoff,
+            attempt_timeout: policy.timeout,
+            // Every token is masked in every output, should a server ever echo it.
+            token_observer: Some(Arc::new(|token: &str| {
+                crate::secrets::register(token);
+            })),
+            ..genesys_platform::ClientOptions::default()
+        };
+        let client = genesys_platform::PlatformClient::with_options(
+            genesys_platform::Endpoints {
+                login: endpoints.login.clone(),
+                api: endpoints.api.clone(),
+                apps: endpoints.apps.clone(),
+            },
+            genesys_platform::Credentials::new(credentials.client_id, credentials.secret),
+            options,
+        )
+        .map_err(|e| e.to_string())?;
         Ok(Associator {
             client,
             endpoints,
-            credentials,
             policy,
-            token: Mutex::new(None),
         })
     }
 
@@ -248,16 +295,36 @@ impl Associator {
         crate::secrets::redact(text)
     }
 
+    /// The client's error in this module's words.
+    fn api_error(&self, e: genesys_platform::PlatformError) -> ApiError {
+        use genesys_platform::PlatformError as P;
+        match e {
+            P::Status { status, code, .. } => ApiError::Status {
+                status,
+                code: code.and_then(|c| error_code(&c)),
+            },
+            P::Timeout { .. } => ApiError::Transport(format!(
+                "no answer within {} s (after {} attempts)",
+                self.policy.timeout.as_secs_f64(),
+                self.policy.attempts.max(1)
+            )),
+            P::Transport { reason, .. } => ApiError::Transport(self.mask(&reason)),
+            P::Garbage { .. } => ApiError::Transport("the answer is not JSON".into()),
+            P::Config(reason) => ApiError::Transport(self.mask(&reason)),
+        }
+    }
+
     /// Logs in (once; again when the token expires) and checks that the client may look up
     /// messages. The error is the message to print (exit 2).
     pub async fn preflight(&self) -> Result<(), String> {
-        let token = self.token().await.map_err(|e| {
+        self.client.login().await.map_err(|e| {
+            let e = self.api_error(e);
             self.mask(&format!(
                 "--associate-id: could not get an OAuth token for the client in {ENV_CLIENT_ID} from {}/oauth/token: {e}",
                 self.endpoints.login
             ))
         })?;
-        match self.message_details(&token, PREFLIGHT_ID).await {
+        match self.message_details(PREFLIGHT_ID).await {
             Ok(_) => Ok(()),
             Err(ApiError::Status { code: Some(code), .. }) if code == "not.found" => Ok(()),
             Err(ApiError::Status {
@@ -274,16 +341,11 @@ impl Associator {
 
     /// The conversation of the message `message_id`, if the details name one.
     pub async fn conversation_id(&self, message_id: &str) -> Result<Option<String>, String> {
-        let token = self.token().await.map_err(|e| self.mask(&e.to_string()))?;
         let details = self
-            .message_details(&token, message_id)
+            .message_details(message_id)
             .await
             .map_err(|e| self.mask(&e.to_string()))?;
-        Ok(details
-            .get("conversationId")
-            .and_then(|v| v.as_str())
-            .filter(|id| !id.is_empty())
-            .map(String::from))
+        Ok(details.conversation_id.filter(|id| !id.is_empty()))
     }
 
     /// What to show for one scenario: its conversation, or upstream's warning.
@@ -345,154 +407,20 @@ impl Associator {
 
     async fn message_details(
         &self,
-        token: &str,
         message_id: &str,
-    ) -> Result<serde_json::Value, ApiError> {
-        let url = format!(
-            "{}/api/v2/conversations/messages/{}/details",
-            self.endpoints.api,
-            encode_path_segment(message_id)
-        );
-        let answer = self
-            .send(|| self.client.get(&url).bearer_auth(token))
-            .await?;
-        parse_success(&answer)
+    ) -> Result<genesys_platform::models::MessageData, ApiError> {
+        self.client
+            .message_details(message_id)
+            .await
+            .map_err(|e| self.api_error(e))
     }
-
-    /// A valid token, logging in when there is none or it is about to expire.
-    async fn token(&self) -> Result<String, ApiError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, expires)) = cached.as_ref()
-            && Instant::now() < *expires
-        {
-            return Ok(token.clone());
-        }
-        let url = format!("{}/oauth/token", self.endpoints.login);
-        let answer = self
-            .send(|| {
-                self.client
-                    .post(&url)
-                    .basic_auth(&self.credentials.client_id, Some(&self.credentials.secret))
-                    .form(&[("grant_type", "client_credentials")])
-            })
-            .await?;
-        let body = parse_success(&answer)?;
-        let token = body
-            .get("access_token")
-            .and_then(|v| v.as_str())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Transport("the login answer has no access_token".into()))?
-            .to_string();
-        let lifetime = body
-            .get("expires_in")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(3600);
-        // Renewed a minute early, so a request never goes out with a token about to expire.
-        let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
-        crate::secrets::register(&token);
-        *cached = Some((token.clone(), expires));
-        Ok(token)
-    }
-
-    /// Sends a request, retrying with backoff on 5xx, 429, time-outs and connection errors.
-    async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Answer, ApiError> {
-        let mut backoff = self.policy.backoff;
-        let attempts = self.policy.attempts.max(1);
-        for attempt in 1..=attempts {
-            let last = attempt == attempts;
-            let outcome = async {
-                let response = build().send().await?;
-                let status = response.status().as_u16();
-                let retry_after = crate::retry_after::from_headers(response.headers());
-                let body = response.text().await?;
-                Ok::<_, reqwest::Error>((status, retry_after, body))
-            }
-            .await;
-            match outcome {
-                Ok((status, retry_after, body)) => {
-                    let retryable = status >= 500 || status == 429;
-                    if !retryable || last {
-                        return Ok(Answer { status, body });
-                    }
-                    let wait = retry_after.unwrap_or(backoff);
-                    tracing::debug!(status, "retrying in {wait:?}");
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => {
-                    let reason = describe_transport(&e, self.policy.timeout);
-                    if last {
-                        return Err(ApiError::Transport(
-                            self.mask(&format!("{reason} (after {attempts} attempts)")),
-                        ));
-                    }
-                    tracing::debug!("{}; retrying in {backoff:?}", self.mask(&reason));
-                    tokio::time::sleep(backoff).await;
-                }
-            }
-            backoff = backoff.saturating_mul(2);
-        }
-        Err(ApiError::Transport("no attempt was made".into()))
-    }
-}
-
-/// A 2xx answer's JSON, or the error it describes (Platform or OAuth shape).
-fn parse_success(answer: &Answer) -> Result<serde_json::Value, ApiError> {
-    let json: Option<serde_json::Value> = serde_json::from_str(&answer.body).ok();
-    if (200..300).contains(&answer.status) {
-        return json.ok_or_else(|| ApiError::Transport("the answer is not JSON".into()));
-    }
-    let code = |key: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(key))
-            .and_then(|v| v.as_str())
-            .and_then(error_code)
-    };
-    Err(ApiError::Status {
-        status: answer.status,
-        code: code("code").or_else(|| code("error")),
-    })
 }
 
 /// An error body's code (`not.found`, `invalid_client`), when it looks like one: short, one
 /// word of letters, digits and `._-`. Anything else (a sentence, an echo) is left out.
 pub fn error_code(value: &str) -> Option<String> {
-    let value = value.trim();
-    let looks_like_a_code = !value.is_empty()
-        && value.chars().count() <= 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    (looks_like_a_code && crate::secrets::redact(value) == value).then(|| value.to_string())
-}
-
-fn describe_transport(e: &reqwest::Error, timeout: Duration) -> String {
-    // reqwest's own text names the URL; ours says what happened in plain words.
-    if e.is_timeout() {
-        format!("no answer within {} s", timeout.as_secs_f64())
-    } else if e.is_connect() {
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-        let mut innermost = String::new();
-        while let Some(s) = source {
-            innermost = s.to_string();
-            source = s.source();
-        }
-        format!("cannot connect: {innermost}")
-    } else {
-        e.to_string()
-    }
-}
-
-/// Percent-encodes everything but unreserved characters (message IDs are hex, but be safe).
-fn encode_path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    // The client's shape check, and never a code that holds a registered secret.
+    genesys_platform::error_code(value).filter(|code| crate::secrets::redact(code) == *code)
 }
 
 #[cfg(test)]
@@ -613,11 +541,5 @@ mod tests {
         assert!(e.contains("HTTP 500 internal.server.error"), "{e}");
         assert!(!e.contains("s3cr3t-value"), "{e}");
         assert!(!e.contains("bad secret"), "the body is not echoed: {e}");
-    }
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(encode_path_segment("ab-1_2.~"), "ab-1_2.~");
-        assert_eq!(encode_path_segment("a/b c"), "a%2Fb%20c");
     }
 }

@@ -8,6 +8,7 @@
 use crate::format::script::{LifecycleAction, Scenario, Step, WaitFor};
 use crate::interrupt::{Interrupt, Signal};
 use crate::plan::guest::GuestSettings;
+use crate::run::activity::Activity;
 use genesys_web_messaging::{
     Attachment, AttachmentError, ConnectError, Conversation, ConversationOptions, Expectation,
     LifecycleError, SayError, SessionLog, Transcript, WaitError,
@@ -26,6 +27,9 @@ pub struct RunSettings {
     pub guest: GuestSettings,
     /// Most time the whole scenario may take; `None`: [`default_scenario_timeout`].
     pub scenario_timeout: Option<Duration>,
+    /// The Platform API client for the `expect…` steps, the conversation lookup and the
+    /// cleanup (`--associate-id`); `None`: no Platform API.
+    pub platform: Option<Arc<crate::run::platform::PlatformRun>>,
 }
 
 /// The least a scenario gets by default: 10 minutes.
@@ -55,6 +59,10 @@ pub fn default_scenario_timeout(
                 .saturating_add(say_delay.max(timeout))
                 .saturating_add(one_second),
             // Reconnecting: the connect and the session response.
+            Step::Platform {
+                check,
+                timeout: own,
+            } => own.unwrap_or_else(|| crate::run::platform::default_timeout(check.source())),
             Step::Lifecycle { timeout: own, .. } => own
                 .unwrap_or(timeout)
                 .saturating_mul(2)
@@ -97,6 +105,10 @@ pub struct ScenarioResult {
     /// Frames Genesys sent that the client could not use (each with the frame, bounded),
     /// as the session log recorded them; not yet redacted.
     pub warnings: Vec<String>,
+    /// The Genesys conversation, when the Platform API found it during the run.
+    pub conversation_id: Option<String>,
+    /// What the cleanup did with the conversation (disconnected, kept, had ended...).
+    pub cleanup: Option<String>,
 }
 
 /// One step as it ran.
@@ -174,6 +186,8 @@ impl ScenarioResult {
             steps: Vec::new(),
             first_message_id: None,
             warnings: Vec::new(),
+            conversation_id: None,
+            cleanup: None,
         }
     }
 
@@ -189,6 +203,9 @@ pub trait Progress: Send + Sync {
     fn started(&self, index: usize, name: &str, log: Arc<SessionLog>);
     /// A scenario finished.
     fn finished(&self, index: usize, result: &ScenarioResult);
+    /// A scenario began something that may take a while (the session start, a step): told
+    /// once as it begins, so a display words the time since.
+    fn activity(&self, _index: usize, _activity: &Activity) {}
 }
 
 /// Runs every scenario, each with its own settings (the files of one run may differ), at most
@@ -209,12 +226,23 @@ pub async fn run_scenarios(
         move |index, (scenario, settings)| {
             let progress = Arc::clone(&progress);
             let interrupt = interrupt.clone();
-            async move {
-                let result =
-                    run_scenario(index, &scenario, &settings, progress.as_ref(), &interrupt).await;
-                progress.finished(index, &result);
-                result
-            }
+            // Every frame logged for this scenario (`--verbose`), its session task's included,
+            // carries its name, whatever runs beside it.
+            let span = tracing::debug_span!(
+                target: genesys_web_messaging::WIRE_TARGET,
+                "scenario",
+                name = %scenario.name
+            );
+            tracing::Instrument::instrument(
+                async move {
+                    let result =
+                        run_scenario(index, &scenario, &settings, progress.as_ref(), &interrupt)
+                            .await;
+                    progress.finished(index, &result);
+                    result
+                },
+                span,
+            )
         },
         |index, signal| {
             let failure = match signal {
@@ -325,6 +353,12 @@ fn later(at: Instant, duration: Duration) -> Instant {
         .unwrap_or(at)
 }
 
+/// Most time finding a scenario's conversation may take (Genesys may not know the message
+/// at once).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most time the cleanup of a scenario's conversation may take.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Most time closing a session may take (a peer that does not read could block the close).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -363,7 +397,13 @@ async fn run_scenario(
         steps: Vec::new(),
         first_message_id: None,
         warnings: Vec::new(),
+        conversation_id: None,
+        cleanup: None,
     };
+    let mut platform = settings
+        .platform
+        .as_ref()
+        .map(|run| crate::run::platform::ScenarioPlatform::new(Arc::clone(run)));
     let connected = tokio::select! {
         connected = Conversation::connect(session, options) => connected,
         cut = cut_short(interrupt, deadline) => {
@@ -383,8 +423,9 @@ async fn run_scenario(
                 records: Vec::new(),
                 running: None,
             };
+            let tell = |activity: Activity| progress.activity(index, &activity);
             let outcome = tokio::select! {
-                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state) => outcome.err(),
+                outcome = run_steps(&mut conversation, scenario, settings, started, &mut state, &tell, platform.as_mut()) => outcome.err(),
                 cut = cut_short(interrupt, deadline) => {
                     let during = match state.running {
                         Some((n, step_started)) => {
@@ -403,6 +444,19 @@ async fn run_scenario(
             result.first_message_id = conversation.first_message_id();
             result.warnings = conversation.session().log().warning_lines();
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, conversation.close()).await;
+            if let Some(platform) = platform.as_mut() {
+                let found = platform
+                    .conversation(result.first_message_id.clone(), LOOKUP_TIMEOUT)
+                    .await;
+                if let Ok(id) = found {
+                    // Never a test conversation left waiting for a real agent.
+                    let cleanup = tokio::time::timeout(CLEANUP_TIMEOUT, platform.run.cleanup(&id))
+                        .await
+                        .unwrap_or_else(|_| "the cleanup did not finish in time".into());
+                    result.cleanup = Some(cleanup);
+                    result.conversation_id = Some(id);
+                }
+            }
         }
         Err(e) => result.failure = Some(Failure::Connect(describe_connect(&e))),
     }
@@ -416,6 +470,8 @@ async fn run_steps(
     settings: &RunSettings,
     connect_started: Instant,
     state: &mut StepsState,
+    tell: &(dyn Fn(Activity) + Sync),
+    mut platform: Option<&mut crate::run::platform::ScenarioPlatform>,
 ) -> Result<(), Failure> {
     // Connecting and the session start share one timeout.
     let start_timeout = settings
@@ -423,6 +479,9 @@ async fn run_steps(
         .timeout
         .saturating_sub(connect_started.elapsed())
         .max(Duration::from_millis(1));
+    tell(Activity::Starting {
+        limit: settings.guest.timeout,
+    });
     conversation
         .wait_for_start(start_timeout)
         .await
@@ -435,15 +494,27 @@ async fn run_steps(
     for (n, step) in scenario.steps.iter().enumerate() {
         let step_started = Instant::now();
         state.running = Some((n, step_started));
-        let outcome = run_step(conversation, step, settings.guest.timeout, &mut spoke_at)
-            .await
-            .map_err(|e| match e {
-                StepError::Send(e) => Failure::Say(e),
-                StepError::Reply(e) => Failure::Wait(e),
-                StepError::Disconnect(e) => Failure::NoDisconnect(e),
-                StepError::Attachment(e) => Failure::Step(e.to_string()),
-                StepError::Lifecycle(e) => Failure::Step(e.to_string()),
-            });
+        tell(Activity::of_step(
+            step,
+            settings.guest.timeout,
+            settings.guest.say_delay,
+        ));
+        let outcome = run_step(
+            conversation,
+            step,
+            settings.guest.timeout,
+            &mut spoke_at,
+            platform.as_deref_mut(),
+        )
+        .await
+        .map_err(|e| match e {
+            StepError::Send(e) => Failure::Say(e),
+            StepError::Reply(e) => Failure::Wait(e),
+            StepError::Disconnect(e) => Failure::NoDisconnect(e),
+            StepError::Attachment(e) => Failure::Step(e.to_string()),
+            StepError::Lifecycle(e) => Failure::Step(e.to_string()),
+            StepError::Platform(reason) => Failure::Step(reason),
+        });
         let response_time = outcome.as_ref().ok().copied().flatten();
         state
             .records
@@ -467,6 +538,8 @@ pub enum StepError {
     Attachment(AttachmentError),
     /// `clearConversation`, `reconnect`, `startNew` or `closeSession` failed.
     Lifecycle(LifecycleError),
+    /// An `expect…` step (Platform API) did not hold: why, with what the conversation showed.
+    Platform(String),
 }
 
 /// Runs one step: the one meaning of every step, for `scripted` and `load` alike. Returns,
@@ -477,41 +550,51 @@ pub async fn run_step(
     step: &Step,
     default_timeout: Duration,
     spoke_at: &mut Instant,
+    platform: Option<&mut crate::run::platform::ScenarioPlatform>,
 ) -> Result<Option<Duration>, StepError> {
     match step {
+        Step::Platform { check, timeout } => {
+            platform_step(conversation, check, *timeout, platform).await
+        }
         Step::Say(text) => {
             let sent = conversation.say(text).await.map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::Click(label) => {
             let sent = conversation.click(label).await.map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::SendAttachment(step) => {
             let timeout = step.timeout.unwrap_or(default_timeout);
             let attachment = Attachment::from_path(&step.path, Some(&step.media_type()))
                 .map_err(StepError::Attachment)?;
-            let sent = conversation
-                .send_attachment(&attachment, step.text.as_deref(), timeout)
-                .await
-                .map_err(StepError::Attachment);
+            // Boxed, as the lifecycle steps below: these futures are large (a reconnect holds a
+            // whole WebSocket connect) and rare, and would otherwise size every step's future,
+            // and so every load guest's task, for the guest's whole life.
+            let sent =
+                Box::pin(conversation.send_attachment(&attachment, step.text.as_deref(), timeout))
+                    .await
+                    .map_err(StepError::Attachment);
             *spoke_at = Instant::now();
             sent.map(|_| None)
         }
         Step::Lifecycle { action, timeout } => {
             let timeout = timeout.unwrap_or(default_timeout);
-            let done = match action {
-                LifecycleAction::ClearConversation => {
-                    conversation.clear_conversation(timeout).await
+            let done = Box::pin(async {
+                match action {
+                    LifecycleAction::ClearConversation => {
+                        conversation.clear_conversation(timeout).await
+                    }
+                    LifecycleAction::Reconnect => conversation.reconnect(timeout).await.map(|_| ()),
+                    LifecycleAction::StartNew => conversation.start_new(timeout).await.map(|_| ()),
+                    LifecycleAction::CloseSession => {
+                        conversation.close_session(timeout).await.map(|_| ())
+                    }
                 }
-                LifecycleAction::Reconnect => conversation.reconnect(timeout).await.map(|_| ()),
-                LifecycleAction::StartNew => conversation.start_new(timeout).await.map(|_| ()),
-                LifecycleAction::CloseSession => {
-                    conversation.close_session(timeout).await.map(|_| ())
-                }
-            };
+            })
+            .await;
             if matches!(action, LifecycleAction::StartNew) {
                 *spoke_at = Instant::now();
             }
@@ -522,7 +605,7 @@ pub async fn run_step(
                 .pick_date(date_time)
                 .await
                 .map_err(StepError::Send);
-            *spoke_at = Instant::now();
+            *spoke_at = sent_at(conversation);
             sent.map(|()| None)
         }
         Step::Wait {
@@ -564,6 +647,37 @@ pub async fn run_step(
             Ok(Some(reply.received_at.saturating_duration_since(*spoke_at)))
         }
     }
+}
+
+/// When the message just sent went out: taken before its frame was written (after pacing),
+/// so a reply that arrives while `say` is still returning is never counted as 0 ms.
+fn sent_at(conversation: &Conversation) -> Instant {
+    conversation.last_sent_at().unwrap_or_else(Instant::now)
+}
+
+/// An `expect…` step: the conversation (found once), then the check, polled.
+async fn platform_step(
+    conversation: &Conversation,
+    check: &crate::format::platform_steps::PlatformCheck,
+    timeout: Option<Duration>,
+    platform: Option<&mut crate::run::platform::ScenarioPlatform>,
+) -> Result<Option<Duration>, StepError> {
+    let Some(platform) = platform else {
+        return Err(StepError::Platform(format!(
+            "{check}: the Platform API is not available here (expect… steps run in scripted, which logs in with --associate-id)"
+        )));
+    };
+    let timeout = timeout.unwrap_or_else(|| crate::run::platform::default_timeout(check.source()));
+    let id = platform
+        .conversation(conversation.first_message_id(), timeout)
+        .await
+        .map_err(|e| StepError::Platform(format!("{check}: {e}")))?;
+    platform
+        .run
+        .check(&id, check, timeout)
+        .await
+        .map(|()| None)
+        .map_err(StepError::Platform)
 }
 
 fn record(

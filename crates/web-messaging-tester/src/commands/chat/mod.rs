@@ -103,10 +103,10 @@ pub async fn run(settings: ChatSettings, colour_allowed: bool) -> Outcome {
     } = prepared;
     let started = match plan.start().await {
         Ok(started) => started,
-        Err(message) => {
+        Err(e) => {
             eprintln!(
                 "error: no session could be started: {}",
-                secrets::terminal(&message)
+                secrets::terminal(e.message())
             );
             return Outcome::Code(EXIT_NOT_STARTED);
         }

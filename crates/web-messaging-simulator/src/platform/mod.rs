@@ -1,0 +1,130 @@
+//! The simulated Platform API (platform-api.md §6.3), served on the simulator's HTTP port
+//! next to `config.json`: the OAuth token endpoint, message details, the live conversation,
+//! analytics details (404 until indexed), the flows aggregates query for milestones, name
+//! lookups, the disconnect PATCH, and faults (429 with `Retry-After`, 403
+//! `missing.any.permissions`, 401 for an expired token). Everything is backed by what the
+//! bot flow really did in each conversation.
+
+mod api;
+mod record;
+
+pub(crate) use api::{PlatformState, handles, serve};
+pub(crate) use record::PlatformRecord;
+
+use crate::flow::Rule;
+use crate::session::SessionState;
+use record::Event;
+use tokio::time::Instant;
+
+/// The high half of every simulated conversation id (the low half is the session number),
+/// so that an id can be traced back to its session.
+const CONVERSATION_PREFIX: u64 = 0x5eed_c0de_0000_4000;
+
+/// The conversation id of a session.
+pub(crate) fn conversation_id(session_id: u64) -> String {
+    // Variant bits set so that the id reads as an RFC 4122 UUID.
+    uuid::Uuid::from_u64_pair(CONVERSATION_PREFIX, session_id | 0x8000_0000_0000_0000).to_string()
+}
+
+/// The session number of a conversation id made by [`conversation_id`].
+pub(crate) fn session_of(conversation_id: &str) -> Option<u64> {
+    let uuid = uuid::Uuid::parse_str(conversation_id).ok()?;
+    let (high, low) = uuid.as_u64_pair();
+    (high == CONVERSATION_PREFIX).then_some(low & !0x8000_0000_0000_0000)
+}
+
+/// A stable UUID-shaped id for `text` (FNV-1a, two seeds): the same name gets the same id
+/// in every run, so reports and test expectations stay stable.
+pub(crate) fn stable_id(text: &str) -> String {
+    let hash = |seed: u64| {
+        text.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (high, low) = (hash(0xcbf2_9ce4_8422_2325), hash(0x84222325_cbf29ce4));
+    uuid::Uuid::from_u64_pair(
+        (high & !0xf000) | 0x4000,
+        (low & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000,
+    )
+    .to_string()
+}
+
+/// The id of a named entity (`queue`, `outcome`, `milestone`, `flow`).
+pub(crate) fn entity_id(kind: &str, name: &str) -> String {
+    stable_id(&format!("{kind}:{}", name.to_lowercase()))
+}
+
+/// Records what a matched rule does inside Genesys Cloud; `at` is when its replies are due
+/// (a transfer happens then, as in `start_transfer`).
+pub(crate) fn on_rule(state: &mut SessionState, rule: &Rule, at: Instant) {
+    let record = &mut state.record.platform;
+    record.rule(
+        rule.platform.as_deref(),
+        rule.transfer.as_ref().map(|t| t.queue.as_str()),
+        rule.disconnect,
+        at,
+    );
+    if let Some(transfer) = &rule.transfer {
+        // A transfer with nobody to answer waits in the queue (until disconnected).
+        let agent =
+            transfer.agent.is_some() || !transfer.say.is_empty() || !transfer.answers.is_empty();
+        if agent {
+            let joins = at.checked_add(transfer.after).unwrap_or(at);
+            record.push(joins, Event::AgentJoined);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BotFlow;
+
+    #[test]
+    fn ids_round_trip_and_names_give_stable_ids() {
+        let id = conversation_id(42);
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert_eq!(session_of(&id), Some(42));
+        assert_eq!(session_of("e5958a27-27ac-4da5-83a5-7ecac4a2ff11"), None);
+        assert_eq!(entity_id("queue", "Billing"), entity_id("queue", "billing"));
+        assert_ne!(
+            entity_id("queue", "Billing"),
+            entity_id("outcome", "Billing")
+        );
+    }
+
+    #[test]
+    fn bad_platform_keys_are_refused_with_their_position() {
+        for (yaml, wanted) in [
+            (
+                "states:\n  main:\n    - reply: hi\n      outcome: { Identified: maybe }\n",
+                "bot.yml:4:",
+            ),
+            (
+                "states:\n  main:\n    - reply: hi\n      milestone: ['']\n",
+                "milestone",
+            ),
+            (
+                "platform:\n  analyticsDelayMs: 9999999\nstates:\n  main:\n    - reply: hi\n",
+                "platform.analyticsDelayMs",
+            ),
+            (
+                "platform:\n  faults: { tooManyRequests: { every: 0 } }\nstates:\n  main:\n    - reply: hi\n",
+                "tooManyRequests.every",
+            ),
+            (
+                "botFlow: ''\nstates:\n  main:\n    - reply: hi\n",
+                "botFlow",
+            ),
+            (
+                "platform:\n  queue: [x]\nstates:\n  main:\n    - reply: hi\n",
+                "queue",
+            ),
+        ] {
+            let e = BotFlow::from_yaml_str(yaml, "bot.yml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wanted), "{yaml}: {e}");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! `ai` exits with 3 when the deployment could not be tested (no session could be opened),
+//! and its reports name the failure as a connection one, not a verdict.
+
+#[path = "ai/support.rs"]
+mod support;
+
+use support::{Format, Model, ai_file, run, scenario, text, write};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+#[tokio::test]
+async fn a_deployment_that_cannot_be_reached_exits_with_3() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Model::new(Format::OpenAi, |_| text("hello")))
+        .mount(&server)
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "t.yml",
+        &ai_file("chatgpt", "", &scenario("Refund", "You want a refund.")),
+    );
+    let endpoint = format!("ws://127.0.0.1:{port}/v1");
+    let json = dir.path().join("r.json");
+    let base = format!("{}/v1", server.uri());
+    let out = run(
+        dir.path(),
+        &[
+            "ai",
+            &file,
+            "-id",
+            "d",
+            "--endpoint",
+            &endpoint,
+            "--no-deployment-config",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+        &[
+            ("OPENAI_API_KEY", "sk-test-0123456789abcdef"),
+            ("OPENAI_BASE_URL", &base),
+        ],
+    );
+    assert_eq!(out.exit, 3, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Could not open a session"),
+        "{}",
+        out.stdout
+    );
+    let report = std::fs::read_to_string(&json).unwrap();
+    assert!(report.contains("\"connect\""), "{report}");
+}
