@@ -1,6 +1,6 @@
 //! The client's request budget: a token bucket shared by every clone of a client, so that
 //! parallel scenarios together stay under the per-client rate Genesys enforces (300
-//! requests a minute per client-credentials token by default, platform-api.md §5).
+//! requests a minute per client-credentials token by default, Genesys' Platform API documentation).
 
 use std::sync::Mutex;
 use std::time::Duration;

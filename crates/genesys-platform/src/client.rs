@@ -128,7 +128,7 @@ pub type TokenObserver = Arc<dyn Fn(&str) + Send + Sync>;
 #[derive(Clone)]
 pub struct ClientOptions {
     /// The request budget of every clone of the client together, per minute. Genesys'
-    /// default per client-credentials token is 300 (platform-api.md §5); the default here
+    /// default per client-credentials token is 300 (Genesys' Platform API documentation); the default here
     /// keeps a fifth of that for other users of the same OAuth client.
     pub rate_per_minute: u32,
     /// Requests that may go out at once before the rate applies.
@@ -204,7 +204,7 @@ impl EntityKind {
         }
     }
 
-    /// The permission the listing needs (platform-api.md §3).
+    /// The permission the listing needs (Genesys' Platform API documentation).
     pub fn permission(self) -> &'static str {
         match self {
             EntityKind::Queue => "routing:queue:view",
@@ -255,7 +255,7 @@ pub enum Probe {
 }
 
 impl Probe {
-    /// The permission a `403` of this probe means is missing (platform-api.md §1–§3).
+    /// The permission a `403` of this probe means is missing (Genesys' Platform API documentation).
     pub fn permission(self) -> &'static str {
         match self {
             Probe::MessageDetails => "conversation:webmessaging:view",

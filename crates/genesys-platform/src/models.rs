@@ -1,6 +1,6 @@
 //! The Platform API's JSON, as far as this crate reads it: only the fields used, every one
 //! optional or defaulted, unknown fields ignored (Genesys adds fields without notice).
-//! Field names are the wire's camelCase (platform-api.md §1–§3).
+//! Field names are the wire's camelCase (Genesys' Platform API documentation).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

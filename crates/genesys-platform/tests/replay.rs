@@ -1,4 +1,4 @@
-//! The client against a local server that replays the JSON shapes of platform-api.md as
+//! The client against a local server that replays the JSON shapes Genesys documents, as
 //! literal text (not produced by this crate's types), with Genesys' faults.
 
 use genesys_platform::{
@@ -48,7 +48,7 @@ fn client(server: &MockServer, options: ClientOptions) -> PlatformClient {
     .unwrap()
 }
 
-/// platform-api.md §1.4, verbatim but for the ellipses.
+/// Genesys' documented example, verbatim but for the ellipses.
 const CONVERSATION: &str = r#"{
   "id": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
   "participants": [
@@ -73,7 +73,7 @@ const CONVERSATION: &str = r#"{
   "selfUri": "/api/v2/conversations/messages/e5958a27-27ac-4da5-83a5-7ecac4a2ff11"
 }"#;
 
-/// platform-api.md §2.3, trimmed the same way.
+/// Genesys' documented example, trimmed the same way.
 const ANALYTICS: &str = r#"{ "conversationId": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
   "conversationStart": "2024-04-09T18:02:13.031Z", "conversationEnd": "2024-04-09T20:16:54.144Z",
   "originatingDirection": "inbound", "divisionIds": ["235a0cf9-1"],

@@ -1,5 +1,5 @@
 //! The expect… steps against a local HTTP server replaying the Platform API's JSON shapes of
-//! platform-api.md as literal text (never produced by this project's types), with the guest
+//! Genesys' Platform API documentation as literal text (never produced by this project's types), with the guest
 //! sessions going to the simulator: every step kind passing and failing, the not-indexed
 //! window (404s first), a 429 with Retry-After, the cleanup of a conversation still
 //! connected, scenarios in parallel, `--verbose` API logs, and no secret anywhere.
@@ -20,7 +20,7 @@ fn literal(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")
 }
 
-/// platform-api.md §1.4 (a customer still connected, the bot's flow transferred to a queue,
+/// Genesys' documented example (a customer still connected, the bot's flow transferred to a queue,
 /// an agent connected).
 const LIVE: &str = r#"{
   "id": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
@@ -46,7 +46,7 @@ const LIVE: &str = r#"{
   "selfUri": "/api/v2/conversations/messages/e5958a27-27ac-4da5-83a5-7ecac4a2ff11"
 }"#;
 
-/// platform-api.md §2.3.
+/// Genesys' documented example
 const ANALYTICS: &str = r#"{ "conversationId": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
   "conversationStart": "2024-04-09T18:02:13.031Z",
   "originatingDirection": "inbound", "divisionIds": ["235a0cf9-1"],

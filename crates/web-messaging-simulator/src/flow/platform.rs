@@ -11,7 +11,7 @@ use std::time::Duration;
 /// The default name of the inbound message flow (the `workflow` participant).
 pub(crate) const DEFAULT_MESSAGE_FLOW: &str = "Inbound Message Flow";
 /// The default "not indexed yet" window of analytics details (no source gives a figure;
-/// platform-api.md §2.4 guesses seconds to tens of seconds).
+/// estimates found range from seconds to tens of seconds).
 const DEFAULT_ANALYTICS_DELAY: Duration = Duration::from_secs(2);
 /// The longest configurable delay.
 const MAX_DELAY_MS: u64 = 600_000;
@@ -98,6 +98,7 @@ pub(crate) enum RawNames {
 }
 
 /// The rule keys of this module, as read.
+#[derive(Clone, Copy)]
 pub(crate) struct RawRulePlatform<'a> {
     pub(crate) set_participant_data: Option<&'a Spanned<IndexMap<String, String>>>,
     pub(crate) outcome: Option<&'a Spanned<IndexMap<String, RawOutcomeValue>>>,

@@ -1,4 +1,4 @@
-//! The simulated Platform API (platform-api.md §6.3), served on the simulator's HTTP port
+//! The simulated Platform API (Genesys' Platform API documentation), served on the simulator's HTTP port
 //! next to `config.json`: the OAuth token endpoint, message details, the live conversation,
 //! analytics details (404 until indexed), the flows aggregates query for milestones, name
 //! lookups, the disconnect PATCH, and faults (429 with `Retry-After`, 403

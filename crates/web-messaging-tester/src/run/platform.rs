@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The default time limit of a check, by the data source it reads (platform-api.md §6.2):
+/// The default time limit of a check, by the data source it reads (Genesys' Platform API documentation):
 /// the live conversation 15 s, analytics 90 s, flows aggregates 120 s.
 pub fn default_timeout(source: Source) -> Duration {
     match source {
