@@ -2,6 +2,8 @@
 //! to a queue and an agent, and the DatePickers the bot offered. Exposed read-only through
 //! [`crate::Simulator::conversation_state`], for tests and for a simulated Platform API.
 
+pub(crate) mod platform;
+
 use crate::flow::{AgentProfile, Transfer};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -48,7 +50,7 @@ pub(crate) struct FlowRecord {
     /// The DatePickers offered, newest last: (message id, times offered).
     offers: VecDeque<(String, Vec<jiff::Timestamp>)>,
     /// What the flow did inside Genesys Cloud, for the simulated Platform API.
-    pub(crate) platform: crate::platform::PlatformRecord,
+    pub(crate) platform: platform::PlatformRecord,
 }
 
 /// A running handover.

@@ -20,14 +20,6 @@ use web_messaging_simulator::BotFlow;
 use web_messaging_tester::format::ai_script::AiFile;
 use web_messaging_tester::format::script::TestScript;
 
-/// README blocks that need a `<!-- not-run -->` marker the integrator adds (this branch may
-/// not edit README.md): each entry is the block's first line. Empty once the markers are in.
-const README_PENDING: &[&str] = &[
-    "cargo run --release -- scripted my-tests.yml -id <deployment-id> -r mypurecloud.ie",
-    "web-messaging-tester scripted tests/*.yml -p 3",
-    "web-messaging-tester chat --simulate examples/quick-replies/bot.yml --record tests/pizza.yml",
-];
-
 struct Block {
     file: String,
     line: usize,
@@ -245,11 +237,6 @@ fn run_shell(block: &Block, workdir: &Path) -> Result<usize, String> {
             continue;
         };
         let at = format!("{}:{}", block.file, block.line);
-        if block.file == "README.md"
-            && README_PENDING.contains(&block.text.lines().next().unwrap_or_default())
-        {
-            return Ok(ran);
-        }
         if !offline(&arguments) {
             return Err(format!(
                 "{at}: `{command}` needs a real deployment: mark the block <!-- not-run: needs a real org -->"

@@ -1,7 +1,7 @@
 //! The HTTP side of the simulated Platform API.
 
-use super::record::{EndedBy, Event, Ids};
 use super::{conversation_id, entity_id, session_of};
+use crate::conversation::platform::{EndedBy, Event, Ids};
 use crate::frames;
 use crate::query::query_value;
 use crate::session::{Notice, SharedSession, lock};

@@ -6,14 +6,13 @@
 //! bot flow really did in each conversation.
 
 mod api;
-mod record;
 
+use crate::conversation::platform::entity_id;
 pub(crate) use api::{PlatformState, handles, serve};
-pub(crate) use record::PlatformRecord;
 
+use crate::conversation::platform::Event;
 use crate::flow::Rule;
 use crate::session::SessionState;
-use record::Event;
 use tokio::time::Instant;
 
 /// The high half of every simulated conversation id (the low half is the session number),
@@ -31,27 +30,6 @@ pub(crate) fn session_of(conversation_id: &str) -> Option<u64> {
     let uuid = uuid::Uuid::parse_str(conversation_id).ok()?;
     let (high, low) = uuid.as_u64_pair();
     (high == CONVERSATION_PREFIX).then_some(low & !0x8000_0000_0000_0000)
-}
-
-/// A stable UUID-shaped id for `text` (FNV-1a, two seeds): the same name gets the same id
-/// in every run, so reports and test expectations stay stable.
-pub(crate) fn stable_id(text: &str) -> String {
-    let hash = |seed: u64| {
-        text.bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    };
-    let (high, low) = (hash(0xcbf2_9ce4_8422_2325), hash(0x84222325_cbf29ce4));
-    uuid::Uuid::from_u64_pair(
-        (high & !0xf000) | 0x4000,
-        (low & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000,
-    )
-    .to_string()
-}
-
-/// The id of a named entity (`queue`, `outcome`, `milestone`, `flow`).
-pub(crate) fn entity_id(kind: &str, name: &str) -> String {
-    stable_id(&format!("{kind}:{}", name.to_lowercase()))
 }
 
 /// Records what a matched rule does inside Genesys Cloud; `at` is when its replies are due

@@ -567,8 +567,10 @@ scenarios:
         let recorder = Arc::new(Recorder::new(&plan.scenarios));
         let (_stop, stop) = watch::channel(false);
         let guest = closed_guest(plan.clone(), 0, Instant::now(), recorder, stop);
-        // 14 KiB before (debug build), 4 KiB after.
-        assert!(size(&guest) < 5 * 1024, "{} bytes", size(&guest));
+        // 14 KiB before the connect and rarely used steps were boxed (debug build), 4 KiB
+        // after; 5.7 KiB since each step also reports what it waits for (the live line) and
+        // carries the Platform run: a guard against regressions, not the target.
+        assert!(size(&guest) < 6 * 1024, "{} bytes", size(&guest));
         assert!(size(&converse(&plan, 0)) < 4 * 1024);
     }
 }

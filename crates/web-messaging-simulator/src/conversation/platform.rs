@@ -414,12 +414,12 @@ pub(crate) struct Ids<'a> {
 impl Ids<'_> {
     /// A participant's id: stable for the conversation.
     fn participant(&self, role: &str) -> String {
-        super::stable_id(&format!("{}/{role}", self.conversation))
+        stable_id(&format!("{}/{role}", self.conversation))
     }
 
     /// A named entity's id: stable for the name.
     fn entity(&self, kind: &str, name: &str) -> String {
-        super::entity_id(kind, name)
+        entity_id(kind, name)
     }
 }
 
@@ -478,4 +478,25 @@ pub(crate) fn timestamp(at: SystemTime) -> String {
         .map(|t| t.round(jiff::Unit::Millisecond).unwrap_or(t))
         .map(|t| format!("{t:.3}"))
         .unwrap_or_default()
+}
+
+/// A stable UUID-shaped id for `text` (FNV-1a, two seeds): the same name gets the same id
+/// in every run, so reports and test expectations stay stable.
+pub(crate) fn stable_id(text: &str) -> String {
+    let hash = |seed: u64| {
+        text.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (high, low) = (hash(0xcbf2_9ce4_8422_2325), hash(0x84222325_cbf29ce4));
+    uuid::Uuid::from_u64_pair(
+        (high & !0xf000) | 0x4000,
+        (low & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000,
+    )
+    .to_string()
+}
+
+/// The id of a named entity (`queue`, `outcome`, `milestone`, `flow`).
+pub(crate) fn entity_id(kind: &str, name: &str) -> String {
+    stable_id(&format!("{kind}:{}", name.to_lowercase()))
 }
