@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     /// Whether the port speaks TLS (`wss://`, `https://`).
     pub(crate) tls: bool,
     /// The simulated Platform API's tokens and fault counter.
-    pub(crate) platform: crate::platform::PlatformState,
+    pub(crate) platform: PlatformState,
 }
 
 impl Shared {
@@ -56,7 +56,7 @@ impl Shared {
             uploads: Uploads::new(limits.max_uploads, limits.max_upload_bytes),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: false,
-            platform: crate::platform::PlatformState::default(),
+            platform: PlatformState::default(),
             flow,
             seed,
             received: Mutex::new(Vec::new()),
@@ -135,4 +135,18 @@ impl Drop for OpenConnection {
 /// released here, never held across an `.await` of the caller.
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// The simulated Platform API's issued tokens and the request counter of its fault schedule
+/// (kept here, with the rest of what every task shares, so `platform` depends on `shared`
+/// and not the other way round).
+#[derive(Debug, Default)]
+pub(crate) struct PlatformState {
+    /// Issued tokens and how many requests each has left; the oldest first, for eviction.
+    pub(crate) tokens: std::sync::Mutex<(
+        std::collections::HashMap<String, u64>,
+        std::collections::VecDeque<String>,
+    )>,
+    /// Platform API requests served so far.
+    pub(crate) requests: std::sync::atomic::AtomicU64,
 }

@@ -337,7 +337,8 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
         .arg(files.path("r.json"))
         .output()
         .expect("runs");
-    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    // Exit 3: the deployment could not be tested.
+    assert_eq!(code(&output), 3, "{}", text(&output.stderr));
     let report = files.json("r.json");
     assert_eq!(report["stopped"], "target-unavailable", "{report}");
     assert!(

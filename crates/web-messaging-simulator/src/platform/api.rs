@@ -5,16 +5,14 @@ use crate::conversation::platform::{EndedBy, Event, Ids};
 use crate::frames;
 use crate::query::query_value;
 use crate::session::{Notice, SharedSession, lock};
-use crate::shared::Shared;
+use crate::shared::{PlatformState, Shared};
 use base64::Engine;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 /// Tokens remembered (the oldest are forgotten, and then answer 401).
@@ -23,13 +21,6 @@ const MAX_TOKENS: usize = 4096;
 const MAX_BODY: usize = 64 * 1024;
 
 type HttpResponse = Response<Full<Bytes>>;
-
-/// The issued tokens and the request counter of the fault schedule.
-#[derive(Debug, Default)]
-pub(crate) struct PlatformState {
-    tokens: Mutex<(HashMap<String, u64>, VecDeque<String>)>,
-    requests: AtomicU64,
-}
 
 /// Whether this request is the Platform API's (the guest history is not).
 pub(crate) fn handles(segments: &[&str]) -> bool {

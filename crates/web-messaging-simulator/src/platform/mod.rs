@@ -8,7 +8,7 @@
 mod api;
 
 use crate::conversation::platform::entity_id;
-pub(crate) use api::{PlatformState, handles, serve};
+pub(crate) use api::{handles, serve};
 
 use crate::conversation::platform::Event;
 use crate::flow::Rule;
