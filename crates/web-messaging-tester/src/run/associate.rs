@@ -80,54 +80,9 @@ impl Credentials {
     }
 }
 
-/// Where the login, the Platform API and the Genesys Cloud app are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    /// Base of `POST /oauth/token`.
-    pub login: String,
-    /// Base of the Platform API.
-    pub api: String,
-    /// Base of the Genesys Cloud app, for links.
-    pub apps: String,
-}
-
-impl Endpoints {
-    /// `mypurecloud.ie` → `https://login.mypurecloud.ie`, `https://api.…`, `https://apps.…`; a
-    /// full base URL (`http://127.0.0.1:8080`, for a proxy or a test server) is used for all.
-    pub fn for_region(region: &str) -> Result<Endpoints, String> {
-        let region = region.trim().trim_end_matches('/');
-        if region.starts_with("http://") || region.starts_with("https://") {
-            return Ok(Endpoints {
-                login: region.to_string(),
-                api: region.to_string(),
-                apps: region.to_string(),
-            });
-        }
-        let bare = region.trim_start_matches('.');
-        let valid = !bare.is_empty()
-            && bare
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':');
-        if !valid {
-            return Err(format!(
-                "\"{ENV_REGION}\" must be your organisation's domain, like mypurecloud.ie or euw2.pure.cloud (or a base URL), not '{region}'"
-            ));
-        }
-        Ok(Endpoints {
-            login: format!("https://login.{bare}"),
-            api: format!("https://api.{bare}"),
-            apps: format!("https://apps.{bare}"),
-        })
-    }
-
-    /// The conversation's page in Genesys Cloud (interaction details, admin view).
-    pub fn conversation_link(&self, conversation_id: &str) -> String {
-        format!(
-            "{}/directory/#/analytics/interactions/{conversation_id}/admin",
-            self.apps
-        )
-    }
-}
+/// Where the login, the Platform API and the Genesys Cloud app are: the Platform client's own
+/// type, so the region rule and the conversation link exist once.
+pub use genesys_platform::Endpoints;
 
 /// Time limits and retries of every request.
 #[derive(Debug, Clone, Copy)]
@@ -260,7 +215,8 @@ pub struct Associator {
 impl Associator {
     /// An associator for these credentials; nothing is sent yet.
     pub fn new(credentials: Credentials, policy: RetryPolicy) -> Result<Associator, String> {
-        let endpoints = Endpoints::for_region(&credentials.region)?;
+        let endpoints = Endpoints::for_region(&credentials.region)
+            .map_err(|e| format!("\"{ENV_REGION}\": {e}"))?;
         crate::secrets::global().register_basic_auth(&credentials.client_id, &credentials.secret);
         let options = genesys_platform::ClientOptions {
             attempts: policy.attempts,
@@ -273,11 +229,7 @@ impl Associator {
             ..genesys_platform::ClientOptions::default()
         };
         let client = genesys_platform::PlatformClient::with_options(
-            genesys_platform::Endpoints {
-                login: endpoints.login.clone(),
-                api: endpoints.api.clone(),
-                apps: endpoints.apps.clone(),
-            },
+            endpoints.clone(),
             genesys_platform::Credentials::new(credentials.client_id, credentials.secret),
             options,
         )
