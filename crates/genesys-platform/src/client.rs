@@ -803,6 +803,7 @@ mod tests {
         );
         let e = Endpoints::for_region("http://127.0.0.1:9/").unwrap();
         assert_eq!(e.login, "http://127.0.0.1:9");
+        assert_eq!(e.api, "http://127.0.0.1:9");
         assert!(Endpoints::for_region("my purecloud").is_err());
     }
 

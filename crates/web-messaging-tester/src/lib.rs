@@ -27,6 +27,7 @@ pub mod results;
 pub mod retry_after;
 pub mod run;
 pub mod secrets;
+pub mod text;
 
 /// How a command ended.
 #[derive(Debug)]

@@ -57,6 +57,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("interrupt", 0),
     ("logging", 0),
     ("retry_after", 0),
+    ("text", 0),
     ("format", 1),
     ("plan", 2),
     ("run", 3),

@@ -136,10 +136,7 @@ impl Machine {
         request: &Map<String, Value>,
         tracing: Option<&str>,
     ) -> Vec<Out> {
-        let id = request
-            .get("attachmentId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let id = attachment_id(request);
         let found = self.shared.uploads.get(id).filter(|u| {
             u.session_id == session_id && u.bytes().is_some() && u.download_url.is_some()
         });
@@ -164,10 +161,7 @@ impl Machine {
         request: &Map<String, Value>,
         tracing: Option<&str>,
     ) -> Vec<Out> {
-        let id = request
-            .get("attachmentId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let id = attachment_id(request);
         if self.shared.uploads.delete(id, session_id) {
             vec![Out::Frame(frames::attachment_deleted(id, tracing))]
         } else {
@@ -262,4 +256,13 @@ pub(super) fn media_type(mime: &str) -> &'static str {
         "audio" => "Audio",
         _ => "File",
     }
+}
+
+/// The `attachmentId` a `getAttachment` or `deleteAttachment` names; missing or not a string,
+/// it matches no upload.
+fn attachment_id(request: &Map<String, Value>) -> &str {
+    request
+        .get("attachmentId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }

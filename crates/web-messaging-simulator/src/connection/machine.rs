@@ -243,24 +243,20 @@ impl Machine {
         if self.has_expired(&mut state, now) {
             return vec![session_expired(tracing)];
         }
+        if action == "onMessage" {
+            // A message keeps the session alive only once it is accepted (`on_message`).
+            return self.on_message(&mut state, &request, tracing, now);
+        }
+        // Every other request keeps the session alive.
+        state.last_activity = now;
         match action {
-            "onMessage" => self.on_message(&mut state, &request, tracing, now),
-            "echo" => self.echo_request(&mut state, &request, tracing, now),
-            "closeSession" => self.close_session(&mut state, &request, tracing, now),
-            "getJwt" => self.get_jwt(&mut state, &session, tracing, now),
-            "onAttachment" => {
-                state.last_activity = now;
-                self.on_attachment(state.id, &request, tracing)
-            }
-            "getAttachment" => {
-                state.last_activity = now;
-                self.get_attachment(state.id, &request, tracing)
-            }
-            "deleteAttachment" => {
-                state.last_activity = now;
-                self.delete_attachment(state.id, &request, tracing)
-            }
-            _ => self.get_configuration(&mut state, tracing, now),
+            "echo" => self.echo_request(&request, tracing),
+            "closeSession" => self.close_session(&mut state, &request, tracing),
+            "getJwt" => self.get_jwt(&session, tracing),
+            "onAttachment" => self.on_attachment(state.id, &request, tracing),
+            "getAttachment" => self.get_attachment(state.id, &request, tracing),
+            "deleteAttachment" => self.delete_attachment(state.id, &request, tracing),
+            _ => self.get_configuration(tracing),
         }
     }
 

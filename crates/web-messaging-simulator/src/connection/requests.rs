@@ -6,19 +6,15 @@ use crate::rest;
 use crate::session::{Notice, SessionState, SharedSession};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
-use tokio::time::Instant;
 use uuid::Uuid;
 
 impl Machine {
     /// `echo`: the heartbeat, answered with an Inbound text (and the session's lifetime).
     pub(super) fn echo_request(
-        &mut self,
-        state: &mut SessionState,
+        &self,
         request: &Map<String, Value>,
         tracing: Option<&str>,
-        now: Instant,
     ) -> Vec<Out> {
-        state.last_activity = now;
         let text = request
             .get("message")
             .and_then(|m| m.get("text"))
@@ -45,14 +41,12 @@ impl Machine {
     /// `closeSession`: the conversation becomes read-only; with `closeAllConnections`, every
     /// other socket of the session is closed.
     pub(super) fn close_session(
-        &mut self,
+        &self,
         state: &mut SessionState,
         request: &Map<String, Value>,
         tracing: Option<&str>,
-        now: Instant,
     ) -> Vec<Out> {
         state.read_only = true;
-        state.last_activity = now;
         let close_all = request
             .get("closeAllConnections")
             .and_then(Value::as_bool)
@@ -81,14 +75,7 @@ impl Machine {
     }
 
     /// `getJwt`: a guest JWT for the REST API, valid for this session.
-    pub(super) fn get_jwt(
-        &mut self,
-        state: &mut SessionState,
-        session: &SharedSession,
-        tracing: Option<&str>,
-        now: Instant,
-    ) -> Vec<Out> {
-        state.last_activity = now;
+    pub(super) fn get_jwt(&self, session: &SharedSession, tracing: Option<&str>) -> Vec<Out> {
         let now_s = jiff::Timestamp::now().as_second();
         let exp = now_s.saturating_add(rest::JWT_LIFETIME_SECONDS);
         let deployment = self.deployment_id.as_deref().unwrap_or_default();
@@ -100,13 +87,7 @@ impl Machine {
     }
 
     /// `getConfiguration`: the deployment's media settings and session lifetime.
-    pub(super) fn get_configuration(
-        &mut self,
-        state: &mut SessionState,
-        tracing: Option<&str>,
-        now: Instant,
-    ) -> Vec<Out> {
-        state.last_activity = now;
+    pub(super) fn get_configuration(&self, tracing: Option<&str>) -> Vec<Out> {
         let mut body = self.media_fields();
         body.insert("messageRoutingEnabled".into(), true.into());
         if let Some(ttl) = self.flow().session.ttl {

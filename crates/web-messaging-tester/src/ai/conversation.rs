@@ -12,6 +12,7 @@ use super::provider::{ChatMessage, Provider, Usage};
 use crate::format::ai_script::TerminatingPhrases;
 use crate::plan::guest::GuestSettings;
 use crate::run::Failure;
+use crate::text::capitalise;
 use genesys_web_messaging::{Conversation, ConversationOptions, Reply, Transcript};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -261,7 +262,7 @@ async fn run(
         let completion = match provider.complete(prompt, &state.history()).await {
             Ok(completion) => completion,
             Err(e) => {
-                return EndReason::error(format!("{} failed: {e}", capitalised(provider.name())));
+                return EndReason::error(format!("{} failed: {e}", capitalise(provider.name())));
             }
         };
         state.usage += completion.usage;
@@ -334,7 +335,7 @@ fn bot_turn(state: &mut State<'_>, replies: &[Reply]) -> Vec<String> {
 fn broken_session(conversation: &Conversation, faults_before: usize) -> Option<EndReason> {
     let snapshot = conversation.session().log().snapshot();
     if let Some(fault) = snapshot.faults.get(faults_before) {
-        return Some(EndReason::error(capitalised(&fault.to_string())));
+        return Some(EndReason::error(capitalise(&fault.to_string())));
     }
     if let Some(closed) = snapshot.closed
         && !conversation.is_disconnected()
@@ -354,14 +355,6 @@ fn terminating_phrase(text: &str, phrases: &TerminatingPhrases) -> Option<EndKin
         Some(EndKind::Pass)
     } else {
         None
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

@@ -60,7 +60,6 @@ impl AiResult {
     /// explanation (the end and the judge's lines of the text report) as its failure, no steps.
     pub fn to_scenario_result(&self) -> ScenarioResult {
         ScenarioResult {
-            name: self.name.clone(),
             failure: (!self.passed()).then(|| match &self.session_failure {
                 // Could not be tested: kept as such for the exit code and the reports' kind.
                 Some(failure) if failure.untestable() => failure.clone(),
@@ -68,12 +67,8 @@ impl AiResult {
             }),
             transcript: self.transcript.clone(),
             duration: self.duration,
-            started_at: self.started_at,
-            steps: Vec::new(),
             first_message_id: self.first_message_id.clone(),
-            warnings: Vec::new(),
-            conversation_id: None,
-            cleanup: None,
+            ..ScenarioResult::new(self.name.clone(), self.started_at)
         }
     }
 

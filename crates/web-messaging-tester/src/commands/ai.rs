@@ -267,15 +267,7 @@ async fn check(args: &AiSettings) -> Result<Checked, String> {
     args.variables.install()?;
     let mut file = AiFile::load(&args.file).map_err(|e| e.to_string())?;
     allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())?;
-    let file_target = TargetSettings {
-        deployment_id: file.deployment_id.clone(),
-        region: file.region.clone(),
-        region_at: file.region_at.clone(),
-        endpoint: file.endpoint.clone(),
-        origin: file.origin.clone(),
-        autostart: file.autostart,
-        auth_code_variable: None,
-    };
+    let file_target = TargetSettings::from(&file.target);
     let plan = TargetPlan::prepare(&args.session, &file_target)?;
     if let Some(dir) = &args.out_dir {
         check_out_dir(dir)?;

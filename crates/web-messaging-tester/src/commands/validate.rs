@@ -60,13 +60,14 @@ pub fn check(path: &Path) -> Result<(FileKind, Vec<String>), InputError> {
         }
         FileKind::TestScript => {
             let script = TestScript::parse(path, &source)?;
-            let config = &script.config;
-            region::check_setting(None, config.region.as_deref(), config.region_at.as_ref())?;
+            let target = &script.config.target;
+            region::check_setting(None, target.region.as_deref(), target.region_at.as_ref())?;
             Ok((kind, Vec::new()))
         }
         FileKind::AiTest => {
             let file = AiFile::parse(path, &source)?;
-            region::check_setting(None, file.region.as_deref(), file.region_at.as_ref())?;
+            let target = &file.target;
+            region::check_setting(None, target.region.as_deref(), target.region_at.as_ref())?;
             Ok((kind, ai_warnings(&file)))
         }
     }

@@ -4,27 +4,21 @@
 //! Provider settings are checked against the provider they belong to: a key that another
 //! provider knows is refused with the keys this one accepts.
 
+use crate::format::config::{
+    FileTarget, RawFileTarget, optional_text, parse_yaml, require_scenarios,
+};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 use std::path::Path;
-use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables, read_file};
+use web_messaging_input::{InputError, read_file};
 
 /// A loaded, validated AI test file.
 #[derive(Debug, Clone)]
 pub struct AiFile {
-    /// `config.deploymentId`.
-    pub deployment_id: Option<String>,
-    /// `config.region`.
-    pub region: Option<String>,
-    /// Where `config.region` is written (its file, line, column and key).
-    pub region_at: Option<InputError>,
-    /// `config.origin`.
-    pub origin: Option<String>,
-    /// `config.endpoint` (ours, as in test-scripts).
-    pub endpoint: Option<String>,
-    /// `config.autostart` (ours, as in test-scripts).
-    pub autostart: Option<bool>,
+    /// `config.deploymentId`, `region`, `origin`, and (ours, as in test-scripts) `endpoint`
+    /// and `autostart`.
+    pub target: FileTarget,
     /// `config.ai`: the model that plays the customer.
     pub ai: ProviderSpec,
     /// `config.ai.maxTurns` (ours).
@@ -306,30 +300,18 @@ impl AiFile {
     /// Validates an AI test file's text.
     pub fn parse(path: &Path, source: &str) -> Result<AiFile, InputError> {
         let file = path.display().to_string();
-        let raw: RawFile = from_yaml_with_variables(
-            &file,
-            source,
-            drop_spanned_steps,
-            crate::format::variables::installed().as_deref(),
-        )
-        .map_err(|e| reword_provider_key(e, source))?;
+        let raw: RawFile = parse_yaml(&file, source).map_err(|e| reword_provider_key(e, source))?;
         let config = raw.config.value;
-        let text =
-            |field: Option<Spanned<String>>, key: &str| -> Result<Option<String>, InputError> {
-                match field {
-                    Some(s) if s.value.trim().is_empty() => Err(empty(&file, &s.referenced, key)),
-                    Some(s) => Ok(Some(s.value)),
-                    None => Ok(None),
-                }
-            };
-        let deployment_id = text(config.deployment_id, "config.deploymentId")?;
-        let region_at = config
-            .region
-            .as_ref()
-            .map(|r| InputError::at(&file, &r.referenced, "config.region", ""));
-        let region = text(config.region, "config.region")?;
-        let origin = text(config.origin, "config.origin")?;
-        let endpoint = text(config.endpoint, "config.endpoint")?;
+        let target = FileTarget::read(
+            &file,
+            RawFileTarget {
+                deployment_id: config.deployment_id,
+                region: config.region,
+                origin: config.origin,
+                endpoint: config.endpoint,
+                autostart: config.autostart,
+            },
+        )?;
         let ai = config.ai.value;
         let spec = provider_spec(&file, &ai.provider, ai.config, "config.ai")?;
         let max_turns = match ai.max_turns {
@@ -344,25 +326,13 @@ impl AiFile {
             Some(m) => Some(m.value),
             None => None,
         };
-        if raw.scenarios.value.is_empty() {
-            return Err(InputError::at(
-                &file,
-                &raw.scenarios.referenced,
-                "scenarios",
-                "must have at least 1 scenario",
-            ));
-        }
+        require_scenarios(&file, &raw.scenarios)?;
         let mut scenarios = Vec::new();
         for (name, scenario) in raw.scenarios.value {
             scenarios.push(convert_scenario(&file, name, scenario.value)?);
         }
         Ok(AiFile {
-            deployment_id,
-            region,
-            region_at,
-            origin,
-            endpoint,
-            autostart: config.autostart,
+            target,
             ai: spec,
             max_turns,
             scenarios,
@@ -538,13 +508,7 @@ fn provider_spec(
     )?;
 
     let key = |name: &str| format!("{at}.config.{name}");
-    let text = |field: Option<Spanned<String>>, name: &str| -> Result<Option<String>, InputError> {
-        match field {
-            Some(s) if s.value.trim().is_empty() => Err(empty(file, &s.referenced, &key(name))),
-            Some(s) => Ok(Some(s.value)),
-            None => Ok(None),
-        }
-    };
+    let text = |field: Option<Spanned<String>>, name: &str| optional_text(file, field, &key(name));
     let range =
         |field: Option<Spanned<f64>>, name: &str, max: f64| -> Result<Option<f64>, InputError> {
             match field {

@@ -3,6 +3,7 @@
 //! values (errors name file, line, column and key) and nothing more.
 
 pub mod ai_script;
+pub mod config;
 pub mod duration;
 pub mod platform_steps;
 pub mod script;

@@ -1,6 +1,9 @@
 //! Test-scripts: upstream's YAML format (`config` + `scenarios`), loaded with positions so every
 //! mistake is reported with its file, line, column and key before anything connects.
 
+use crate::format::config::{
+    FileTarget, RawFileTarget, optional_text, parse_yaml, require_scenarios,
+};
 use crate::format::duration::{parse_say_delay, parse_scenario_timeout, parse_timeout};
 use genesys_web_messaging::{JsRegex, SenderKind};
 use indexmap::IndexMap;
@@ -8,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use std::path::Path;
 use std::time::Duration;
-use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables, read_file};
+use web_messaging_input::{InputError, read_file};
 
 /// A loaded, validated test-script.
 #[derive(Debug, Clone)]
@@ -22,16 +25,8 @@ pub struct TestScript {
 /// The `config` section: upstream's keys plus our optional extensions.
 #[derive(Debug, Clone, Default)]
 pub struct FileConfig {
-    /// `deploymentId`.
-    pub deployment_id: Option<String>,
-    /// `region`, the bare domain (e.g. `mypurecloud.ie`).
-    pub region: Option<String>,
-    /// Where `region` is written (its file, line, column and key).
-    pub region_at: Option<InputError>,
-    /// `origin`.
-    pub origin: Option<String>,
-    /// `endpoint`: a WebSocket URL that replaces the region-derived one.
-    pub endpoint: Option<String>,
+    /// `deploymentId`, `region`, `origin`, `endpoint` and `autostart`: where the sessions go.
+    pub target: FileTarget,
     /// `timeout`: seconds each wait may take.
     pub timeout: Option<Duration>,
     /// `sayDelay`: quiet time before each `say` (e.g. `2s`, `500ms`).
@@ -40,9 +35,6 @@ pub struct FileConfig {
     pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
     pub load_thresholds: Vec<crate::format::threshold::Threshold>,
-    /// `autostart`: send the Presence `Join` when each new session starts (true) or never
-    /// (false), whatever the deployment configuration says.
-    pub autostart: Option<bool>,
     /// `auth.codeVariable`: the environment variable holding the code of an authenticated
     /// session (`configureAuthenticatedSession`).
     pub auth_code_variable: Option<String>,
@@ -464,24 +456,12 @@ impl TestScript {
     /// Validates a test-script's text.
     pub fn parse(path: &Path, source: &str) -> Result<TestScript, InputError> {
         let file = path.display().to_string();
-        let raw: RawScript = from_yaml_with_variables(
-            &file,
-            source,
-            drop_spanned_steps,
-            crate::format::variables::installed().as_deref(),
-        )?;
+        let raw: RawScript = parse_yaml(&file, source)?;
         let config = match raw.config {
             Some(c) => convert_config(&file, c.value)?,
             None => FileConfig::default(),
         };
-        if raw.scenarios.value.is_empty() {
-            return Err(InputError::at(
-                &file,
-                &raw.scenarios.referenced,
-                "scenarios",
-                "must have at least 1 scenario",
-            ));
-        }
+        require_scenarios(&file, &raw.scenarios)?;
         let mut scenarios = Vec::new();
         for (name, steps) in raw.scenarios.value {
             let mut converted = Vec::new();
@@ -498,18 +478,6 @@ impl TestScript {
 }
 
 fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> {
-    let text = |field: Option<Spanned<String>>, key: &str| -> Result<Option<String>, InputError> {
-        match field {
-            Some(s) if s.value.trim().is_empty() => Err(InputError::at(
-                file,
-                &s.referenced,
-                &format!("config.{key}"),
-                "is not allowed to be empty",
-            )),
-            Some(s) => Ok(Some(s.value)),
-            None => Ok(None),
-        }
-    };
     let timeout = match raw.timeout {
         Some(s) => Some(
             parse_timeout(&s.value)
@@ -549,31 +517,25 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         load_thresholds.push(parsed);
     }
     Ok(FileConfig {
-        deployment_id: text(raw.deployment_id, "deploymentId")?,
-        region_at: raw
-            .region
-            .as_ref()
-            .map(|r| InputError::at(file, &r.referenced, "config.region", "")),
-        region: text(raw.region, "region")?,
-        origin: text(raw.origin, "origin")?,
-        endpoint: text(raw.endpoint, "endpoint")?,
+        target: FileTarget::read(
+            file,
+            RawFileTarget {
+                deployment_id: raw.deployment_id,
+                region: raw.region,
+                origin: raw.origin,
+                endpoint: raw.endpoint,
+                autostart: raw.autostart,
+            },
+        )?,
         timeout,
         say_delay,
         scenario_timeout,
         load_thresholds,
-        autostart: raw.autostart,
-        auth_code_variable: match raw.auth.and_then(|a| a.code_variable) {
-            Some(v) if v.value.trim().is_empty() => {
-                return Err(InputError::at(
-                    file,
-                    &v.referenced,
-                    "config.auth.codeVariable",
-                    "is not allowed to be empty",
-                ));
-            }
-            Some(v) => Some(v.value),
-            None => None,
-        },
+        auth_code_variable: optional_text(
+            file,
+            raw.auth.and_then(|a| a.code_variable),
+            "config.auth.codeVariable",
+        )?,
     })
 }
 
@@ -983,7 +945,10 @@ mod tests {
             "config:\n  deploymentId: d\n  region: xxxx.pure.cloud\nscenarios:\n  \"B\":\n    - say: Yes\n    - say: 0755\n    - waitForReplyMatching: Thank you[\\.]+\n  \"A\": []\n",
         )
         .unwrap();
-        assert_eq!(script.config.region.as_deref(), Some("xxxx.pure.cloud"));
+        assert_eq!(
+            script.config.target.region.as_deref(),
+            Some("xxxx.pure.cloud")
+        );
         let names: Vec<_> = script.scenarios.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["B", "A"]);
         assert!(matches!(&script.scenarios[0].steps[0], Step::Say(s) if s == "Yes"));
@@ -1165,11 +1130,15 @@ mod tests {
     #[test]
     fn autostart_is_a_boolean_setting() {
         let on = parse("config:\n  autostart: true\nscenarios:\n  a: []\n").unwrap();
-        assert_eq!(on.config.autostart, Some(true));
+        assert_eq!(on.config.target.autostart, Some(true));
         let off = parse("config:\n  autostart: false\nscenarios:\n  a: []\n").unwrap();
-        assert_eq!(off.config.autostart, Some(false));
+        assert_eq!(off.config.target.autostart, Some(false));
         assert_eq!(
-            parse("scenarios:\n  a: []\n").unwrap().config.autostart,
+            parse("scenarios:\n  a: []\n")
+                .unwrap()
+                .config
+                .target
+                .autostart,
             None
         );
         let e = parse("config:\n  autostart: maybe\nscenarios:\n  a: []\n").unwrap_err();

@@ -117,6 +117,19 @@ pub fn short_names(files: &[PathBuf]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The files' paths below `root`, with `/` on every platform.
+    fn relative(files: &[PathBuf], root: &Path) -> Vec<String> {
+        files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect()
+    }
+
     #[test]
     fn expands_globs_recursively_sorted_and_deduplicated() {
         let dir = tempfile::tempdir().unwrap();
@@ -127,15 +140,7 @@ mod tests {
         }
         let pattern = root.join("a/**/*.yml");
         let files = expand(&[root.join("a/2.yml"), pattern]).unwrap();
-        let names: Vec<_> = files
-            .iter()
-            .map(|p| {
-                p.strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            })
-            .collect();
+        let names = relative(&files, root);
         assert_eq!(names, ["a/2.yml", "a/1.yml", "a/b/3.yml"]);
         let none = expand(&[root.join("*.json")]).unwrap_err();
         assert!(none.starts_with("no file matches"), "{none}");
@@ -156,15 +161,7 @@ mod tests {
             std::fs::write(root.join(f), "x").unwrap();
         }
         let files = expand_with(&[root.join("t")], |p| !p.ends_with("bot.yml")).unwrap();
-        let names: Vec<_> = files
-            .iter()
-            .map(|p| {
-                p.strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            })
-            .collect();
+        let names = relative(&files, root);
         assert_eq!(names, ["t/a.yml", "t/b.yaml", "t/sub/c.yml"]);
         std::fs::create_dir_all(root.join("empty")).unwrap();
         let e = expand(&[root.join("empty")]).unwrap_err();

@@ -3,6 +3,7 @@
 //! the simulator for `--simulate`, and builds the [`SessionConfig`] every session starts from.
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
+use crate::format::config::FileTarget;
 use crate::format::script::FileConfig;
 use crate::plan::deployment_config::{
     DeploymentConfig, FETCH_TIMEOUT, Fetched, config_url, discover,
@@ -44,16 +45,25 @@ pub struct TargetSettings {
     pub auth_code_variable: Option<String>,
 }
 
+impl From<&FileTarget> for TargetSettings {
+    fn from(target: &FileTarget) -> Self {
+        TargetSettings {
+            deployment_id: target.deployment_id.clone(),
+            region: target.region.clone(),
+            region_at: target.region_at.clone(),
+            endpoint: target.endpoint.clone(),
+            origin: target.origin.clone(),
+            autostart: target.autostart,
+            auth_code_variable: None,
+        }
+    }
+}
+
 impl From<&FileConfig> for TargetSettings {
     fn from(config: &FileConfig) -> Self {
         TargetSettings {
-            deployment_id: config.deployment_id.clone(),
-            region: config.region.clone(),
-            region_at: config.region_at.clone(),
-            endpoint: config.endpoint.clone(),
-            origin: config.origin.clone(),
-            autostart: config.autostart,
             auth_code_variable: config.auth_code_variable.clone(),
+            ..TargetSettings::from(&config.target)
         }
     }
 }

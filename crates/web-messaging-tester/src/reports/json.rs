@@ -549,19 +549,11 @@ pub(crate) mod tests {
     #[test]
     fn session_warnings_reach_every_report() {
         let result = ScenarioResult {
-            name: "s".into(),
-            failure: None,
-            transcript: genesys_web_messaging::Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: "2026-01-02T03:04:05Z".parse().unwrap(),
-            steps: Vec::new(),
-            first_message_id: None,
             warnings: vec![
                 "Genesys sent a frame of class BrandNewEvent, which this tool does not use: {\"x\":\"<b>\"}"
                     .into(),
             ],
-            conversation_id: None,
-            cleanup: None,
+            ..ScenarioResult::new("s".into(), "2026-01-02T03:04:05Z".parse().unwrap())
         };
         let context = ScenarioContext {
             file: "t.yml",

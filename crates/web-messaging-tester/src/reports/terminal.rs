@@ -50,12 +50,40 @@ impl Extra {
     }
 }
 
+/// What a result without an extra gets: nothing added.
+static NO_EXTRA: Extra = Extra {
+    label: None,
+    notes: Vec::new(),
+    timeout: None,
+};
+
 /// One scenario's block: its title (name, verdict, label) and the lines under it.
 struct Block<'a> {
     name: &'a str,
     verdict: Verdict,
     label: Option<&'a str>,
     body: Vec<String>,
+}
+
+impl<'a> Block<'a> {
+    /// The block of one result, titled with its extra's label.
+    fn new(name: &'a str, verdict: Verdict, extra: &'a Extra, body: Vec<String>) -> Block<'a> {
+        Block {
+            name,
+            verdict,
+            label: extra.label.as_deref(),
+            body,
+        }
+    }
+}
+
+/// Each result with the extra at its position (nothing added where `extras` is shorter).
+fn with_extras<'a, R>(
+    results: &'a [R],
+    extras: &'a [Extra],
+) -> impl Iterator<Item = (&'a R, &'a Extra)> {
+    let extras = extras.iter().chain(std::iter::repeat(&NO_EXTRA));
+    results.iter().zip(extras)
 }
 
 /// The one text renderer: passed blocks (unless `failures_only`), failed blocks, then the
@@ -86,18 +114,10 @@ pub fn render(
     failures_only: bool,
     timeout: Duration,
 ) -> String {
-    let none = Extra::default();
-    let blocks: Vec<Block<'_>> = results
-        .iter()
-        .enumerate()
-        .map(|(i, result)| {
-            let extra = extras.get(i).unwrap_or(&none);
-            Block {
-                name: &result.name,
-                verdict: Verdict::of(result),
-                label: extra.label.as_deref(),
-                body: scenario_body(result, extra, timeout),
-            }
+    let blocks: Vec<Block<'_>> = with_extras(results, extras)
+        .map(|(result, extra)| {
+            let body = scenario_body(result, extra, timeout);
+            Block::new(&result.name, Verdict::of(result), extra, body)
         })
         .collect();
     render_blocks(&blocks, failures_only)
@@ -106,22 +126,14 @@ pub fn render(
 /// Renders an `ai` run: a block per result (placeholder values, conversation, verdict, notes),
 /// then the summary. `extras` go with `results` by position.
 pub fn render_ai(results: &[AiResult], extras: &[Extra]) -> String {
-    let none = Extra::default();
-    let blocks: Vec<Block<'_>> = results
-        .iter()
-        .enumerate()
-        .map(|(i, result)| {
-            let extra = extras.get(i).unwrap_or(&none);
-            Block {
-                name: &result.name,
-                verdict: if result.passed() {
-                    Verdict::Pass
-                } else {
-                    Verdict::Fail
-                },
-                label: extra.label.as_deref(),
-                body: ai_body(result, extra),
-            }
+    let blocks: Vec<Block<'_>> = with_extras(results, extras)
+        .map(|(result, extra)| {
+            let verdict = if result.passed() {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            Block::new(&result.name, verdict, extra, ai_body(result, extra))
         })
         .collect();
     render_blocks(&blocks, false)
@@ -242,21 +254,12 @@ pub fn totals(results: &[ScenarioResult], duration: Duration) -> String {
 mod tests {
     use super::*;
     use crate::run::Failure;
-    use genesys_web_messaging::Transcript;
 
     #[test]
     fn totals_count_interruptions_apart() {
         let result = |failure: Option<Failure>| ScenarioResult {
-            name: "s".into(),
             failure,
-            transcript: Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            steps: Vec::new(),
-            first_message_id: None,
-            warnings: Vec::new(),
-            conversation_id: None,
-            cleanup: None,
+            ..ScenarioResult::new("s".into(), jiff::Timestamp::now())
         };
         let results = [
             result(None),
@@ -276,18 +279,10 @@ mod tests {
 
     #[test]
     fn one_passing_scenario_matches_upstreams_exact_output() {
-        let results = [ScenarioResult {
-            name: "scenario1".into(),
-            failure: None,
-            transcript: Transcript::default(),
-            duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
-            steps: Vec::new(),
-            first_message_id: None,
-            warnings: Vec::new(),
-            conversation_id: None,
-            cleanup: None,
-        }];
+        let results = [ScenarioResult::new(
+            "scenario1".into(),
+            jiff::Timestamp::now(),
+        )];
         let text = render(&results, &[], false, Duration::from_secs(10));
         let plain = anstream::adapter::strip_str(&text).to_string();
         assert_eq!(

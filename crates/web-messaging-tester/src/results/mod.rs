@@ -8,6 +8,7 @@ use crate::load::stats::ErrorKind;
 use crate::run::associate::{Association, UNASSOCIATED};
 use crate::run::{Failure, ScenarioResult};
 use crate::secrets::{bound, redact};
+use crate::text::capitalise;
 use genesys_web_messaging::{Expectation, Fault, SayError, Transcript, WaitError, WaitFailure};
 use std::fmt::Write;
 use std::time::Duration;
@@ -484,14 +485,6 @@ fn list(items: &[String]) -> String {
         .iter()
         .map(|t| format!("\n - {}", bound(t).replace('\n', "\n   ")))
         .collect()
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

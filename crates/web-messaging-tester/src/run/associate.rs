@@ -398,21 +398,6 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_for_a_region_and_for_a_base_url() {
-        let e = Endpoints::for_region("mypurecloud.ie").unwrap();
-        assert_eq!(e.login, "https://login.mypurecloud.ie");
-        assert_eq!(e.api, "https://api.mypurecloud.ie");
-        assert_eq!(
-            e.conversation_link("c-1"),
-            "https://apps.mypurecloud.ie/directory/#/analytics/interactions/c-1/admin"
-        );
-        let e = Endpoints::for_region("http://127.0.0.1:9/").unwrap();
-        assert_eq!(e.login, "http://127.0.0.1:9");
-        assert_eq!(e.api, "http://127.0.0.1:9");
-        assert!(Endpoints::for_region("my purecloud").is_err());
-    }
-
-    #[test]
     fn environment_variables_are_checked_in_order_and_named() {
         let e = Credentials::from_lookup(|_| None).unwrap_err();
         assert!(e.starts_with("\"GENESYS_REGION\" is required"), "{e}");

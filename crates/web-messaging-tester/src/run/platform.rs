@@ -407,20 +407,16 @@ impl PlatformRun {
     }
 
     async fn live(&self, conversation_id: &str) -> Result<MessageConversation, String> {
-        self.client
-            .conversation(conversation_id)
-            .await
-            .map_err(|e| format!("the live conversation could not be read: {e}"))
+        let read = self.client.conversation(conversation_id).await;
+        read.map_err(unreadable("the live conversation"))
     }
 
     async fn analytics(
         &self,
         conversation_id: &str,
     ) -> Result<Option<AnalyticsConversation>, String> {
-        self.client
-            .analytics_conversation(conversation_id)
-            .await
-            .map_err(|e| format!("analytics could not be read: {e}"))
+        let read = self.client.analytics_conversation(conversation_id).await;
+        read.map_err(unreadable("analytics"))
     }
 
     async fn poll(
@@ -652,7 +648,7 @@ impl PlatformRun {
                     .client
                     .flow_milestones(id, &format!("{from}/{to}"))
                     .await
-                    .map_err(|e| format!("the flows aggregates could not be read: {e}"))?;
+                    .map_err(unreadable("the flows aggregates"))?;
                 if reached.get(&milestone).is_some_and(|n| *n > 0) {
                     return Ok(Poll::Holds);
                 }
@@ -793,6 +789,11 @@ impl PlatformRun {
             )),
         }
     }
+}
+
+/// The reason a poll gives when a Platform read fails: what could not be read, and why.
+fn unreadable(what: &'static str) -> impl FnOnce(PlatformError) -> String {
+    move |e| format!("{what} could not be read: {e}")
 }
 
 fn describe(e: &PlatformError) -> String {

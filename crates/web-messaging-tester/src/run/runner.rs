@@ -175,19 +175,28 @@ impl Failure {
 }
 
 impl ScenarioResult {
-    /// The result of a scenario that never ran.
-    pub fn not_run(name: String, failure: Failure) -> ScenarioResult {
+    /// The result of a scenario that started at `started_at`, nothing recorded yet: no
+    /// failure, no steps, no transcript.
+    pub fn new(name: String, started_at: jiff::Timestamp) -> ScenarioResult {
         ScenarioResult {
             name,
-            failure: Some(failure),
+            failure: None,
             transcript: Transcript::default(),
             duration: Duration::ZERO,
-            started_at: jiff::Timestamp::now(),
+            started_at,
             steps: Vec::new(),
             first_message_id: None,
             warnings: Vec::new(),
             conversation_id: None,
             cleanup: None,
+        }
+    }
+
+    /// The result of a scenario that never ran.
+    pub fn not_run(name: String, failure: Failure) -> ScenarioResult {
+        ScenarioResult {
+            failure: Some(failure),
+            ..ScenarioResult::new(name, jiff::Timestamp::now())
         }
     }
 
@@ -388,18 +397,7 @@ async fn run_scenario(
     // Connecting and the session start share the timeout (`-t`).
     let mut session = settings.guest.session.clone();
     session.connect_timeout = settings.guest.timeout;
-    let mut result = ScenarioResult {
-        name: scenario.name.clone(),
-        failure: None,
-        transcript: Transcript::default(),
-        duration: Duration::ZERO,
-        started_at,
-        steps: Vec::new(),
-        first_message_id: None,
-        warnings: Vec::new(),
-        conversation_id: None,
-        cleanup: None,
-    };
+    let mut result = ScenarioResult::new(scenario.name.clone(), started_at);
     let mut platform = settings
         .platform
         .as_ref()

@@ -13,6 +13,7 @@ use super::google_auth::GoogleAuth;
 use super::{ChatMessage, Completion, Env, Role, Usage};
 use crate::ai::http::{Http, ProviderError};
 use crate::format::ai_script::{Example, ProviderKind, ProviderSpec};
+use reqwest::RequestBuilder;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -33,6 +34,31 @@ pub struct Google {
 enum Credentials {
     ApiKey(String),
     Adc(Box<GoogleAuth>),
+}
+
+/// What one request is signed with: the Gemini API's key, or a token of the Application
+/// Default Credentials.
+enum Signature<'a> {
+    ApiKey(&'a str),
+    Bearer(String),
+}
+
+impl Signature<'_> {
+    /// The request with its credential header.
+    fn sign(&self, request: RequestBuilder) -> RequestBuilder {
+        match self {
+            Signature::ApiKey(key) => request.header("x-goog-api-key", *key),
+            Signature::Bearer(token) => request.bearer_auth(token),
+        }
+    }
+
+    /// The credential, kept out of every error.
+    fn secret(&self) -> &str {
+        match self {
+            Signature::ApiKey(key) => key,
+            Signature::Bearer(token) => token,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, Default)]
@@ -223,39 +249,21 @@ impl Google {
             contents,
             generation_config: &self.generation,
         };
-        let response: Response = match &self.credentials {
-            Credentials::ApiKey(key) => {
-                self.http
-                    .send_json(
-                        "generateContent",
-                        || {
-                            self.http
-                                .client()
-                                .post(&self.url)
-                                .header("x-goog-api-key", key)
-                                .json(&request)
-                        },
-                        &[key],
-                    )
-                    .await?
-            }
-            Credentials::Adc(auth) => {
-                let token = auth.token().await?;
-                self.http
-                    .send_json(
-                        "generateContent",
-                        || {
-                            self.http
-                                .client()
-                                .post(&self.url)
-                                .bearer_auth(&token)
-                                .json(&request)
-                        },
-                        &[&token],
-                    )
-                    .await?
-            }
+        let signature = match &self.credentials {
+            Credentials::ApiKey(key) => Signature::ApiKey(key),
+            Credentials::Adc(auth) => Signature::Bearer(auth.token().await?),
         };
+        let response: Response = self
+            .http
+            .send_json(
+                "generateContent",
+                || {
+                    let post = self.http.client().post(&self.url);
+                    signature.sign(post).json(&request)
+                },
+                &[signature.secret()],
+            )
+            .await?;
         read_answer(response)
     }
 }

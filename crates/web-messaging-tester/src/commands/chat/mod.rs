@@ -201,7 +201,7 @@ fn prepare(settings: &ChatSettings) -> Result<Prepared, String> {
     let given_id = cli
         .deployment_id
         .clone()
-        .or_else(|| file.deployment_id.clone());
+        .or_else(|| file.target.deployment_id.clone());
     let target = TargetConfig {
         deployment_id: given_id,
         region: plan.target.region.clone(),

@@ -564,7 +564,7 @@ mod tests {
         let saved = save(&path, "s", &steps, &target).unwrap();
         assert!(saved.created);
         let script = TestScript::load(&path).unwrap();
-        assert_eq!(script.config.deployment_id.as_deref(), Some("dep"));
+        assert_eq!(script.config.target.deployment_id.as_deref(), Some("dep"));
         assert_eq!(script.config.auth_code_variable.as_deref(), Some("MY_CODE"));
     }
 
