@@ -61,4 +61,4 @@ pub use client::{
 };
 pub use error::{PlatformError, error_code};
 pub use retry::RetryRule;
-pub use suggest::close_matches;
+pub use suggest::{close_matches, edit_distance};

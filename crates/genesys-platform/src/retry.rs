@@ -50,6 +50,7 @@ mod tests {
         let rule = RetryRule::default();
         assert_eq!(rule.wait(1, None), Duration::from_millis(500));
         assert_eq!(rule.wait(2, None), Duration::from_secs(1));
+        assert_eq!(rule.wait(3, None), Duration::from_secs(2));
         assert_eq!(rule.wait(20, None), Duration::from_secs(30));
         assert_eq!(
             rule.wait(1, Some(Duration::from_secs(7))),

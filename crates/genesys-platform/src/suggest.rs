@@ -8,7 +8,7 @@ pub fn close_matches(wanted: &str, candidates: &[&str], max: usize) -> Vec<Strin
         .iter()
         .filter_map(|candidate| {
             let lower = candidate.to_lowercase();
-            let distance = levenshtein(&wanted, &lower);
+            let distance = edit_distance(&wanted, &lower);
             let limit = (wanted.chars().count() / 3).max(2);
             let contains =
                 !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower));
@@ -24,8 +24,9 @@ pub fn close_matches(wanted: &str, candidates: &[&str], max: usize) -> Vec<Strin
         .collect()
 }
 
-/// Edit distance, in characters; names are short (bounded at 200 characters each).
-fn levenshtein(a: &str, b: &str) -> usize {
+/// Levenshtein distance, in characters, as written (case counts); each text is read up to
+/// its first 200 characters, so a long input costs no more than a short one.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(200).collect();
     let b: Vec<char> = b.chars().take(200).collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();

@@ -6,7 +6,7 @@ use crate::connection;
 use crate::flow::BotFlow;
 use crate::http::{self, Head, Rewind};
 use crate::limits::SimulatorLimits;
-use crate::shared::{OpenConnection, Shared, stopped};
+use crate::shared::{OpenConnection, Shared, far_future, stopped};
 use crate::tls::{Identity, self_signed};
 use rustls::pki_types::CertificateDer;
 use serde_json::Value;
@@ -431,9 +431,4 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     } else {
         http::serve(stream, peer, shared, stop).await;
     }
-}
-
-/// A deadline that never comes in practice, for durations too long to add to `now`.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }

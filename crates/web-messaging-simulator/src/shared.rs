@@ -9,7 +9,9 @@ use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// What every connection task shares.
 pub(crate) struct Shared {
@@ -129,6 +131,11 @@ impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// A deadline that never comes in practice, for durations too long to add to `now`.
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }
 
 /// Resolves once the simulator stops (or is dropped). The `Ref` that `wait_for` returns is

@@ -5,7 +5,7 @@
 //! Frames are finished here as JSON (`serde_json`), on top of the bot message the connection
 //! builds: the client library's types carry neither `datePicker` nor `channel.from`.
 
-use super::machine::{Machine, far_future};
+use super::machine::Machine;
 use super::outgoing::{Outgoing, render};
 use super::schedule::Action;
 use crate::conversation::{FlowRecord, Handover};
@@ -14,6 +14,7 @@ use crate::flow::{
     parse_time,
 };
 use crate::session::{SessionState, lock};
+use crate::shared::far_future;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::SystemTime;

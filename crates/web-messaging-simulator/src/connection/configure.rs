@@ -2,11 +2,12 @@
 //! session is configured (token, deployment, messenger, authentication), then the session
 //! found or made and the `SessionResponse`.
 
-use super::machine::{Attached, Machine, Out, far_future};
+use super::machine::{Attached, Machine, Out};
 use super::outgoing::{bad_request, session_expired, string_error};
 use super::schedule::Action;
 use crate::frames;
 use crate::session::{Lookup, lock};
+use crate::shared::far_future;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,10 +9,9 @@ use crate::flow::BotFlow;
 use crate::frames;
 use crate::limits::FrameBudget;
 use crate::session::{Notice, SessionState, SharedSession, lock};
-use crate::shared::Shared;
+use crate::shared::{Shared, far_future};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -355,9 +354,4 @@ impl Machine {
         }
         metadata
     }
-}
-
-/// A deadline that never comes in practice, for durations too long to add to `now`.
-pub(super) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
 }

@@ -1,11 +1,12 @@
 //! What the bot does and when: a matched rule's replies and actions put on the schedule, and
 //! every action run once it falls due (with `faults.latencyMs` holding frames back).
 
-use super::machine::{Machine, Out, far_future};
+use super::machine::{Machine, Out};
 use super::outgoing::{Outgoing, render, string_error};
 use super::schedule::Action;
 use crate::flow::{Captures, Reply, Rule};
 use crate::session::lock;
+use crate::shared::far_future;
 use genesys_web_messaging::protocol::{EventKind, MessageEvent};
 use std::sync::Arc;
 use tokio::time::Instant;

@@ -218,23 +218,6 @@ fn describe_transport(e: &reqwest::Error) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_doubles_and_is_capped_and_retry_after_wins() {
-        let policy = RetryPolicy::default();
-        assert_eq!(policy.wait(1, None), Duration::from_millis(500));
-        assert_eq!(policy.wait(2, None), Duration::from_secs(1));
-        assert_eq!(policy.wait(3, None), Duration::from_secs(2));
-        assert_eq!(policy.wait(20, None), Duration::from_secs(30));
-        assert_eq!(
-            policy.wait(1, Some(Duration::from_secs(7))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            policy.wait(1, Some(Duration::from_secs(3600))),
-            Duration::from_secs(30)
-        );
-    }
-
     #[tokio::test]
     async fn a_huge_or_strange_retry_after_never_panics() {
         use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};

@@ -3,9 +3,8 @@
 //! stops the command with exit 2 before anything is written.
 
 use crate::Outcome;
-use crate::reports::{Destinations, RunReport, Summary, Tool};
+use crate::reports::{Destinations, RunReport, Summary, Tool, wall_span};
 use std::collections::HashSet;
-use std::time::Duration;
 
 /// Runs `report merge`. Exit 0 when every merged scenario passed, 1 when one failed, 2 for
 /// unreadable or incompatible inputs or unwritable outputs.
@@ -95,26 +94,9 @@ pub fn run(
 
 /// One report of every scenario, in the order of the inputs; its time span covers them all.
 pub fn merge(reports: Vec<RunReport>) -> RunReport {
-    let started_at = reports
-        .iter()
-        .map(|r| r.started_at)
-        .min()
-        .unwrap_or_else(jiff::Timestamp::now);
-    let ended_at = reports
-        .iter()
-        .filter_map(|r| {
-            r.started_at
-                .checked_add(Duration::from_millis(r.duration_ms))
-                .ok()
-        })
-        .max()
-        .unwrap_or(started_at);
-    let duration_ms = ended_at
-        .duration_since(started_at)
-        .as_millis()
-        .max(0)
-        .try_into()
-        .unwrap_or(0);
+    let (started_at, duration_ms) =
+        wall_span(reports.iter().map(|r| (r.started_at, r.duration_ms)))
+            .unwrap_or_else(|| (jiff::Timestamp::now(), 0));
     // The shards ran one command: its options are the first report's, without `--shard`.
     let options = reports
         .first()
@@ -161,6 +143,7 @@ fn without_shard(options: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::reports::json::tests::sample;
+    use std::time::Duration;
 
     #[test]
     fn merges_scenarios_and_spans_the_runs() {

@@ -143,26 +143,10 @@ fn suggestion(value: &str) -> Option<&'static str> {
     }
     KNOWN_REGIONS
         .iter()
-        .map(|region| (edit_distance(host, region), *region))
+        .map(|region| (genesys_platform::edit_distance(host, region), *region))
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, region)| region)
-}
-
-/// Levenshtein distance, in characters (inputs are short: a region's value).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().take(256).collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

@@ -48,6 +48,23 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioReport>,
 }
 
+/// The wall time of runs that each started at a time and took some milliseconds (the
+/// scenarios of a suite, the shards of a run): the first start, and the milliseconds from it
+/// to the last end, however many ran at once. `None` when there are none.
+pub fn wall_span(
+    runs: impl IntoIterator<Item = (jiff::Timestamp, u64)>,
+) -> Option<(jiff::Timestamp, u64)> {
+    let runs: Vec<(jiff::Timestamp, u64)> = runs.into_iter().collect();
+    let start = runs.iter().map(|(started_at, _)| *started_at).min()?;
+    let end = runs
+        .iter()
+        .filter_map(|(started_at, ms)| started_at.checked_add(Duration::from_millis(*ms)).ok())
+        .max()
+        .unwrap_or(start);
+    let ms = u64::try_from(end.duration_since(start).as_millis().max(0)).unwrap_or_default();
+    Some((start, ms))
+}
+
 /// The program that wrote a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

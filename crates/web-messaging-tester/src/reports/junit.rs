@@ -17,7 +17,7 @@
 //! is a wall time: a suite's is the span from its first scenario's start to its last one's end,
 //! not the sum of scenarios that ran in parallel.
 
-use super::{RunReport, ScenarioReport};
+use super::{RunReport, ScenarioReport, wall_span};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write;
 use std::time::Duration;
@@ -64,21 +64,7 @@ pub fn render(report: &RunReport) -> Result<String, quick_junit::SerializeError>
 /// From the first scenario's start to the last one's end, in milliseconds: the suite's wall
 /// time, however many of its scenarios ran at once.
 fn wall_span_ms(scenarios: &[&ScenarioReport]) -> u64 {
-    let start = scenarios.iter().map(|s| s.started_at).min();
-    let end = scenarios
-        .iter()
-        .filter_map(|s| {
-            s.started_at
-                .checked_add(Duration::from_millis(s.duration_ms))
-                .ok()
-        })
-        .max();
-    match (start, end) {
-        (Some(start), Some(end)) => {
-            u64::try_from(end.duration_since(start).as_millis().max(0)).unwrap_or_default()
-        }
-        _ => 0,
-    }
+    wall_span(scenarios.iter().map(|s| (s.started_at, s.duration_ms))).map_or(0, |(_, ms)| ms)
 }
 
 /// What the run was: the tool and its version, the target of `file`, the command's options.

@@ -14,7 +14,7 @@ pub mod write;
 
 pub use json::{
     ConversationReport, FORMAT_VERSION, FailureReport, LineReport, RunReport, ScenarioContext,
-    ScenarioReport, ShardInfo, StepReport, Summary, TargetReport, Tool, record_options,
+    ScenarioReport, ShardInfo, StepReport, Summary, TargetReport, Tool, record_options, wall_span,
 };
 
 use crate::secrets::redact;
