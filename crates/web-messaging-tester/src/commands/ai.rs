@@ -17,7 +17,7 @@ use crate::ai::result::AiResult;
 use crate::commands::{CiSettings, after_writing_reports};
 use crate::format::ai_script::{AiFile, AiScenario, ProviderSpec};
 use crate::interrupt::{Interrupt, Signal};
-use crate::plan::target::{SessionSettings, TargetPlan, TargetSettings};
+use crate::plan::target::{SessionSettings, TargetPlan};
 use crate::reports::ai::{OutputDir, check_out_dir};
 use crate::reports::terminal::Extra;
 use crate::reports::terminal::{render_ai as render, transcript_line};
@@ -267,8 +267,7 @@ async fn check(args: &AiSettings) -> Result<Checked, String> {
     args.variables.install()?;
     let mut file = AiFile::load(&args.file).map_err(|e| e.to_string())?;
     allow_key_variables(&mut file, &args.file, args.api_key_variable.as_deref())?;
-    let file_target = TargetSettings::from(&file.target);
-    let plan = TargetPlan::prepare(&args.session, &file_target)?;
+    let plan = TargetPlan::prepare(&args.session, &file.target)?;
     if let Some(dir) = &args.out_dir {
         check_out_dir(dir)?;
     }

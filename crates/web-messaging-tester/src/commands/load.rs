@@ -116,7 +116,7 @@ pub async fn run(args: LoadSettings, colour_allowed: bool) -> Outcome {
         Ok(bytes) => script_hash(&bytes),
         Err(e) => return Outcome::Invalid(format!("{}: {e}", args.file.display())),
     };
-    let plan = match TargetPlan::prepare(&args.session, &(&script.config).into()) {
+    let plan = match TargetPlan::prepare(&args.session, &script.config.target) {
         Ok(plan) => plan,
         Err(message) => return Outcome::Invalid(message),
     };

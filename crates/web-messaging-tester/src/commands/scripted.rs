@@ -425,7 +425,7 @@ fn load(
     for (index, path) in files.iter().enumerate() {
         let file = path.display().to_string();
         let script = TestScript::load(path).map_err(|e| e.to_string())?;
-        let plan = TargetPlan::prepare(&args.session, &(&script.config).into())
+        let plan = TargetPlan::prepare(&args.session, &script.config.target)
             .map_err(|message| with_file(files, &file, message))?;
         let timeout = plan.timeout(args.timeout, script.config.timeout);
         let say_delay = plan.say_delay(args.say_delay, script.config.say_delay);

@@ -5,7 +5,7 @@
 //! provider knows is refused with the keys this one accepts.
 
 use crate::format::config::{
-    FileTarget, RawFileTarget, optional_text, parse_yaml, require_scenarios,
+    RawTarget, TargetSettings, optional_text, parse_yaml, require_scenarios,
 };
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use web_messaging_input::{InputError, read_file};
 pub struct AiFile {
     /// `config.deploymentId`, `region`, `origin`, and (ours, as in test-scripts) `endpoint`
     /// and `autostart`.
-    pub target: FileTarget,
+    pub target: TargetSettings,
     /// `config.ai`: the model that plays the customer.
     pub ai: ProviderSpec,
     /// `config.ai.maxTurns` (ours).
@@ -302,14 +302,15 @@ impl AiFile {
         let file = path.display().to_string();
         let raw: RawFile = parse_yaml(&file, source).map_err(|e| reword_provider_key(e, source))?;
         let config = raw.config.value;
-        let target = FileTarget::read(
+        let target = TargetSettings::read(
             &file,
-            RawFileTarget {
+            RawTarget {
                 deployment_id: config.deployment_id,
                 region: config.region,
                 origin: config.origin,
                 endpoint: config.endpoint,
                 autostart: config.autostart,
+                auth_code_variable: None,
             },
         )?;
         let ai = config.ai.value;

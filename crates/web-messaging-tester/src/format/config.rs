@@ -1,43 +1,51 @@
 //! What test-scripts and `ai` files read the same way: the YAML with `${NAME}` variables, the
 //! `scenarios` that may not be empty, and the `config` keys that say where sessions go
-//! ([`FileTarget`]). One definition, so both formats accept and refuse these with one wording.
+//! ([`TargetSettings`]). One definition, so both formats accept and refuse these with one
+//! wording.
 
 use indexmap::IndexMap;
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 use web_messaging_input::{InputError, drop_spanned_steps, from_yaml_with_variables};
 
-/// Where a file's sessions go and how they open: the `config` keys both formats share.
+/// Where sessions go and how they open, as one source gives them: a file's `config` (the keys
+/// test-scripts and `ai` files share; `auth.codeVariable` is test-scripts' only) or the
+/// command line, whose values win one setting at a time (`plan::target`).
 #[derive(Debug, Clone, Default)]
-pub struct FileTarget {
-    /// `config.deploymentId`.
+pub struct TargetSettings {
+    /// `deploymentId`.
     pub deployment_id: Option<String>,
-    /// `config.region`, the bare domain (e.g. `mypurecloud.ie`).
+    /// `region`, the bare domain (e.g. `mypurecloud.ie`).
     pub region: Option<String>,
-    /// Where `config.region` is written (its file, line, column and key).
+    /// Where the file's `region` is written, for errors (none for the command line's).
     pub region_at: Option<InputError>,
-    /// `config.origin`.
+    /// `origin`, the `Origin` header.
     pub origin: Option<String>,
-    /// `config.endpoint`: a WebSocket URL that replaces the region-derived one.
+    /// `endpoint`: a `ws://` or `wss://` URL that replaces the region-derived one.
     pub endpoint: Option<String>,
-    /// `config.autostart`: send the Presence `Join` when each new session starts (true) or
-    /// never (false), whatever the deployment configuration says.
+    /// `autostart`: send the Presence `Join` when each new session starts (true) or never
+    /// (false), whatever the deployment configuration says.
     pub autostart: Option<bool>,
+    /// `auth.codeVariable`: the environment variable holding the code of an authenticated
+    /// session (`configureAuthenticatedSession`).
+    pub auth_code_variable: Option<String>,
 }
 
 /// The shared `config` keys as written, before they are checked.
-pub(crate) struct RawFileTarget {
+pub(crate) struct RawTarget {
     pub deployment_id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
     pub origin: Option<Spanned<String>>,
     pub endpoint: Option<Spanned<String>>,
     pub autostart: Option<bool>,
+    pub auth_code_variable: Option<Spanned<String>>,
 }
 
-impl FileTarget {
-    /// Checks the shared `config` keys of `file`: none of the texts may be empty.
-    pub(crate) fn read(file: &str, raw: RawFileTarget) -> Result<FileTarget, InputError> {
-        Ok(FileTarget {
+impl TargetSettings {
+    /// Checks the `config` keys of `file` that say where sessions go: none of the texts may
+    /// be empty.
+    pub(crate) fn read(file: &str, raw: RawTarget) -> Result<TargetSettings, InputError> {
+        Ok(TargetSettings {
             deployment_id: optional_text(file, raw.deployment_id, "config.deploymentId")?,
             region_at: raw
                 .region
@@ -47,6 +55,11 @@ impl FileTarget {
             origin: optional_text(file, raw.origin, "config.origin")?,
             endpoint: optional_text(file, raw.endpoint, "config.endpoint")?,
             autostart: raw.autostart,
+            auth_code_variable: optional_text(
+                file,
+                raw.auth_code_variable,
+                "config.auth.codeVariable",
+            )?,
         })
     }
 }

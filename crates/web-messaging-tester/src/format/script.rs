@@ -1,9 +1,7 @@
 //! Test-scripts: upstream's YAML format (`config` + `scenarios`), loaded with positions so every
 //! mistake is reported with its file, line, column and key before anything connects.
 
-use crate::format::config::{
-    FileTarget, RawFileTarget, optional_text, parse_yaml, require_scenarios,
-};
+use crate::format::config::{RawTarget, TargetSettings, parse_yaml, require_scenarios};
 use crate::format::duration::{parse_say_delay, parse_scenario_timeout, parse_timeout};
 use genesys_web_messaging::{JsRegex, SenderKind};
 use indexmap::IndexMap;
@@ -25,8 +23,9 @@ pub struct TestScript {
 /// The `config` section: upstream's keys plus our optional extensions.
 #[derive(Debug, Clone, Default)]
 pub struct FileConfig {
-    /// `deploymentId`, `region`, `origin`, `endpoint` and `autostart`: where the sessions go.
-    pub target: FileTarget,
+    /// `deploymentId`, `region`, `origin`, `endpoint`, `autostart` and `auth.codeVariable`:
+    /// where the sessions go and how they open.
+    pub target: TargetSettings,
     /// `timeout`: seconds each wait may take.
     pub timeout: Option<Duration>,
     /// `sayDelay`: quiet time before each `say` (e.g. `2s`, `500ms`).
@@ -35,9 +34,6 @@ pub struct FileConfig {
     pub scenario_timeout: Option<Duration>,
     /// `load.thresholds`: pass/fail rules for `load` (e.g. `p95<2s`), checked as the file loads.
     pub load_thresholds: Vec<crate::format::threshold::Threshold>,
-    /// `auth.codeVariable`: the environment variable holding the code of an authenticated
-    /// session (`configureAuthenticatedSession`).
-    pub auth_code_variable: Option<String>,
 }
 
 /// One scenario: its own guest session running its steps in order.
@@ -517,25 +513,21 @@ fn convert_config(file: &str, raw: RawConfig) -> Result<FileConfig, InputError> 
         load_thresholds.push(parsed);
     }
     Ok(FileConfig {
-        target: FileTarget::read(
+        target: TargetSettings::read(
             file,
-            RawFileTarget {
+            RawTarget {
                 deployment_id: raw.deployment_id,
                 region: raw.region,
                 origin: raw.origin,
                 endpoint: raw.endpoint,
                 autostart: raw.autostart,
+                auth_code_variable: raw.auth.and_then(|a| a.code_variable),
             },
         )?,
         timeout,
         say_delay,
         scenario_timeout,
         load_thresholds,
-        auth_code_variable: optional_text(
-            file,
-            raw.auth.and_then(|a| a.code_variable),
-            "config.auth.codeVariable",
-        )?,
     })
 }
 
@@ -1159,7 +1151,7 @@ mod tests {
             "config:\n  auth:\n    codeVariable: CODE\nscenarios:\n  a:\n    - sendAttachment: files/a.png\n    - sendAttachment: {path: files/a.png, text: see, mediaType: image/x-icon}\n      timeout: 2s\n    - clearConversation: true\n    - reconnect: true\n    - startNew: true\n    - closeSession: true\n",
         )
         .unwrap();
-        assert_eq!(ok.config.auth_code_variable.as_deref(), Some("CODE"));
+        assert_eq!(ok.config.target.auth_code_variable.as_deref(), Some("CODE"));
         let steps = &ok.scenarios[0].steps;
         match &steps[0] {
             Step::SendAttachment(a) => {

@@ -3,8 +3,7 @@
 //! the simulator for `--simulate`, and builds the [`SessionConfig`] every session starts from.
 //! Used by `scripted` and `ai`, so both accept and refuse the same things with the same words.
 
-use crate::format::config::FileTarget;
-use crate::format::script::FileConfig;
+pub use crate::format::config::TargetSettings;
 use crate::plan::deployment_config::{
     DeploymentConfig, FETCH_TIMEOUT, Fetched, config_url, discover,
 };
@@ -24,49 +23,6 @@ const DEFAULT_SAY_DELAY: Duration = Duration::from_secs(2);
 
 /// Deployment ID used against the simulator when neither the file nor the flags name one.
 const SIMULATED_DEPLOYMENT: &str = "00000000-0000-0000-0000-000000000000";
-
-/// Session settings from one source: the command line or the file's `config`.
-#[derive(Debug, Clone, Default)]
-pub struct TargetSettings {
-    /// `deploymentId`.
-    pub deployment_id: Option<String>,
-    /// `region`, the bare domain.
-    pub region: Option<String>,
-    /// Where the file's `region` is written, for errors (none for the command line's).
-    pub region_at: Option<InputError>,
-    /// `endpoint`, a `ws://` or `wss://` URL replacing the region's.
-    pub endpoint: Option<String>,
-    /// `origin`, the `Origin` header.
-    pub origin: Option<String>,
-    /// `autostart`: send the Presence `Join` when a new session starts, whatever the
-    /// deployment configuration says.
-    pub autostart: Option<bool>,
-    /// `auth.codeVariable`: the environment variable holding an authentication code.
-    pub auth_code_variable: Option<String>,
-}
-
-impl From<&FileTarget> for TargetSettings {
-    fn from(target: &FileTarget) -> Self {
-        TargetSettings {
-            deployment_id: target.deployment_id.clone(),
-            region: target.region.clone(),
-            region_at: target.region_at.clone(),
-            endpoint: target.endpoint.clone(),
-            origin: target.origin.clone(),
-            autostart: target.autostart,
-            auth_code_variable: None,
-        }
-    }
-}
-
-impl From<&FileConfig> for TargetSettings {
-    fn from(config: &FileConfig) -> Self {
-        TargetSettings {
-            auth_code_variable: config.auth_code_variable.clone(),
-            ..TargetSettings::from(&config.target)
-        }
-    }
-}
 
 /// Where guest sessions go and how they open, as the command line gives them (`scripted`,
 /// `ai` and `load` share these).

@@ -5,7 +5,7 @@
 
 use crate::format::platform_steps::{DataMatch, PlatformCheck, Source};
 use crate::format::script::{Scenario, Step};
-use genesys_platform::models::{AnalyticsConversation, MessageConversation};
+use genesys_platform::models::{AnalyticsConversation, MessageConversation, Participant};
 use genesys_platform::{
     CallRecord, ClientOptions, Credentials, Endpoints, EntityKind, Lookup, PlatformClient,
     PlatformError, Probe,
@@ -505,13 +505,7 @@ impl PlatformRun {
                     .participants
                     .iter()
                     .filter(|p| p.has_purpose("acd"))
-                    .map(|p| {
-                        p.queue
-                            .as_ref()
-                            .and_then(|q| q.name.clone())
-                            .or_else(|| p.name.clone())
-                            .unwrap_or_else(|| "a queue".into())
-                    })
+                    .map(queue_shown)
                     .collect();
                 if seen.is_empty()
                     && let Some(details) = self.analytics(id).await?
@@ -765,13 +759,7 @@ impl PlatformRun {
             .participants
             .iter()
             .filter(|p| p.has_purpose("acd") && p.is_active())
-            .map(|p| {
-                p.queue
-                    .as_ref()
-                    .and_then(|q| q.name.clone())
-                    .or_else(|| p.name.clone())
-                    .unwrap_or_else(|| "a queue".into())
-            })
+            .map(queue_shown)
             .collect();
         let was = if queued.is_empty() {
             "still connected".to_string()
@@ -789,6 +777,17 @@ impl PlatformRun {
             )),
         }
     }
+}
+
+/// The queue an `acd` participant stands for, as a reason names it: the queue's name, else
+/// the participant's, else `a queue`.
+fn queue_shown(participant: &Participant) -> String {
+    participant
+        .queue
+        .as_ref()
+        .and_then(|q| q.name.clone())
+        .or_else(|| participant.name.clone())
+        .unwrap_or_else(|| "a queue".into())
 }
 
 /// The reason a poll gives when a Platform read fails: what could not be read, and why.

@@ -193,8 +193,7 @@ fn prepare(settings: &ChatSettings) -> Result<Prepared, String> {
         Some(path) => TestScript::load(path).map_err(|e| e.to_string())?.config,
         None => Default::default(),
     };
-    let file_settings: TargetSettings = (&file).into();
-    let plan = TargetPlan::prepare(&settings.session, &file_settings)?;
+    let plan = TargetPlan::prepare(&settings.session, &file.target)?;
     let timeout = plan.timeout(settings.timeout, file.timeout);
     let say_delay = plan.say_delay(settings.say_delay, file.say_delay);
     let cli = &settings.session.target;
@@ -203,19 +202,22 @@ fn prepare(settings: &ChatSettings) -> Result<Prepared, String> {
         .clone()
         .or_else(|| file.target.deployment_id.clone());
     let target = TargetConfig {
-        deployment_id: given_id,
-        region: plan.target.region.clone(),
-        endpoint: if plan.simulated() {
-            None
-        } else {
-            plan.target.endpoint.clone()
+        settings: TargetSettings {
+            deployment_id: given_id,
+            region: plan.target.region.clone(),
+            region_at: None,
+            endpoint: if plan.simulated() {
+                None
+            } else {
+                plan.target.endpoint.clone()
+            },
+            origin: plan.target.origin.clone(),
+            autostart: plan.target.autostart,
+            auth_code_variable: cli
+                .auth_code_variable
+                .clone()
+                .or_else(|| file.target.auth_code_variable.clone()),
         },
-        origin: plan.target.origin.clone(),
-        autostart: plan.target.autostart,
-        auth_code_variable: cli
-            .auth_code_variable
-            .clone()
-            .or_else(|| file.auth_code_variable.clone()),
         simulate: settings.session.simulate.clone(),
     };
     Ok(Prepared {

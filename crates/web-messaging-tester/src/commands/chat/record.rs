@@ -13,6 +13,7 @@
 //! before it replaces the file (atomically: a temporary file in the same folder, renamed).
 
 use crate::format::script::TestScript;
+use crate::plan::target::TargetSettings;
 use crate::secrets;
 use genesys_web_messaging::Received;
 use std::collections::HashMap;
@@ -22,22 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// What the recorded file's `config` says about the target: never a secret (an
-/// authentication code is named by its variable, never written).
+/// What the recorded file says about the target: never a secret (an authentication code is
+/// named by its variable, never written).
 #[derive(Debug, Clone, Default)]
 pub struct TargetConfig {
-    /// `deploymentId`, when the chat had one (not the simulator's placeholder).
-    pub deployment_id: Option<String>,
-    /// `region`.
-    pub region: Option<String>,
-    /// `endpoint`, as given (never the simulator's loopback URL, whose port changes).
-    pub endpoint: Option<String>,
-    /// `origin`.
-    pub origin: Option<String>,
-    /// `autostart`, when forced.
-    pub autostart: Option<bool>,
-    /// `auth.codeVariable`: the variable's name.
-    pub auth_code_variable: Option<String>,
+    /// Its `config`: `deploymentId` when the chat had one (not the simulator's placeholder),
+    /// `endpoint` as given (never the simulator's loopback URL, whose port changes),
+    /// `autostart` when forced, `auth.codeVariable` by its name. `region_at` is not used.
+    pub settings: TargetSettings,
     /// The `--simulate` bot flow: named in the file's header, as `scripted` takes it on its
     /// command line.
     pub simulate: Option<PathBuf>,
@@ -275,20 +268,21 @@ pub fn new_file_yaml(target: &TargetConfig, scenario: &str, file: &Path) -> Stri
     out.push_str(&format!("# Replay: {}\n", secrets::terminal_line(&replay)));
     let mut config = String::new();
     let mut masked = false;
+    let settings = &target.settings;
     for (key, value) in [
-        ("deploymentId", &target.deployment_id),
-        ("region", &target.region),
-        ("endpoint", &target.endpoint),
-        ("origin", &target.origin),
+        ("deploymentId", &settings.deployment_id),
+        ("region", &settings.region),
+        ("endpoint", &settings.endpoint),
+        ("origin", &settings.origin),
     ] {
         if let Some(value) = value {
             config.push_str(&format!("  {key}: {}\n", quote(&clean(value, &mut masked))));
         }
     }
-    if let Some(autostart) = target.autostart {
+    if let Some(autostart) = settings.autostart {
         config.push_str(&format!("  autostart: {autostart}\n"));
     }
-    if let Some(variable) = &target.auth_code_variable {
+    if let Some(variable) = &settings.auth_code_variable {
         config.push_str(&format!(
             "  auth:\n    codeVariable: {}\n",
             quote(&clean(variable, &mut masked))
@@ -552,10 +546,13 @@ mod tests {
         let path = dir.path().join("new.yml");
         check_destination(&path).unwrap();
         let target = TargetConfig {
-            deployment_id: Some("dep".into()),
-            region: Some("mypurecloud.ie".into()),
-            auth_code_variable: Some("MY_CODE".into()),
-            ..TargetConfig::default()
+            settings: TargetSettings {
+                deployment_id: Some("dep".into()),
+                region: Some("mypurecloud.ie".into()),
+                auth_code_variable: Some("MY_CODE".into()),
+                ..TargetSettings::default()
+            },
+            simulate: None,
         };
         let steps = [RecStep::Wait {
             what: RecWait::Any,
@@ -565,7 +562,10 @@ mod tests {
         assert!(saved.created);
         let script = TestScript::load(&path).unwrap();
         assert_eq!(script.config.target.deployment_id.as_deref(), Some("dep"));
-        assert_eq!(script.config.auth_code_variable.as_deref(), Some("MY_CODE"));
+        assert_eq!(
+            script.config.target.auth_code_variable.as_deref(),
+            Some("MY_CODE")
+        );
     }
 
     fn received(arrival: u64, at: Instant, json: &str) -> Arc<Received> {
