@@ -172,15 +172,8 @@ pub fn summarize_failure(failure: &Failure, timeout: Duration) -> String {
                     "expected the bot to disconnect within {}",
                     crate::format::duration::short_duration(e.timeout)
                 ),
-                WaitFailure::Server(fault) => format!(
-                    "{} while waiting for the bot to disconnect: {}",
-                    fault_words(fault),
-                    one_line(&fault.to_string(), TEXT_IN_SUMMARY)
-                ),
-                WaitFailure::Closed(closed) => format!(
-                    "the connection closed while waiting for the bot to disconnect: {}",
-                    one_line(&closed.to_string(), TEXT_IN_SUMMARY)
-                ),
+                WaitFailure::Server(fault) => fault_while(fault, "the bot to disconnect"),
+                WaitFailure::Closed(closed) => closed_while(closed, "the bot to disconnect"),
                 _ => "expected the bot to disconnect".to_string(),
             };
             format!("{head}; {}", what_came(&e.received))
@@ -210,6 +203,23 @@ const SUMMARY_LIMIT: usize = 300;
 /// Most characters of one quoted text (an expectation, a reply) inside a summary.
 const TEXT_IN_SUMMARY: usize = 80;
 
+/// A wait that Genesys' error cut short, in one line.
+fn fault_while(fault: &Fault, waiting_for: &str) -> String {
+    format!(
+        "{} while waiting for {waiting_for}: {}",
+        fault_words(fault),
+        one_line(&fault.to_string(), TEXT_IN_SUMMARY)
+    )
+}
+
+/// A wait that the connection's closing cut short, in one line.
+fn closed_while(closed: &impl std::fmt::Display, waiting_for: &str) -> String {
+    format!(
+        "the connection closed while waiting for {waiting_for}: {}",
+        one_line(&closed.to_string(), TEXT_IN_SUMMARY)
+    )
+}
+
 fn summarize_wait(e: &WaitError) -> String {
     let wanted = wanted_reply(e);
     let mut text = match &e.reason {
@@ -222,15 +232,8 @@ fn summarize_wait(e: &WaitError) -> String {
             "the bot disconnected while waiting for {wanted}; {}",
             what_came(&e.received)
         ),
-        WaitFailure::Server(fault) => format!(
-            "{} while waiting for {wanted}: {}",
-            fault_words(fault),
-            one_line(&fault.to_string(), TEXT_IN_SUMMARY)
-        ),
-        WaitFailure::Closed(closed) => format!(
-            "the connection closed while waiting for {wanted}: {}",
-            one_line(&closed.to_string(), TEXT_IN_SUMMARY)
-        ),
+        WaitFailure::Server(fault) => fault_while(fault, &wanted),
+        WaitFailure::Closed(closed) => closed_while(closed, &wanted),
         WaitFailure::SessionNotStarted => "the session did not start".to_string(),
         WaitFailure::TooExpensive(_) => format!(
             "could not decide within {} whether a reply matches {}",
