@@ -31,7 +31,7 @@ pub struct TargetSettings {
     pub auth_code_variable: Option<String>,
 }
 
-/// The shared `config` keys as written, before they are checked.
+/// The keys of [`TargetSettings`] as a file writes them, before they are checked.
 pub(crate) struct RawTarget {
     pub deployment_id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
