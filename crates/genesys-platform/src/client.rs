@@ -314,7 +314,7 @@ impl PlatformClient {
         credentials: Credentials,
         options: ClientOptions,
     ) -> Result<Self, PlatformError> {
-        let http = reqwest::Client::builder()
+        let http = crate::crypto::http_client_builder()
             .timeout(options.attempt_timeout)
             .connect_timeout(options.attempt_timeout)
             .user_agent(concat!("genesys-platform/", env!("CARGO_PKG_VERSION")))

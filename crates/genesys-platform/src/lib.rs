@@ -49,6 +49,7 @@
 
 mod bucket;
 mod client;
+mod crypto;
 mod error;
 pub mod models;
 pub mod retry;
@@ -59,6 +60,7 @@ pub use client::{
     CallObserver, CallRecord, ClientOptions, Credentials, Endpoints, EntityKind, Lookup,
     PlatformClient, Probe, TokenObserver,
 };
+pub use crypto::http_client_builder;
 pub use error::{PlatformError, error_code};
 pub use retry::RetryRule;
 pub use suggest::{close_matches, edit_distance};

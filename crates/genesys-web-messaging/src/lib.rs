@@ -57,6 +57,7 @@
 
 mod attachments;
 mod conversation;
+mod crypto;
 mod expect;
 mod lifecycle;
 mod linear;
@@ -72,6 +73,7 @@ pub use attachments::{
 pub use conversation::{
     Conversation, ConversationOptions, MAX_RETRY_AFTER, Reply, SayError, WaitError, WaitFailure,
 };
+pub use crypto::http_client_builder;
 pub use expect::{Expectation, JsRegex, SenderKind, TooExpensive};
 pub use lifecycle::{History, Jwt, LifecycleError, MAX_HISTORY_PAGES, rest_base_url};
 pub use log::{

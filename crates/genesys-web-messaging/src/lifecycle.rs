@@ -307,7 +307,7 @@ pub(crate) fn http_client(
     session: &GuestSession,
     timeout: Duration,
 ) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::crypto::http_client_builder()
         .connect_timeout(timeout.min(Duration::from_secs(30)))
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -559,12 +559,11 @@ fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
             warn!("ignoring an extra root certificate: {e}");
         }
     }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let config = rustls::ClientConfig::builder_with_provider(crate::crypto::provider())
         .with_safe_default_protocol_versions()
         .map(|b| b.with_root_certificates(roots).with_no_client_auth())
         // The default protocol versions are always supported by the default provider.
-        .unwrap_or_else(|_| unreachable!("aws-lc-rs supports TLS 1.2 and 1.3"));
+        .unwrap_or_else(|_| unreachable!("ring supports TLS 1.2 and 1.3"));
     let config = Arc::new(config);
     configs.push((extra.to_vec(), Arc::clone(&config)));
     config

@@ -26,8 +26,9 @@ pub(crate) fn self_signed(ip: IpAddr) -> std::io::Result<(Identity, TlsAcceptor)
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
-    // An explicit provider: no process-wide default is needed (none is installed unless one is chosen).
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // An explicit provider (ring, the one the workspace compiles): no process-wide default
+    // is needed.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(std::io::Error::other)?

@@ -278,11 +278,17 @@ async fn plain_http_connections_count_toward_the_connection_cap() {
         "http://{}/webdeployments/v1/deployments/d/config.json",
         sim.local_addr()
     );
-    let refused = reqwest::Client::new().get(&url).send().await;
+    // A fresh client each time, so no pooled connection decides the outcome.
+    let http = || {
+        genesys_web_messaging::http_client_builder()
+            .build()
+            .unwrap()
+    };
+    let refused = http().get(&url).send().await;
     assert!(refused.is_err(), "over the cap: {refused:?}");
     drop(holder);
     eventually("the slot is free", || sim.connection_count() == 0).await;
-    let answered = reqwest::Client::new().get(&url).send().await.unwrap();
+    let answered = http().get(&url).send().await.unwrap();
     assert_eq!(answered.status().as_u16(), 200);
 }
 

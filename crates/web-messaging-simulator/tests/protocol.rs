@@ -9,7 +9,7 @@ use support::*;
 use web_messaging_simulator::{BotFlow, Simulator};
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    genesys_web_messaging::http_client_builder()
         .timeout(GENEROUS)
         .build()
         .expect("an HTTP client")
@@ -121,7 +121,7 @@ async fn config_json_defaults_and_an_inactive_deployment() {
 async fn config_json_over_https_on_a_wss_simulator() {
     let sim = tls_simulator("states:\n  main: []\n").await;
     let pem = sim.certificate_pem().unwrap();
-    let client = reqwest::Client::builder()
+    let client = genesys_web_messaging::http_client_builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
         .timeout(GENEROUS)
         .build()

@@ -5,11 +5,11 @@
 #[path = "ai/support.rs"]
 mod support;
 
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
+use rustls::pki_types::PrivatePkcs8KeyDer;
+use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use support::{Answer, Format, Model, ai_file, data, model_requests, run, scenario, text, write};
 use wiremock::matchers::{method, path, path_regex};
@@ -148,20 +148,21 @@ impl Respond for TokenEndpoint {
     }
 }
 
-/// A throwaway service account: a key made for this test, never used anywhere else.
+/// The service account's key and another one: RSA keys made with `openssl genpkey` for these
+/// tests only (ring cannot generate RSA keys); they sign nothing anywhere else.
+const TEST_ONLY_ACCOUNT_KEY_PEM: &str = include_str!("ai/test-only-rsa-key-a.pem");
+const TEST_ONLY_OTHER_KEY_PEM: &str = include_str!("ai/test-only-rsa-key-b.pem");
+
+/// The public key (DER `RSAPublicKey`) of a PKCS#8 PEM private key.
+fn public_key(pem: &str) -> Vec<u8> {
+    let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+    let key = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+    key.public_key().as_ref().to_vec()
+}
+
+/// A throwaway service account with the test-only key.
 fn service_account(dir: &std::path::Path, token_uri: &str) -> (String, Vec<u8>) {
-    let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
-    let der = AsDer::<Pkcs8V1Der>::as_der(&key).unwrap();
-    let body = STANDARD.encode(der.as_ref());
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        lines.join("\n")
-    );
+    let pem = TEST_ONLY_ACCOUNT_KEY_PEM;
     let file = json!({
         "type": "service_account",
         "project_id": "test-project",
@@ -171,7 +172,7 @@ fn service_account(dir: &std::path::Path, token_uri: &str) -> (String, Vec<u8>) 
         "token_uri": token_uri,
     });
     let path = write(dir, "service-account.json", &file.to_string());
-    (path, key.public_key().as_ref().to_vec())
+    (path, public_key(pem))
 }
 
 #[tokio::test]
@@ -262,10 +263,9 @@ async fn a_refused_service_account_stops_before_any_session() {
     let token_uri = format!("{}/token", tokens.uri());
     let (credentials, _) = service_account(dir.path(), &token_uri);
     // Another key than the account's: the signature cannot verify.
-    let other = KeyPair::generate(KeySize::Rsa2048).unwrap();
     Mock::given(method("POST"))
         .respond_with(TokenEndpoint {
-            public_key: other.public_key().as_ref().to_vec(),
+            public_key: public_key(TEST_ONLY_OTHER_KEY_PEM),
             audience: token_uri,
         })
         .mount(&tokens)

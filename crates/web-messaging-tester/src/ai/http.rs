@@ -40,7 +40,7 @@ pub struct Http {
 impl Http {
     /// A client with the time limits above.
     pub fn new() -> Result<Http, String> {
-        let client = reqwest::Client::builder()
+        let client = genesys_platform::http_client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("web-messaging-tester/", env!("CARGO_PKG_VERSION")))

@@ -358,7 +358,7 @@ fn check_safety(
 
 /// `sha256:<hex>` of the test-script's bytes, which every shard's report records.
 fn script_hash(bytes: &[u8]) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }

@@ -373,7 +373,7 @@ pub async fn fetch(
         }
     });
     let tls = (*tls_client_config(extra_roots)).clone();
-    let client = reqwest::Client::builder()
+    let client = genesys_web_messaging::http_client_builder()
         .tls_backend_preconfigured(tls)
         .redirect(redirects)
         .timeout(timeout)

@@ -4,14 +4,14 @@
 //! `gcloud auth application-default login` writes, whose refresh token is exchanged.
 //!
 //! The token is kept until a minute before it expires and shared by every scenario. Signing
-//! uses aws-lc-rs, the crypto rustls already brings, so there is one crypto library.
+//! uses ring, the crypto rustls already brings, so there is one crypto library.
 
 use super::Env;
 use crate::ai::http::{Http, ProviderError};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
@@ -42,7 +42,8 @@ enum Kind {
     ServiceAccount {
         client_email: String,
         key_id: Option<String>,
-        key: RsaKeyPair,
+        // Boxed: ring's key pair holds its primes inline (~300 bytes).
+        key: Box<RsaKeyPair>,
         token_uri: String,
     },
     AuthorizedUser {
@@ -205,7 +206,7 @@ fn read_credentials(path: &Path) -> Result<Kind, String> {
             Ok(Kind::ServiceAccount {
                 client_email: field(file.client_email, "client_email")?,
                 key_id: file.private_key_id.filter(|id| !id.is_empty()),
-                key,
+                key: Box::new(key),
                 token_uri,
             })
         }
@@ -252,7 +253,7 @@ fn sign_jwt(
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let mut signature = vec![0; key.public_modulus_len()];
+    let mut signature = vec![0; key.public().modulus_len()];
     key.sign(
         &RSA_PKCS1_SHA256,
         &SystemRandom::new(),
@@ -269,15 +270,19 @@ fn sign_jwt(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::rsa::{KeyPair, KeySize};
-    use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+    use ring::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+
+    /// An RSA key made with `openssl genpkey` for the tests only (ring cannot generate RSA
+    /// keys); it signs nothing anywhere else.
+    const TEST_ONLY_KEY_PEM: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/ai/test-only-rsa-key-a.pem"
+    ));
 
     #[test]
     fn signs_a_jwt_google_can_verify() {
-        let generated = KeyPair::generate(KeySize::Rsa2048).unwrap();
-        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&generated).unwrap();
-        let key = RsaKeyPair::from_pkcs8(der.as_ref()).unwrap();
+        let der = PrivatePkcs8KeyDer::from_pem_slice(TEST_ONLY_KEY_PEM.as_bytes()).unwrap();
+        let key = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
         let jwt = sign_jwt(&key, Some("kid1"), "sa@p.iam", "http://t/token", 1000).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);

@@ -1,0 +1,26 @@
+//! The guest library's one crypto rule: ring, for the WebSocket's TLS and for every HTTPS
+//! request (uploads, history, the deployment configuration).
+
+use rustls::crypto::CryptoProvider;
+use std::sync::Arc;
+
+/// The crypto provider of the sessions' TLS configurations.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A reqwest client builder whose `build` cannot panic for want of a crypto provider. Every
+/// reqwest client of this crate starts here.
+///
+/// reqwest is built without a provider of its own (`rustls-no-provider`, so aws-lc-rs is not
+/// compiled) and panics when it builds a client while the process has no default provider.
+/// Making ring the process default, once, when none is installed keeps reqwest's own TLS
+/// options (the OS trust store, extra roots) working as they are; an application that
+/// installed another provider keeps it.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    if CryptoProvider::get_default().is_none() {
+        // An error means another thread installed one first: there is a default either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    reqwest::Client::builder()
+}

@@ -1,0 +1,107 @@
+//! No HTTP client of the workspace can panic for want of a TLS crypto provider. reqwest is
+//! built without one (`rustls-no-provider`) and panics when it builds a client in a process
+//! with no default provider, so each kind of client is built, and used once, in a fresh
+//! process (this test binary run again) where nothing has installed a provider.
+
+use genesys_platform::{Credentials, Endpoints, EntityKind, PlatformClient};
+use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+use rustls::crypto::CryptoProvider;
+use std::time::Duration;
+use web_messaging_simulator::{BotFlow, Simulator};
+use web_messaging_tester::ai::http::Http;
+use web_messaging_tester::plan::deployment_config::{Fetched, config_url, fetch};
+
+/// In a child process: the one kind of client it builds.
+const KIND: &str = "WMT_TEST_HTTP_CLIENT_KIND";
+/// Every kind: the Platform API client (`--associate-id`, `expect…` steps), the model
+/// providers' client (`ai`), the deployment configuration's fetch, and the guest's uploads
+/// and history (over `wss://`/`https://` with an extra root).
+const KINDS: [&str; 4] = ["platform", "ai", "deployment-config", "guest"];
+const THIS_TEST: &str = "every_http_client_builds_in_a_fresh_process";
+const GENEROUS: Duration = Duration::from_secs(20);
+
+#[test]
+fn every_http_client_builds_in_a_fresh_process() {
+    if let Ok(kind) = std::env::var(KIND) {
+        return build_and_use(&kind);
+    }
+    for kind in KINDS {
+        let output = assert_cmd::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", THIS_TEST, "--nocapture", "--test-threads", "1"])
+            .env(KIND, kind)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "the {kind} client, in a fresh process: {}\n{stdout}\n{stderr}",
+            output.status
+        );
+    }
+}
+
+/// Asserts that nothing has installed a process-default provider yet.
+fn nothing_installed() {
+    assert!(
+        CryptoProvider::get_default().is_none(),
+        "a provider was installed before the client was built"
+    );
+}
+
+fn build_and_use(kind: &str) {
+    nothing_installed();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let flow = BotFlow::from_yaml_str("states:\n  main: []\n", "bot.yml").unwrap();
+        let tls = matches!(kind, "deployment-config" | "guest");
+        let sim = Simulator::builder(flow).tls(tls).start().await.unwrap();
+        let extra_roots = Vec::from_iter(sim.certificate_der());
+        match kind {
+            "platform" => {
+                nothing_installed();
+                let client = PlatformClient::new(
+                    Endpoints::single(&sim.http_url()),
+                    Credentials::new("any-client", "any-secret"),
+                )
+                .unwrap();
+                client.lookup(EntityKind::Queue, "billing").await.unwrap();
+            }
+            "ai" => {
+                nothing_installed();
+                let http = Http::new().unwrap();
+                let url = config_url("d", Some(&sim.url()), None).unwrap();
+                let answer = tokio::time::timeout(GENEROUS, http.client().get(url).send())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(answer.status().is_success(), "{}", answer.status());
+            }
+            "deployment-config" => {
+                let url = config_url("d", Some(&sim.url()), None).unwrap();
+                assert!(url.as_str().starts_with("https://"), "{url}");
+                nothing_installed();
+                let fetched = fetch(&url, &extra_roots, GENEROUS).await.unwrap();
+                assert!(matches!(fetched, Fetched::Published(_)));
+            }
+            "guest" => {
+                let mut config = SessionConfig::for_endpoint("d", &sim.url());
+                config.extra_root_certificates = extra_roots;
+                let mut conversation =
+                    Conversation::connect(config, ConversationOptions::default())
+                        .await
+                        .unwrap();
+                let jwt = conversation.get_jwt(GENEROUS).await.unwrap();
+                nothing_installed();
+                conversation.history(&jwt, GENEROUS).await.unwrap();
+                conversation.close().await;
+            }
+            other => panic!("no client kind '{other}'"),
+        }
+        sim.shutdown().await;
+    });
+}
