@@ -105,3 +105,63 @@ fn build_and_use(kind: &str) {
         sim.shutdown().await;
     });
 }
+
+/// The repository's root.
+fn repository() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_reqwest_client_starts_at_a_crypto_helper() {
+    // Split so that this file does not match itself.
+    let direct = [
+        concat!("reqwest::", "Client::builder("),
+        concat!("reqwest::", "Client::new("),
+        concat!("reqwest::", "ClientBuilder::new("),
+        concat!("use reqwest::", "Client"),
+    ];
+    let crates = repository().join("crates");
+    let mut files = Vec::new();
+    rust_files(&crates, &mut files);
+    let helpers: Vec<_> = files
+        .iter()
+        .filter(|f| f.ends_with("src/crypto.rs"))
+        .collect();
+    assert_eq!(helpers.len(), 2, "{helpers:?}");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("src/crypto.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            direct.iter().any(|d| text.contains(d))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "build reqwest clients with an http_client_builder: {offenders:?}"
+    );
+}
+
+#[test]
+fn aws_lc_is_not_in_the_lock_file() {
+    let lock = std::fs::read_to_string(repository().join("Cargo.lock")).unwrap();
+    for name in ["aws-lc-rs", "aws-lc-sys"] {
+        assert!(
+            !lock.contains(&format!("name = \"{name}\"")),
+            "{name} is back in Cargo.lock: `cargo tree -i {name}` says what brought it"
+        );
+    }
+}
