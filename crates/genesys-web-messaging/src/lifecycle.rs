@@ -773,33 +773,6 @@ fn not_answered(
 }
 
 impl Conversation {
-    /// Waits until one more `onMessage` fits Genesys' rate limit (no quiet period: lifecycle
-    /// events and attachments are not replies to the bot).
-    pub(crate) async fn pace_rate(&mut self) {
-        let window = Duration::from_secs(1);
-        let limit = self.options().max_messages_per_second.max(1);
-        loop {
-            let now = Instant::now();
-            while self
-                .recent_sends
-                .front()
-                .is_some_and(|&sent| now.duration_since(sent) >= window)
-            {
-                self.recent_sends.pop_front();
-            }
-            if self.recent_sends.len() < limit {
-                return;
-            }
-            let ready = later(self.recent_sends[self.recent_sends.len() - limit], window);
-            tokio::time::sleep_until(ready).await;
-        }
-    }
-
-    /// Counts one `onMessage` just sent against the rate limit.
-    pub(crate) fn note_sent(&mut self) {
-        self.recent_sends.push_back(Instant::now());
-    }
-
     /// A new conversation starts after everything logged so far.
     fn start_epoch(&mut self) {
         let last = self.log().snapshot().messages.last().map(|m| m.key());

@@ -6,8 +6,10 @@
 //! a reply delivered out of order is seen in its right place. `say` does not move the cursor:
 //! every bot reply is offered to the waits that follow, whenever it arrived.
 //!
-//! Pacing lives in one place, [`Conversation::say`]: it waits until the bot has been quiet for
-//! the configured delay and keeps within Genesys' limit of 2 `onMessage` per second.
+//! Pacing lives in one place, `pacing.rs` beside this file: [`Conversation::say`] (and the
+//! click, date and attachment paths) waits there until the bot has been quiet for the
+//! configured delay and keeps within Genesys' limit of 2 `onMessage` per second, and a message
+//! refused with 429 is sent again from there.
 //!
 //! Nothing here waits without a deadline: every wait ends at its timeout, pacing gives up
 //! waiting for quiet after [`ConversationOptions::max_quiet_wait`] (and sends anyway), a
@@ -17,7 +19,7 @@
 use crate::expect::{BUSY_RETRY, Evaluator, Expectation, TooExpensive};
 use crate::log::{Closed, Fault, OrderKey, Received, SessionLog, Snapshot};
 use crate::protocol::SessionResponse;
-use crate::protocol::{ButtonResponse, Content, IncomingMessage, ServerError};
+use crate::protocol::{ButtonResponse, Content, IncomingMessage};
 use crate::session::{ConnectError, DisconnectMode, GuestSession, SendError, SessionConfig};
 use crate::transcript::{Transcript, readable};
 use std::collections::{HashMap, VecDeque};
@@ -25,6 +27,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+
+mod pacing;
+
+pub use pacing::MAX_RETRY_AFTER;
 
 /// A reply from the bot, as recorded in the session log.
 pub type Reply = Arc<Received>;
@@ -64,30 +70,6 @@ impl Default for ConversationOptions {
         }
     }
 }
-
-/// Most sent messages kept while waiting for their echo (for 429 resends).
-const MAX_UNANSWERED: usize = 64;
-
-/// A sent message as notes name it: `'hello'`, or the button or date picked.
-fn describe_sent(message: &IncomingMessage) -> String {
-    let text = message
-        .text
-        .clone()
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            message
-                .content
-                .iter()
-                .find_map(|c| c.button_response.as_ref().map(|b| b.text.clone()))
-        })
-        .unwrap_or_default();
-    let short: String = text.chars().take(60).collect();
-    let ellipsis = if text.chars().count() > 60 { "…" } else { "" };
-    format!("the message '{short}{ellipsis}'")
-}
-
-/// The default cap on a server's `retryAfter`.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Far enough to mean "never" for a deadline (about 30 years), near enough not to overflow.
 const FAR: Duration = Duration::from_secs(30 * 365 * 86_400);
@@ -504,100 +486,6 @@ impl Conversation {
         })
     }
 
-    pub(crate) async fn send_paced(&mut self, message: IncomingMessage) -> Result<(), SayError> {
-        self.check_can_send()?;
-        self.pace().await;
-        let passed = self.check_can_send()?;
-        // Taken before the frame is written: a reply can only arrive after it, so a response
-        // time measured from here is never cut to 0 by the wait for the write to finish.
-        self.last_sent_at = Some(Instant::now());
-        let tracing_id = self.session.send_message(message.clone()).await?;
-        self.recent_sends.push_back(Instant::now());
-        self.remember(tracing_id, message);
-        if passed.is_some() {
-            self.disconnect_passed = passed;
-        }
-        Ok(())
-    }
-
-    /// Keeps a sent message until Genesys echoes it (at most [`MAX_UNANSWERED`]: a server that
-    /// never echoes cannot grow this without bound).
-    fn remember(&mut self, tracing_id: String, message: IncomingMessage) {
-        if self.sent.len() >= MAX_UNANSWERED {
-            self.sent.pop_front();
-        }
-        self.sent.push_back((tracing_id, message));
-    }
-
-    /// Forgets the sent messages Genesys has echoed (an Inbound message with their tracing id).
-    fn forget_answered(&mut self) {
-        let snap = self.log().snapshot();
-        let echoed: std::collections::HashSet<&str> = snap
-            .messages
-            .iter()
-            .filter(|m| m.message.direction == crate::protocol::Direction::Inbound)
-            .filter_map(|m| m.tracing_id.as_deref())
-            .collect();
-        self.sent.retain(|(id, _)| !echoed.contains(id.as_str()));
-    }
-
-    /// If `failure` is Genesys refusing one of our messages with 429 and this wait has resends
-    /// left, waits `retryAfter` (capped at `max_retry_after`), sends the message again and
-    /// says what it did: the wait then goes on. `None`: the failure stands.
-    ///
-    /// The refused message is the one whose `tracingId` the 429 carries; a 429 without one
-    /// (as the captured real frame) refuses the oldest `onMessage` not yet echoed.
-    async fn resend_if_rate_limited(
-        &mut self,
-        failure: &WaitFailure,
-        resends: &mut u32,
-    ) -> Option<String> {
-        let WaitFailure::Server(Fault::Server(ServerError::TooManyRequests {
-            retry_after_seconds,
-            tracing_id,
-            ..
-        })) = failure
-        else {
-            return None;
-        };
-        if *resends >= self.options.max_resends {
-            return None;
-        }
-        self.forget_answered();
-        let (index, matched) = match tracing_id {
-            Some(id) => (
-                self.sent.iter().position(|(sent, _)| sent == id)?,
-                "its tracingId",
-            ),
-            None if !self.sent.is_empty() => (
-                0,
-                "the oldest message not yet echoed, as the 429 carried no tracingId",
-            ),
-            None => return None,
-        };
-        let (_, message) = self.sent.remove(index)?;
-        *resends += 1;
-        self.faults_reported += 1;
-        let asked = Duration::from_secs(*retry_after_seconds);
-        let pause = asked.min(self.options.max_retry_after);
-        tracing::debug!(target: crate::WIRE_TARGET, "rate-limited: resending after {} ms", pause.as_millis());
-        tokio::time::sleep(pause).await;
-        // The retry keeps to the same pacing rules as the first attempt.
-        self.pace().await;
-        let what = describe_sent(&message);
-        let note = format!(
-            "Genesys rate-limited {what} (429, retry after {retry_after_seconds} s; matched by {matched}): it was sent again after {}",
-            short_duration(pause)
-        );
-        match self.session.send_message(message.clone()).await {
-            Ok(new_id) => {
-                self.remember(new_id, message);
-                Some(note)
-            }
-            Err(_) => None,
-        }
-    }
-
     /// Whether a message may go now. After a disconnect this depends on the deployment's
     /// `conversationDisconnect.type` ([`DisconnectMode`]): unknown or `ReadOnly` refuse, `Send`
     /// allows unless the disconnect event says the conversation is read-only. Returns the
@@ -640,63 +528,6 @@ impl Conversation {
         received.message.is_disconnect()
             && epoch.is_none_or(|e| received.key() > e)
             && passed.is_none_or(|p| received.key() > p)
-    }
-
-    /// Counts the auto-start `Join` (an `onMessage`) towards the rate limit, once.
-    fn count_autostart(&mut self) {
-        if self.autostart_counted {
-            return;
-        }
-        if let Some(at) = self.session.autostart_sent_at() {
-            let position = self.recent_sends.partition_point(|&t| t <= at);
-            self.recent_sends.insert(position, at);
-            self.autostart_counted = true;
-        }
-    }
-
-    /// Waits until the bot has been quiet for `say_delay` and the rate limit has room. A bot
-    /// that never goes quiet is waited for at most `max_quiet_wait` (or `say_delay`, if
-    /// longer): then the message goes anyway, as soon as the rate limit allows.
-    async fn pace(&mut self) {
-        let window = Duration::from_secs(1);
-        let limit = self.options.max_messages_per_second.max(1);
-        let say_delay = self.options.say_delay;
-        let give_up = later(Instant::now(), self.options.max_quiet_wait.max(say_delay));
-        self.count_autostart();
-        loop {
-            let now = Instant::now();
-            // Every onMessage counts (a resend, a Join, a date picked...), from the moment the
-            // session wrote it: the `limit`-th latest must be a full window old.
-            let writes = self.log().on_message_writes();
-            let rate_ready = if writes.len() >= limit {
-                later(writes[writes.len() - limit], window)
-            } else {
-                now
-            };
-            let quiet_since = self
-                .log()
-                .snapshot()
-                .last_reply_at
-                .map_or(self.started_at, |t| t.max(self.started_at));
-            let quiet_ready = later(quiet_since, say_delay);
-            let ready = rate_ready.max(quiet_ready.min(give_up));
-            if ready <= now {
-                if quiet_ready > now {
-                    tracing::warn!(
-                        "the bot did not go quiet for {} within {}: sending anyway",
-                        short_duration(say_delay),
-                        short_duration(self.options.max_quiet_wait.max(say_delay))
-                    );
-                }
-                return;
-            }
-            // A reply arriving meanwhile restarts the quiet period, so wake up on changes too.
-            let changed = self.log().changed();
-            tokio::select! {
-                _ = changed => {}
-                _ = tokio::time::sleep_until(ready) => {}
-            }
-        }
     }
 
     /// Waits for the next reply, whatever it says.
