@@ -446,7 +446,6 @@ impl Conversation {
                 tracing_id: Some(tracing_id),
             })
             .await?;
-        self.note_sent();
         enum Cleared {
             Done,
             Refused(i64, String),

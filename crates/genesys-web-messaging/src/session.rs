@@ -728,7 +728,10 @@ async fn drive(
                         log.record_closed(Closed::Failed(e.to_string()));
                         break;
                     }
-                    let _ = autostart.sent.set(Instant::now());
+                    // An onMessage like any other: it counts towards the rate limit.
+                    let written = Instant::now();
+                    log.record_on_message_written(written);
+                    let _ = autostart.sent.set(written);
                     next_heartbeat = Instant::now() + heartbeat;
                 }
             }

@@ -470,3 +470,33 @@ async fn the_send_instant_is_taken_after_pacing_and_before_any_reply() {
     let sent_at = paced.last_sent_at().expect("sent");
     assert!(sent_at.duration_since(before) >= Duration::from_millis(250));
 }
+
+#[tokio::test]
+async fn the_autostart_join_counts_towards_the_rate_limit() {
+    // Genesys' 2 `onMessage` a second count the auto-start Join too: two says right after it
+    // must wait, or the simulator refuses the second with 429 (and it is sent again).
+    let sim = rate_limited_simulator("states:\n  main:\n    - reply: \"got it\"\n").await;
+    let options = ConversationOptions {
+        say_delay: Duration::ZERO,
+        max_messages_per_second: 2,
+        ..ConversationOptions::default()
+    };
+    let mut conversation = Conversation::connect(config(&sim).autostart(true), options)
+        .await
+        .unwrap();
+    conversation.wait_for_start(GENEROUS).await.unwrap();
+    conversation.say("one").await.unwrap();
+    conversation.say("two").await.unwrap();
+    for _ in 0..2 {
+        conversation
+            .wait_for_reply_containing("got it", GENEROUS)
+            .await
+            .unwrap();
+    }
+    let sent = texts(&sim.received(), "onMessage");
+    assert_eq!(
+        sent.len(),
+        3,
+        "the Join and two messages, none sent again: {sent:?}"
+    );
+}

@@ -271,7 +271,6 @@ pub struct Conversation {
     pub(crate) cursor: Option<OrderKey>,
     pub(crate) cursor_moved_at: Option<Instant>,
     pub(crate) faults_reported: usize,
-    pub(crate) recent_sends: VecDeque<Instant>,
     started_at: Instant,
     /// Messages sent and not yet echoed, oldest first, with their tracing ids: one refused
     /// with 429 is sent again after `retryAfter`.
@@ -281,8 +280,6 @@ pub struct Conversation {
     pub(crate) epoch: Option<OrderKey>,
     /// Names of the attachments sent, by id, for the transcript.
     pub(crate) attachment_names: HashMap<String, String>,
-    /// Whether the auto-start `Join` is counted in `recent_sends` yet.
-    autostart_counted: bool,
     /// With [`DisconnectMode::Send`], the latest disconnect the guest sent past: it and those
     /// before it no longer end waits.
     disconnect_passed: Option<OrderKey>,
@@ -327,9 +324,7 @@ impl Conversation {
             cursor_moved_at: None,
             faults_reported: 0,
             started_at: Instant::now(),
-            recent_sends: VecDeque::new(),
             sent: VecDeque::new(),
-            autostart_counted: false,
             disconnect_passed: None,
             last_sent_at: None,
             epoch: None,
@@ -353,11 +348,6 @@ impl Conversation {
     /// The underlying session, to reconnect it.
     pub(crate) fn session_mut(&mut self) -> &mut GuestSession {
         &mut self.session
-    }
-
-    /// The options this conversation paces itself with.
-    pub(crate) fn options(&self) -> &ConversationOptions {
-        &self.options
     }
 
     pub(crate) fn log(&self) -> &SessionLog {

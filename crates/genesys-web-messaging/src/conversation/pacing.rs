@@ -44,7 +44,6 @@ impl Conversation {
         // time measured from here is never cut to 0 by the wait for the write to finish.
         self.last_sent_at = Some(Instant::now());
         let tracing_id = self.session.send_message(message.clone()).await?;
-        self.recent_sends.push_back(Instant::now());
         self.remember(tracing_id, message);
         if passed.is_some() {
             self.disconnect_passed = passed;
@@ -130,44 +129,21 @@ impl Conversation {
         }
     }
 
-    /// Counts the auto-start `Join` (an `onMessage`) towards the rate limit, once.
-    fn count_autostart(&mut self) {
-        if self.autostart_counted {
-            return;
-        }
-        if let Some(at) = self.session.autostart_sent_at() {
-            let position = self.recent_sends.partition_point(|&t| t <= at);
-            self.recent_sends.insert(position, at);
-            self.autostart_counted = true;
-        }
-    }
-
     /// Waits until the bot has been quiet for `say_delay` and the rate limit has room. A bot
     /// that never goes quiet is waited for at most `max_quiet_wait` (or `say_delay`, if
     /// longer): then the message goes anyway, as soon as the rate limit allows.
     async fn pace(&mut self) {
-        let window = Duration::from_secs(1);
-        let limit = self.options.max_messages_per_second.max(1);
         let say_delay = self.options.say_delay;
         let give_up = later(Instant::now(), self.options.max_quiet_wait.max(say_delay));
-        self.count_autostart();
         loop {
             let now = Instant::now();
-            // Every onMessage counts (a resend, a Join, a date picked...), from the moment the
-            // session wrote it: the `limit`-th latest must be a full window old.
-            let writes = self.log().on_message_writes();
-            let rate_ready = if writes.len() >= limit {
-                later(writes[writes.len() - limit], window)
-            } else {
-                now
-            };
             let quiet_since = self
                 .log()
                 .snapshot()
                 .last_reply_at
                 .map_or(self.started_at, |t| t.max(self.started_at));
             let quiet_ready = later(quiet_since, say_delay);
-            let ready = rate_ready.max(quiet_ready.min(give_up));
+            let ready = self.rate_ready(now).max(quiet_ready.min(give_up));
             if ready <= now {
                 if quiet_ready > now {
                     tracing::warn!(
@@ -189,28 +165,28 @@ impl Conversation {
 
     /// Waits until one more `onMessage` fits Genesys' rate limit (no quiet period: lifecycle
     /// events and attachments are not replies to the bot).
-    pub(crate) async fn pace_rate(&mut self) {
-        let window = Duration::from_secs(1);
-        let limit = self.options().max_messages_per_second.max(1);
+    pub(crate) async fn pace_rate(&self) {
         loop {
             let now = Instant::now();
-            while self
-                .recent_sends
-                .front()
-                .is_some_and(|&sent| now.duration_since(sent) >= window)
-            {
-                self.recent_sends.pop_front();
-            }
-            if self.recent_sends.len() < limit {
+            let ready = self.rate_ready(now);
+            if ready <= now {
                 return;
             }
-            let ready = later(self.recent_sends[self.recent_sends.len() - limit], window);
             tokio::time::sleep_until(ready).await;
         }
     }
 
-    /// Counts one `onMessage` just sent against the rate limit.
-    pub(crate) fn note_sent(&mut self) {
-        self.recent_sends.push_back(Instant::now());
+    /// The rate limit, the one rule for every `onMessage`: when the next one may be written
+    /// (`now` if it may go at once). Every onMessage counts (a say, a resend, the auto-start
+    /// `Join`, a Presence `Clear`...), from the moment the session task wrote it: the
+    /// `limit`-th latest must be a full second old.
+    fn rate_ready(&self, now: Instant) -> Instant {
+        let limit = self.options.max_messages_per_second.max(1);
+        let writes = self.log().on_message_writes();
+        if writes.len() >= limit {
+            later(writes[writes.len() - limit], Duration::from_secs(1))
+        } else {
+            now
+        }
     }
 }
