@@ -499,15 +499,6 @@ impl Conversation {
         file_name: &str,
         timeout: Duration,
     ) -> Result<PresignedUrlResponse, AttachmentError> {
-        let closed = |closed: Closed| AttachmentError::Closed {
-            file_name: file_name.to_string(),
-            closed,
-        };
-        let timed_out = |waiting_for| AttachmentError::TimedOut {
-            file_name: file_name.to_string(),
-            waiting_for,
-            timeout,
-        };
         let deadline = later(Instant::now(), timeout);
         let answer = wait_for(self.session().log(), deadline, || {
             replies.find(mark, |answer| match answer {
@@ -534,7 +525,7 @@ impl Conversation {
                 Err(rejected(file_name, "when asked for an upload URL", failure))
             }
             Ok(UrlAnswer::Refused(code, message)) => {
-                self.consume_error(code, &message);
+                self.consume_fault(code, &message);
                 Err(rejected(
                     file_name,
                     "when asked for an upload URL",
@@ -545,13 +536,18 @@ impl Conversation {
                     },
                 ))
             }
-            Ok(UrlAnswer::Malformed(class, body)) => Err(AttachmentError::Unexpected {
-                file_name: file_name.to_string(),
-                expected: "a PresignedUrlResponse",
-                got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
-            }),
-            Err(Some(c)) => Err(closed(c)),
-            Err(None) => Err(timed_out("a PresignedUrlResponse")),
+            Ok(UrlAnswer::Malformed(class, body)) => Err(unexpected(
+                file_name,
+                "a PresignedUrlResponse",
+                &class,
+                &body,
+            )),
+            Err(closed) => Err(unanswered(
+                file_name,
+                "a PresignedUrlResponse",
+                timeout,
+                closed,
+            )),
         }
     }
 
@@ -564,15 +560,6 @@ impl Conversation {
         attachment_id: &str,
         timeout: Duration,
     ) -> Result<(), AttachmentError> {
-        let closed = |closed: Closed| AttachmentError::Closed {
-            file_name: file_name.to_string(),
-            closed,
-        };
-        let timed_out = |waiting_for| AttachmentError::TimedOut {
-            file_name: file_name.to_string(),
-            waiting_for,
-            timeout,
-        };
         let answer = wait_for(self.session().log(), later(Instant::now(), timeout), || {
             replies.find(mark, |answer| match answer {
                 Answer::Event(LifecycleEvent::UploadSucceeded(success), _)
@@ -600,13 +587,18 @@ impl Conversation {
             Ok(UploadAnswer::Failed(failure)) => {
                 Err(rejected(file_name, "after the upload", failure))
             }
-            Ok(UploadAnswer::Malformed(class, body)) => Err(AttachmentError::Unexpected {
-                file_name: file_name.to_string(),
-                expected: "an UploadSuccessEvent",
-                got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
-            }),
-            Err(Some(c)) => Err(closed(c)),
-            Err(None) => Err(timed_out("an UploadSuccessEvent")),
+            Ok(UploadAnswer::Malformed(class, body)) => Err(unexpected(
+                file_name,
+                "an UploadSuccessEvent",
+                &class,
+                &body,
+            )),
+            Err(closed) => Err(unanswered(
+                file_name,
+                "an UploadSuccessEvent",
+                timeout,
+                closed,
+            )),
         }
     }
 
@@ -667,21 +659,38 @@ impl Conversation {
             }
         )))
     }
+}
 
-    /// Marks an error response answered to `onAttachment` as reported.
-    fn consume_error(&mut self, code: i64, message: &str) {
-        use crate::log::Fault;
-        use crate::protocol::ServerError;
-        let snap = self.log().snapshot();
-        if let Some(Fault::Server(ServerError::Coded {
-            code: c,
-            message: m,
-        })) = snap.faults.get(self.faults_reported)
-            && *c == code
-            && m == message
-        {
-            self.faults_reported += 1;
-        }
+/// A wait for Genesys' answer about `file_name` that ended without it: the socket closed, or
+/// `timeout` passed.
+fn unanswered(
+    file_name: &str,
+    waiting_for: &'static str,
+    timeout: Duration,
+    closed: Option<Closed>,
+) -> AttachmentError {
+    let file_name = file_name.to_string();
+    match closed {
+        Some(closed) => AttachmentError::Closed { file_name, closed },
+        None => AttachmentError::TimedOut {
+            file_name,
+            waiting_for,
+            timeout,
+        },
+    }
+}
+
+/// A frame of the class that should have answered, whose body could not be read.
+fn unexpected(
+    file_name: &str,
+    expected: &'static str,
+    class: &str,
+    body: &Value,
+) -> AttachmentError {
+    AttachmentError::Unexpected {
+        file_name: file_name.to_string(),
+        expected,
+        got: format!("{class} {}", excerpt(body.to_string().as_bytes())),
     }
 }
 

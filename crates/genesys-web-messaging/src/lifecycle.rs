@@ -366,6 +366,20 @@ impl Conversation {
         let replies = Arc::clone(self.session().replies());
         let mark = replies.mark();
         self.session().send(request).await?;
+        self.await_session_answer(&replies, mark, name, deadline, timeout)
+            .await
+    }
+
+    /// Waits for the first `SessionResponse` (or string error) numbered `mark` or later, as the
+    /// answer to `name`: a refusal is [`LifecycleError::Refused`], no answer [`not_answered`].
+    async fn await_session_answer(
+        &mut self,
+        replies: &Replies,
+        mark: u64,
+        name: &'static str,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<SessionResponse, LifecycleError> {
         let answer = wait_for(self.session().log(), deadline, || {
             replies.find(mark, |answer| match answer {
                 Answer::Session(body, _) => Some(SessionAnswer::Session(
@@ -380,21 +394,24 @@ impl Conversation {
         .await;
         match answer {
             Ok(SessionAnswer::Session(session)) => Ok(session),
-            Ok(SessionAnswer::Refused(code, message)) => {
-                self.consume_fault(code, &message);
-                Err(LifecycleError::Refused {
-                    request: name,
-                    code,
-                    message,
-                })
-            }
+            Ok(SessionAnswer::Refused(code, message)) => Err(self.refused(name, code, message)),
             Err(closed) => Err(not_answered(name, "a SessionResponse", timeout, closed)),
         }
     }
 
-    /// Marks the server error just answered to a lifecycle request as reported, so the waits
-    /// that follow do not fail on it again.
-    fn consume_fault(&mut self, code: i64, message: &str) {
+    /// The server's refusal of `request`, its fault marked as reported.
+    fn refused(&mut self, request: &'static str, code: i64, message: String) -> LifecycleError {
+        self.consume_fault(code, &message);
+        LifecycleError::Refused {
+            request,
+            code,
+            message,
+        }
+    }
+
+    /// Marks the server error just answered to a request (lifecycle or attachment) as
+    /// reported, so the waits that follow do not fail on it again.
+    pub(crate) fn consume_fault(&mut self, code: i64, message: &str) {
         let snap = self.log().snapshot();
         let expected_code = |fault: &Fault| match fault {
             Fault::Server(ServerError::Coded {
@@ -474,18 +491,11 @@ impl Conversation {
                 self.consume_fault(0, "");
                 Ok(())
             }
-            Ok(Cleared::Refused(code, message)) => {
-                self.consume_fault(code, &message);
-                if code == 403 {
-                    Err(LifecycleError::ClearNotEnabled { message })
-                } else {
-                    Err(LifecycleError::Refused {
-                        request: NAME,
-                        code,
-                        message,
-                    })
-                }
+            Ok(Cleared::Refused(403, message)) => {
+                self.consume_fault(403, &message);
+                Err(LifecycleError::ClearNotEnabled { message })
             }
+            Ok(Cleared::Refused(code, message)) => Err(self.refused(NAME, code, message)),
             // Cleared, then the socket closed without a ConnectionClosedEvent: cleared all the
             // same.
             Err(Some(_)) if cleared => Ok(()),
@@ -525,41 +535,14 @@ impl Conversation {
         let mark = replies.mark();
         let remaining = deadline.saturating_duration_since(Instant::now());
         self.session_mut().reconnect(remaining).await?;
-        let answer = wait_for(self.session().log(), deadline, || {
-            replies.find(mark, |answer| match answer {
-                Answer::Session(body, _) => Some(SessionAnswer::Session(
-                    serde_json::from_value(body.clone()).unwrap_or_default(),
-                )),
-                Answer::Error { code, message, .. } => {
-                    Some(SessionAnswer::Refused(*code, message.clone()))
-                }
-                _ => None,
-            })
-        })
-        .await;
-        let session = match answer {
-            Ok(SessionAnswer::Session(session)) => session,
-            Ok(SessionAnswer::Refused(code, message)) => {
-                self.consume_fault(code, &message);
-                return Err(LifecycleError::Refused {
-                    request: NAME,
-                    code,
-                    message,
-                });
-            }
-            Err(closed) => return Err(not_answered(NAME, "a SessionResponse", timeout, closed)),
-        };
+        let session = self
+            .await_session_answer(&replies, mark, NAME, deadline, timeout)
+            .await?;
         if session.new_session != Some(false) || !session.connected {
             return Err(LifecycleError::Unexpected {
                 request: NAME,
                 expected: "connected: true, newSession: false (the same session resumed)",
-                got: format!(
-                    "connected: {}, newSession: {}",
-                    session.connected,
-                    session
-                        .new_session
-                        .map_or("absent".to_string(), |b| b.to_string())
-                ),
+                got: session_state(&session),
             });
         }
         let snap = self.log().snapshot();
@@ -592,13 +575,7 @@ impl Conversation {
             return Err(LifecycleError::Unexpected {
                 request: NAME,
                 expected: "connected: true, newSession: true (a new conversation)",
-                got: format!(
-                    "connected: {}, newSession: {}",
-                    session.connected,
-                    session
-                        .new_session
-                        .map_or("absent".to_string(), |b| b.to_string())
-                ),
+                got: session_state(&session),
             });
         }
         self.start_epoch();
@@ -675,14 +652,7 @@ impl Conversation {
                 expected: "a JwtResponse {jwt, exp}",
                 got: excerpt(body.to_string().as_bytes()),
             }),
-            Ok(Got::Refused(code, message)) => {
-                self.consume_fault(code, &message);
-                Err(LifecycleError::Refused {
-                    request: NAME,
-                    code,
-                    message,
-                })
-            }
+            Ok(Got::Refused(code, message)) => Err(self.refused(NAME, code, message)),
             Err(closed) => Err(not_answered(NAME, "a JwtResponse", timeout, closed)),
         }
     }
@@ -753,6 +723,17 @@ impl Conversation {
         }
         Ok(history)
     }
+}
+
+/// `connected` and `newSession` of a `SessionResponse`, as failures quote them.
+fn session_state(session: &SessionResponse) -> String {
+    format!(
+        "connected: {}, newSession: {}",
+        session.connected,
+        session
+            .new_session
+            .map_or("absent".to_string(), |b| b.to_string())
+    )
 }
 
 fn not_answered(
