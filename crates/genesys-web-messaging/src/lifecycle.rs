@@ -11,8 +11,8 @@
 use crate::conversation::{Conversation, later};
 use crate::log::{Closed, Fault, SessionLog};
 use crate::protocol::{
-    ClientRequest, EventKind, HistoryPage, IncomingMessage, JwtResponse, LIFECYCLE_CLASSES,
-    LifecycleEvent, MessageEvent, ServerError, ServerFrame, SessionResponse, StructuredMessage,
+    ClientRequest, HistoryPage, IncomingMessage, JwtResponse, LIFECYCLE_CLASSES, LifecycleEvent,
+    ServerError, ServerFrame, SessionResponse, StructuredMessage,
 };
 use crate::session::{ConnectError, GuestSession, SendError};
 use serde_json::Value;
@@ -447,18 +447,7 @@ impl Conversation {
         self.session()
             .send(ClientRequest::OnMessage {
                 token: self.session().token().to_string(),
-                message: IncomingMessage {
-                    kind: "Event".into(),
-                    events: vec![MessageEvent {
-                        event_type: "Presence".into(),
-                        presence: Some(EventKind {
-                            kind: "Clear".into(),
-                            duration: None,
-                        }),
-                        typing: None,
-                    }],
-                    ..IncomingMessage::default()
-                },
+                message: IncomingMessage::presence("Clear"),
                 channel: None,
                 tracing_id: Some(tracing_id),
             })

@@ -1,7 +1,7 @@
 //! What the guest sends: the requests (`action`) and the message an `onMessage` carries.
 
 use super::envelope::redact;
-use super::{Content, MessageEvent};
+use super::{Content, EventKind, MessageEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -162,6 +162,22 @@ impl IncomingMessage {
             ..Default::default()
         }
     }
+
+    /// A Presence event (`Join`, `Clear`, ...), as Genesys' Messenger sends it.
+    pub(crate) fn presence(kind: &str) -> Self {
+        IncomingMessage {
+            kind: "Event".into(),
+            events: vec![MessageEvent {
+                event_type: "Presence".into(),
+                presence: Some(EventKind {
+                    kind: kind.into(),
+                    duration: None,
+                }),
+                typing: None,
+            }],
+            ..Default::default()
+        }
+    }
 }
 
 /// `channel` of a guest message: carries participant data (custom attributes).
@@ -170,6 +186,19 @@ impl IncomingMessage {
 pub struct IncomingChannel {
     /// Holds `customAttributes`.
     pub metadata: ChannelMetadata,
+}
+
+impl IncomingChannel {
+    /// The `channel` carrying these custom attributes; none when there are none.
+    pub(crate) fn with_attributes(
+        custom_attributes: &BTreeMap<String, String>,
+    ) -> Option<IncomingChannel> {
+        (!custom_attributes.is_empty()).then(|| IncomingChannel {
+            metadata: ChannelMetadata {
+                custom_attributes: custom_attributes.clone(),
+            },
+        })
+    }
 }
 
 /// `channel.metadata` of a guest message.
