@@ -13,8 +13,9 @@
 //!
 //! Tests talk through a [`Conversation`] (opened from a [`SessionConfig`]) and judge replies
 //! with an [`Expectation`] ([`Expectation::is_met_by`] is the one test of a message against
-//! it; the waits use the same). They may read the [`SessionLog`] ([`Conversation::log`]:
-//! snapshots, warnings, a change notification) but never write it: only the session task
+//! it; the waits use the same). They may read the [`SessionLog`] (through
+//! [`Conversation::session`] and [`GuestSession::log`]: snapshots, warnings, a change
+//! notification) but never write it: only the session task
 //! that owns the socket records what the server sent. [`protocol`] holds the wire types,
 //! shared with the simulator. Errors are typed: [`ConnectError`], [`SayError`], [`WaitError`],
 //! [`AttachmentError`], [`LifecycleError`], [`CertificateError`].
