@@ -1,16 +1,13 @@
 //! `examples/ai` runs as its README says, with a scripted OpenAI-compatible server standing in
 //! for Ollama (`OPENAI_BASE_URL`), against the simulated parcel bot.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
-use std::path::Path;
-use support::{Format, Model, run, text};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use common::ai::run;
+use common::model::{Answer, Asked, openai_base, openai_server, text};
 
 /// A customer who follows the example's prompts, and a judge who likes what it reads.
-fn example_model(asked: &support::Asked) -> support::Answer {
+fn example_model(asked: &Asked) -> Answer {
     let last = asked.last_user();
     if asked.system.starts_with("You review") {
         return text(
@@ -34,15 +31,9 @@ fn example_model(asked: &support::Asked) -> support::Answer {
 
 #[tokio::test]
 async fn the_ai_example_runs_against_an_openai_compatible_server() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Model::new(Format::OpenAi, example_model))
-        .mount(&server)
-        .await;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let server = openai_server(example_model).await;
     let out = run(
-        &root,
+        &common::repo(),
         &[
             "ai",
             "examples/ai/track-parcel.yml",
@@ -55,7 +46,7 @@ async fn the_ai_example_runs_against_an_openai_compatible_server() {
             "-p",
             "2",
         ],
-        &[("OPENAI_BASE_URL", &format!("{}/v1", server.uri()))],
+        &[("OPENAI_BASE_URL", &openai_base(&server))],
     );
     assert_eq!(out.exit, 0, "{out:?}");
     assert!(

@@ -2,20 +2,21 @@
 //! Vertex AI (a service-account key whose signed JWT is exchanged at a local token endpoint),
 //! against the simulator.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
+use common::ai::{AiRun, ai_file, scenario};
+use common::model::{Answer, Asked, Format, Model, model_requests, text};
+use common::write;
 use serde_json::{Value, json};
-use support::{Answer, Format, Model, ai_file, data, model_requests, run, scenario, text, write};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-fn customer(asked: &support::Asked) -> Answer {
+fn customer(asked: &Asked) -> Answer {
     let last = asked.last_user();
     if last.contains("refund is approved") {
         text("Thanks. PASS")
@@ -24,10 +25,6 @@ fn customer(asked: &support::Asked) -> Answer {
     } else {
         text("I need a refund")
     }
-}
-
-fn bot() -> String {
-    data("bot.yml").display().to_string()
 }
 
 #[tokio::test]
@@ -48,14 +45,10 @@ async fn gemini_with_an_api_key() {
             &scenario("Gemini refund", "You want a refund."),
         ),
     );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--silence", "300ms"],
-        &[
-            ("GEMINI_API_KEY", "gm-secret-key"),
-            ("GEMINI_BASE_URL", &format!("{}/v1beta", server.uri())),
-        ],
-    );
+    let out = AiRun::new(&file)
+        .env("GEMINI_API_KEY", "gm-secret-key")
+        .env("GEMINI_BASE_URL", &format!("{}/v1beta", server.uri()))
+        .run(dir.path(), &["--silence", "300ms"]);
     assert_eq!(out.exit, 0, "{out:?}");
     assert!(
         out.stdout.contains("AI: Order 777\nChatbot: Thank you.\n"),
@@ -211,15 +204,11 @@ async fn vertex_ai_with_a_service_account_and_upstreams_settings() {
             )
         ),
     );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--silence", "300ms"],
-        &[
-            ("GOOGLE_APPLICATION_CREDENTIALS", &credentials),
-            ("VERTEX_AI_PROJECT", "env-project"),
-            ("VERTEX_AI_BASE_URL", &format!("{}/v1", vertex.uri())),
-        ],
-    );
+    let out = AiRun::new(&file)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &credentials)
+        .env("VERTEX_AI_PROJECT", "env-project")
+        .env("VERTEX_AI_BASE_URL", &format!("{}/v1", vertex.uri()))
+        .run(dir.path(), &["--silence", "300ms"]);
     assert_eq!(out.exit, 0, "{out:?}");
     assert!(
         out.stderr.contains("warning: config.ai.config.modelVersion '002' is a version of PaLM's chat-bison, which Google has retired: Gemini model gemini-2.5-flash is used instead"),
@@ -279,14 +268,10 @@ async fn a_refused_service_account_stops_before_any_session() {
             &scenario("S", "x"),
         ),
     );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot()],
-        &[
-            ("GOOGLE_APPLICATION_CREDENTIALS", &credentials),
-            ("VERTEX_AI_BASE_URL", "http://127.0.0.1:9/v1"),
-        ],
-    );
+    let out = AiRun::new(&file)
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &credentials)
+        .env("VERTEX_AI_BASE_URL", "http://127.0.0.1:9/v1")
+        .run(dir.path(), &[]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(
         out.stderr.starts_with(&format!(

@@ -1,19 +1,18 @@
 //! `ai` refuses bad input with a clear message and exit code 2, before any session opens.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
-use std::net::TcpListener;
-use support::{Format, Model, ai_file, data, run, scenario, text, write};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use common::ai::{ai_file, chatgpt_file, refund_bot, run, scenario};
+use common::model::{failing_server, openai_base, openai_server, text};
+use common::{Sentinel, write};
+use wiremock::ResponseTemplate;
 
 /// Runs `ai` on `file_text` with `args` and `env`; returns stderr after checking exit 2 and
 /// an empty stdout.
 fn refused(file_text: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "t.yml", file_text);
-    let bot = data("bot.yml").display().to_string();
+    let bot = refund_bot();
     let mut all = vec!["ai", file.as_str(), "--simulate", bot.as_str()];
     all.extend_from_slice(args);
     let out = run(dir.path(), &all, env);
@@ -172,17 +171,13 @@ fn bad_flags_are_refused() {
 /// listener that records connections) sees nobody.
 #[tokio::test]
 async fn a_failing_preflight_opens_no_session() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_string(r#"{"error":{"message":"The model `gpt-nope` does not exist"}}"#),
-        )
-        .mount(&server)
-        .await;
-    let deployment = TcpListener::bind("127.0.0.1:0").unwrap();
-    deployment.set_nonblocking(true).unwrap();
-    let endpoint = format!("ws://{}/v1", deployment.local_addr().unwrap());
+    let server = failing_server(
+        ResponseTemplate::new(404)
+            .set_body_string(r#"{"error":{"message":"The model `gpt-nope` does not exist"}}"#),
+    )
+    .await;
+    let deployment = Sentinel::new();
+    let endpoint = deployment.url();
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -194,7 +189,7 @@ async fn a_failing_preflight_opens_no_session() {
         &["ai", &file, "--endpoint", &endpoint, "-id", "d"],
         &[
             ("OPENAI_API_KEY", "k"),
-            ("OPENAI_BASE_URL", &format!("{}/v1", server.uri())),
+            ("OPENAI_BASE_URL", &openai_base(&server)),
         ],
     );
     assert_eq!(out.exit, 2, "{out:?}");
@@ -202,15 +197,11 @@ async fn a_failing_preflight_opens_no_session() {
         out.stderr,
         "error: The check to ensure ChatGPT can be used failed due to:\nHTTP 404 Not Found\n"
     );
-    assert!(deployment.accept().is_err(), "no session was opened");
+    assert!(!deployment.was_contacted(), "no session was opened");
 
     // The same file with a working model does reach the deployment (which serves no
     // config.json: it never answers, so the configuration is not fetched).
-    let good = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(Model::new(Format::OpenAi, |_| text("PASS")))
-        .mount(&good)
-        .await;
+    let good = openai_server(|_| text("PASS")).await;
     let out = run(
         dir.path(),
         &[
@@ -226,21 +217,17 @@ async fn a_failing_preflight_opens_no_session() {
         ],
         &[
             ("OPENAI_API_KEY", "k"),
-            ("OPENAI_BASE_URL", &format!("{}/v1", good.uri())),
+            ("OPENAI_BASE_URL", &openai_base(&good)),
         ],
     );
     assert_eq!(out.exit, 1, "{out:?}");
-    assert!(deployment.accept().is_ok(), "the session was tried");
+    assert!(deployment.was_contacted(), "the session was tried");
 }
 
 #[test]
 fn deployment_and_region_are_required_without_simulate() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("s", "x")),
-    );
+    let file = chatgpt_file(dir.path(), "s", "x");
     let out = run(dir.path(), &["ai", &file], &[("OPENAI_API_KEY", "k")]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert_eq!(

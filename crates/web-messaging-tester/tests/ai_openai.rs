@@ -2,21 +2,22 @@
 //! refund bot of `tests/ai/bot.yml`) and a scripted model behind a local HTTP server standing
 //! in for OpenAI (`chatgpt`) or an OpenAI-compatible server.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
+use common::ai::{AiRun, ai_file, chatgpt_file, scenario};
+use common::model::{
+    Answer, Asked, Format, failing_server, model_requests, openai_base, openai_server, text,
+};
+use common::write;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use support::{Answer, Format, Model, ai_file, data, model_requests, run, scenario, text, write};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
 
 const KEY: &str = "sk-test-0123456789abcdef";
 
 /// The customer who wants a refund: answers the bot's questions, then says PASS.
-fn refund_customer(asked: &support::Asked) -> Answer {
+fn refund_customer(asked: &Asked) -> Answer {
     // Latest first: a judge shown the whole transcript gets the final answer.
     let last = asked.last_user();
     // Like Genesys, the bot says nothing before the customer does: the customer opens.
@@ -32,27 +33,9 @@ fn refund_customer(asked: &support::Asked) -> Answer {
     }
 }
 
-async fn openai(model: Model) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(model)
-        .mount(&server)
-        .await;
-    server
-}
-
-fn base(server: &MockServer) -> String {
-    format!("{}/v1", server.uri())
-}
-
-fn bot() -> String {
-    data("bot.yml").display().to_string()
-}
-
 #[tokio::test]
 async fn chatgpt_plays_the_customer_and_passes() {
-    let server = openai(Model::new(Format::OpenAi, refund_customer)).await;
+    let server = openai_server(refund_customer).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -63,11 +46,9 @@ async fn chatgpt_plays_the_customer_and_passes() {
             &scenario("Refund", "You want a refund for order 12345."),
         ),
     );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--silence", "300ms"],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--silence", "300ms"]);
     assert_eq!(out.exit, 0, "{out:?}");
     assert_eq!(
         out.stdout,
@@ -123,21 +104,12 @@ PASS - Refund
 
 #[tokio::test]
 async fn fail_phrases_fail_and_win_over_pass_phrases() {
-    let server = openai(Model::new(Format::OpenAi, |_| {
-        text("This did not work: FAIL (not a PASS)")
-    }))
-    .await;
+    let server = openai_server(|_| text("This did not work: FAIL (not a PASS)")).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("Broken", "Complain.")),
-    );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--silence", "300ms"],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let file = chatgpt_file(dir.path(), "Broken", "Complain.");
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--silence", "300ms"]);
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(out.stdout.contains("\nBroken (FAIL)\n"), "{}", out.stdout);
     assert!(
@@ -152,9 +124,9 @@ async fn fail_phrases_fail_and_win_over_pass_phrases() {
 
 #[tokio::test]
 async fn the_judge_decides_with_its_own_provider() {
-    let customer = openai(Model::new(Format::OpenAi, refund_customer)).await;
+    let customer = openai_server(refund_customer).await;
     // The judge is an OpenAI-compatible server with its own key: strict about one scenario.
-    let judge = openai(Model::new(Format::OpenAi, |asked| {
+    let judge = openai_server(|asked| {
         assert!(asked.last_user().contains("Customer: It is 12345"));
         assert!(
             asked
@@ -166,13 +138,13 @@ async fn the_judge_decides_with_its_own_provider() {
         } else {
             text("The bot approved the refund. PASS")
         }
-    }))
+    })
     .await;
     let follow_up = |name: &str, prompt: &str| {
         format!(
             "{}    followUp:\n      provider: openai-compatible\n      config:\n        baseUrl: {}\n        model: judge-model\n        apiKeyVariable: JUDGE_KEY\n      prompt: {prompt}\n      terminatingPhrases:\n        pass: [PASS]\n        fail: [FAIL]\n",
             scenario(name, "You want a refund."),
-            base(&judge)
+            openai_base(&judge)
         )
     };
     let scenarios = format!(
@@ -185,29 +157,23 @@ async fn the_judge_decides_with_its_own_provider() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "t.yml", &ai_file("chatgpt", "", &scenarios));
     let out_dir = dir.path().join("out");
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "300ms",
-            "-p",
-            "3",
-            "-o",
-            out_dir.to_str().unwrap(),
-            // The file's apiKeyVariable is read only when the command line names it too.
-            "--api-key-variable",
-            "JUDGE_KEY",
-        ],
-        &[
-            ("OPENAI_API_KEY", KEY),
-            ("OPENAI_BASE_URL", &base(&customer)),
-            ("JUDGE_KEY", "judge-secret"),
-        ],
-    );
+    let out = AiRun::new(&file)
+        .openai(&customer, KEY)
+        .env("JUDGE_KEY", "judge-secret")
+        .run(
+            dir.path(),
+            &[
+                "--silence",
+                "300ms",
+                "-p",
+                "3",
+                "-o",
+                out_dir.to_str().unwrap(),
+                // The file's apiKeyVariable is read only when the command line names it too.
+                "--api-key-variable",
+                "JUDGE_KEY",
+            ],
+        );
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(
         out.stdout
@@ -271,7 +237,7 @@ fn json_files(dir: &std::path::Path) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn output_files_have_upstreams_fields_and_ours() {
-    let server = openai(Model::new(Format::OpenAi, refund_customer)).await;
+    let server = openai_server(refund_customer).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -283,19 +249,9 @@ async fn output_files_have_upstreams_fields_and_ours() {
         ),
     );
     let out_dir = dir.path().join("results");
-    let out = run(
+    let out = AiRun::new(&file).openai(&server, KEY).run(
         dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "300ms",
-            "--out-dir",
-            out_dir.to_str().unwrap(),
-        ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
+        &["--silence", "300ms", "--out-dir", out_dir.to_str().unwrap()],
     );
     assert_eq!(out.exit, 0, "{out:?}");
     let files = json_files(&out_dir);
@@ -355,23 +311,16 @@ async fn output_files_have_upstreams_fields_and_ours() {
 
 #[tokio::test]
 async fn placeholders_replace_every_occurrence_and_the_seed_repeats_them() {
-    let server = openai(Model::new(Format::OpenAi, |asked| {
-        text(&format!("PASS as {}", asked.system))
-    }))
-    .await;
+    let server = openai_server(|asked| text(&format!("PASS as {}", asked.system))).await;
     let dir = tempfile::tempdir().unwrap();
     let scenarios = "  Named:\n    setup:\n      prompt: You are {NAME}. Always sign as {NAME} from {CITY}.\n      placeholders:\n        NAME: [Ann, Bob, Cat, Dan, Eve, Fay]\n        CITY: [Leeds, York, Bath]\n        UNUSED: []\n      terminatingPhrases:\n        pass: [PASS]\n        fail: [FAIL]\n";
     let file = write(dir.path(), "t.yml", &ai_file("chatgpt", "", scenarios));
     let mut chosen = Vec::new();
     for attempt in 0..2 {
         let out_dir = dir.path().join(format!("out{attempt}"));
-        let out = run(
+        let out = AiRun::new(&file).openai(&server, KEY).run(
             dir.path(),
             &[
-                "ai",
-                &file,
-                "--simulate",
-                &bot(),
                 "--silence",
                 "200ms",
                 "--seed",
@@ -379,7 +328,6 @@ async fn placeholders_replace_every_occurrence_and_the_seed_repeats_them() {
                 "-o",
                 out_dir.to_str().unwrap(),
             ],
-            &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
         );
         assert_eq!(out.exit, 0, "{out:?}");
         let files = json_files(&out_dir);
@@ -415,7 +363,7 @@ async fn placeholders_replace_every_occurrence_and_the_seed_repeats_them() {
 
 #[tokio::test]
 async fn the_turn_limit_ends_the_conversation() {
-    let server = openai(Model::new(Format::OpenAi, |_| text("Hello?"))).await;
+    let server = openai_server(|_| text("Hello?")).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -426,13 +374,9 @@ async fn the_turn_limit_ends_the_conversation() {
         ),
     );
     let out_dir = dir.path().join("out");
-    let out = run(
+    let out = AiRun::new(&file).openai(&server, KEY).run(
         dir.path(),
         &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
             "--silence",
             "200ms",
             "--max-turns",
@@ -440,7 +384,6 @@ async fn the_turn_limit_ends_the_conversation() {
             "-o",
             out_dir.to_str().unwrap(),
         ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
     );
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(
@@ -459,7 +402,7 @@ async fn the_turn_limit_ends_the_conversation() {
 
 #[tokio::test]
 async fn a_bot_disconnect_ends_the_conversation_after_a_last_look() {
-    let server = openai(Model::new(Format::OpenAi, |asked| {
+    let server = openai_server(|asked| {
         let last = asked.last_user();
         if asked.system.contains("verdict") && last.contains("Goodbye!") {
             text("The bot said goodbye properly. PASS")
@@ -468,7 +411,7 @@ async fn a_bot_disconnect_ends_the_conversation_after_a_last_look() {
         } else {
             text("bye")
         }
-    }))
+    })
     .await;
     let dir = tempfile::tempdir().unwrap();
     let scenarios = format!(
@@ -477,20 +420,9 @@ async fn a_bot_disconnect_ends_the_conversation_after_a_last_look() {
         scenario("Verdict", "Say bye, then give your verdict.")
     );
     let file = write(dir.path(), "t.yml", &ai_file("chatgpt", "", &scenarios));
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "300ms",
-            "-p",
-            "2",
-        ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--silence", "300ms", "-p", "2"]);
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(
         out.stdout.contains(
@@ -506,7 +438,7 @@ async fn a_bot_disconnect_ends_the_conversation_after_a_last_look() {
 async fn provider_errors_fail_their_scenario_and_the_others_go_on() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
-    let server = openai(Model::new(Format::OpenAi, move |asked| {
+    let server = openai_server(move |asked| {
         if asked.system.contains("Broken server") {
             Answer::Status(
                 500,
@@ -523,7 +455,7 @@ async fn provider_errors_fail_their_scenario_and_the_others_go_on() {
         } else {
             text("PASS")
         }
-    }))
+    })
     .await;
     let dir = tempfile::tempdir().unwrap();
     let scenarios = format!(
@@ -534,20 +466,9 @@ async fn provider_errors_fail_their_scenario_and_the_others_go_on() {
         scenario("Busy", "Busy"),
     );
     let file = write(dir.path(), "t.yml", &ai_file("chatgpt", "", &scenarios));
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "200ms",
-            "-p",
-            "4",
-        ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--silence", "200ms", "-p", "4"]);
     assert_eq!(out.exit, 1, "{out:?}");
     for expected in [
         // Error bodies are never quoted: only the status and a code, if any.
@@ -570,22 +491,12 @@ async fn provider_errors_fail_their_scenario_and_the_others_go_on() {
 async fn keys_are_never_printed_logged_or_saved() {
     // A server that quotes the key back, as a careless proxy might.
     let echo = format!(r#"{{"error":{{"message":"Incorrect API key provided: {KEY}"}}}}"#);
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(wiremock::ResponseTemplate::new(401).set_body_string(echo))
-        .mount(&server)
-        .await;
+    let server = failing_server(wiremock::ResponseTemplate::new(401).set_body_string(echo)).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("S", "x")),
-    );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--verbose"],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let file = chatgpt_file(dir.path(), "S", "x");
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--verbose"]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(
         out.stderr.contains(
@@ -597,22 +508,17 @@ async fn keys_are_never_printed_logged_or_saved() {
     assert!(!out.stderr.contains(KEY) && !out.stdout.contains(KEY));
 
     // And in a run that works, with every log on and files saved.
-    let good = openai(Model::new(Format::OpenAi, refund_customer)).await;
+    let good = openai_server(refund_customer).await;
     let out_dir = dir.path().join("out");
-    let out = run(
+    let out = AiRun::new(&file).openai(&good, KEY).run(
         dir.path(),
         &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
             "--silence",
             "200ms",
             "--verbose",
             "-o",
             out_dir.to_str().unwrap(),
         ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&good))],
     );
     assert!(
         out.stderr.contains("chat completion: HTTP 200"),
@@ -627,7 +533,7 @@ async fn keys_are_never_printed_logged_or_saved() {
 
 #[tokio::test]
 async fn openai_compatible_servers_need_no_key() {
-    let server = openai(Model::new(Format::OpenAi, refund_customer)).await;
+    let server = openai_server(refund_customer).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -636,20 +542,16 @@ async fn openai_compatible_servers_need_no_key() {
             "openai-compatible",
             &format!(
                 "      baseUrl: {}\n      model: llama3.2\n      seed: 11\n",
-                base(&server)
+                openai_base(&server)
             ),
             &scenario("Local", "You want a refund."),
         ),
     );
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--silence", "200ms"],
-        // The file's baseUrl wins over the environment's, and OpenAI's key is not sent to it.
-        &[
-            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
-            ("OPENAI_API_KEY", KEY),
-        ],
-    );
+    // The file's baseUrl wins over the environment's, and OpenAI's key is not sent to it.
+    let out = AiRun::new(&file)
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("OPENAI_API_KEY", KEY)
+        .run(dir.path(), &["--silence", "200ms"]);
     assert_eq!(out.exit, 0, "{out:?}");
     let requests = server.received_requests().await.unwrap();
     assert!(
@@ -664,31 +566,13 @@ async fn openai_compatible_servers_need_no_key() {
 
 #[tokio::test]
 async fn the_time_limit_ends_a_slow_conversation() {
-    let server = openai(Model::new(Format::OpenAi, |_| {
-        Answer::Slow(Duration::from_secs(3), "PASS".into())
-    }))
-    .await;
+    let server = openai_server(|_| Answer::Slow(Duration::from_secs(3), "PASS".into())).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("Slow", "x")),
-    );
+    let file = chatgpt_file(dir.path(), "Slow", "x");
     let started = std::time::Instant::now();
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "200ms",
-            "--time-limit",
-            "1s",
-        ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base(&server))],
-    );
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--silence", "200ms", "--time-limit", "1s"]);
     assert_eq!(out.exit, 1, "{out:?}");
     assert!(
         out.stdout

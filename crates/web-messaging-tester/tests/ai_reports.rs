@@ -3,20 +3,20 @@
 //! model behind a local stand-in for OpenAI, and (for `-a`) a local stand-in for the Genesys
 //! Cloud login and Platform API.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
+use common::ai::{AiRun, ai_file, scenario};
+use common::genesys::{details, login, preflight, token};
+use common::model::{Answer, Asked, openai_server, text};
+use common::{read, read_json, write};
 use serde_json::Value;
-use support::{Answer, Asked, Format, Model, ai_file, data, run, scenario, text, write};
-use wiremock::matchers::{basic_auth, bearer_token, method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
+use wiremock::matchers::{basic_auth, bearer_token};
 
 const KEY: &str = "sk-test-0123456789abcdef";
 const CLIENT_ID: &str = "test-client-id";
 const SECRET: &str = "Sup3r-S3cret-Value-9f8e7d";
 const TOKEN: &str = "token-abc";
-const DETAILS: &str = r"^/api/v2/conversations/messages/[0-9a-f-]{32,36}/details$";
-const PREFLIGHT: &str = "/api/v2/conversations/messages/wm-tester-preflight-check/details";
 
 /// The refund customer passes; the one who wants cake (`Complain.`) fails once the bot
 /// refuses.
@@ -37,20 +37,6 @@ fn customer(asked: &Asked) -> Answer {
     }
 }
 
-async fn openai() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Model::new(Format::OpenAi, customer))
-        .mount(&server)
-        .await;
-    server
-}
-
-fn bot() -> String {
-    data("bot.yml").display().to_string()
-}
-
 fn two_scenarios() -> String {
     ai_file(
         "chatgpt",
@@ -65,16 +51,12 @@ fn two_scenarios() -> String {
 
 #[tokio::test]
 async fn writes_junit_json_and_html_reports() {
-    let server = openai().await;
+    let server = openai_server(customer).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "refund.yml", &two_scenarios());
-    let out = run(
+    let out = AiRun::new(&file).openai(&server, KEY).run(
         dir.path(),
         &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
             "--silence",
             "300ms",
             "--report-junit",
@@ -83,10 +65,6 @@ async fn writes_junit_json_and_html_reports() {
             "r.json",
             "--report-html",
             "html",
-        ],
-        &[
-            ("OPENAI_API_KEY", KEY),
-            ("OPENAI_BASE_URL", &format!("{}/v1", server.uri())),
         ],
     );
     assert_eq!(out.exit, 1, "{out:?}");
@@ -100,8 +78,7 @@ async fn writes_junit_json_and_html_reports() {
         out.stdout
     );
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let json: Value = read_json(&dir.path().join("r.json"));
     assert_eq!(json["formatVersion"], 1);
     assert_eq!(json["summary"]["total"], 2);
     assert_eq!(json["summary"]["passed"], 1);
@@ -131,7 +108,7 @@ async fn writes_junit_json_and_html_reports() {
         "Terminating phrase found in response: 'That is no good. FAIL'"
     );
 
-    let junit = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    let junit = read(&dir.path().join("j.xml"));
     assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
     assert!(junit.contains("<testcase name=\"Refund\""), "{junit}");
     assert!(junit.contains("<testcase name=\"Cake\""), "{junit}");
@@ -145,7 +122,7 @@ async fn writes_junit_json_and_html_reports() {
         "{junit}"
     );
 
-    let html = std::fs::read_to_string(dir.path().join("html/index.html")).unwrap();
+    let html = read(&dir.path().join("html/index.html"));
     assert!(html.contains("Refund"), "{html}");
     assert!(
         html.contains("I want &lt;b&gt;cake&lt;/b&gt; &amp; tea"),
@@ -156,30 +133,25 @@ async fn writes_junit_json_and_html_reports() {
 
 #[tokio::test]
 async fn associate_id_puts_the_conversation_in_the_reports() {
-    let model = openai().await;
+    let model = openai_server(customer).await;
     let genesys = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    login()
         .and(basic_auth(CLIENT_ID, SECRET))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": TOKEN, "token_type": "bearer", "expires_in": 86399
-        })))
+        .respond_with(token(TOKEN, 86399))
         .mount(&genesys)
         .await;
-    Mock::given(method("GET"))
-        .and(path(PREFLIGHT))
+    preflight()
         .and(bearer_token(TOKEN))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-            "status": 404, "code": "not.found", "message": "Not found"
-        })))
+        .respond_with(common::genesys::error(404, "not.found", "Not found"))
         .mount(&genesys)
         .await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
+    details()
         .and(bearer_token(TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "conversationId": "conv-ai-0001", "messengerType": "webmessaging"
-        })))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "conversationId": "conv-ai-0001", "messengerType": "webmessaging"
+            })),
+        )
         .mount(&genesys)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -192,27 +164,15 @@ async fn associate_id_puts_the_conversation_in_the_reports() {
             &scenario("Refund", "You want a refund for order 12345."),
         ),
     );
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "-a",
-            "--simulate",
-            &bot(),
-            "--silence",
-            "300ms",
-            "--report-json",
-            "r.json",
-        ],
-        &[
-            ("OPENAI_API_KEY", KEY),
-            ("OPENAI_BASE_URL", &format!("{}/v1", model.uri())),
-            ("GENESYS_REGION", &genesys.uri()),
-            ("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID),
-            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET),
-        ],
-    );
+    let out = AiRun::new(&file)
+        .openai(&model, KEY)
+        .env("GENESYS_REGION", &genesys.uri())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID)
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET)
+        .run(
+            dir.path(),
+            &["-a", "--silence", "300ms", "--report-json", "r.json"],
+        );
     assert_eq!(out.exit, 0, "{out:?}");
     assert!(
         out.stdout.contains("\nRefund (PASS - conv-ai-0001)\n"),
@@ -226,8 +186,7 @@ async fn associate_id_puts_the_conversation_in_the_reports() {
     );
     assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let json: Value = read_json(&dir.path().join("r.json"));
     assert_eq!(json["scenarios"][0]["conversation"]["id"], "conv-ai-0001");
     assert!(
         json["scenarios"][0]["conversation"]["link"]

@@ -5,20 +5,17 @@
 
 mod common;
 
+use common::genesys::{PREFLIGHT, associate_env, details, login, preflight, token};
 use common::{Run, Sentinel, run_in, write};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
-use wiremock::matchers::{
-    basic_auth, bearer_token, body_string_contains, method, path, path_regex,
-};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{basic_auth, bearer_token, body_string_contains};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const CLIENT_ID: &str = "test-client-id";
 const SECRET: &str = "Sup3r-S3cret-Value-9f8e7d";
 const TOKEN: &str = "token-abc";
-const DETAILS: &str = r"^/api/v2/conversations/messages/[0-9a-f-]{32,36}/details$";
-const PREFLIGHT: &str = "/api/v2/conversations/messages/wm-tester-preflight-check/details";
 
 const BOT: &str = "states:\n  main:\n    - reply: Hello there\n";
 const SCRIPT: &str = "scenarios:\n  \"Greets\":\n    - say: hi\n    - waitForReplyContaining: hello\n  \"Silent\": []\n  \"Wrong\":\n    - say: hi\n    - waitForReplyContaining: nope\n      timeout: 0.3\n";
@@ -80,21 +77,17 @@ impl Respond for Conversations {
     }
 }
 
-async fn genesys(preflight: ResponseTemplate) -> MockServer {
+async fn genesys(preflight_answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    login()
         .and(basic_auth(CLIENT_ID, SECRET))
         .and(body_string_contains("grant_type=client_credentials"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": TOKEN, "token_type": "bearer", "expires_in": 86399
-        })))
+        .respond_with(token(TOKEN, 86399))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(PREFLIGHT))
+    preflight()
         .and(bearer_token(TOKEN))
-        .respond_with(preflight)
+        .respond_with(preflight_answer)
         .mount(&server)
         .await;
     server
@@ -115,26 +108,13 @@ async fn run_associated_with(
 ) -> Run {
     let script = write(dir, "script.yml", SCRIPT);
     let bot = write(dir, "bot.yml", BOT);
+    let mut args = vec!["scripted", &script, "-a", "--simulate", &bot];
+    args.extend_from_slice(extra);
     let region = server.uri();
-    let mut args: Vec<String> = ["scripted", &script, "-a", "--simulate", &bot]
-        .iter()
-        .map(std::string::ToString::to_string)
-        .collect();
-    args.extend(extra.iter().map(std::string::ToString::to_string));
-    let dir = dir.to_path_buf();
-    let mut env: Vec<(String, String)> = vec![
-        ("GENESYS_REGION".into(), region),
-        ("GENESYSCLOUD_OAUTHCLIENT_ID".into(), CLIENT_ID.into()),
-        ("GENESYSCLOUD_OAUTHCLIENT_SECRET".into(), SECRET.into()),
-    ];
-    env.extend(more_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_in(Some(&dir), &args, &env)
-    })
-    .await
-    .expect("the run joins")
+    let mut env = associate_env(&region, CLIENT_ID, SECRET).to_vec();
+    env.extend_from_slice(more_env);
+    // The fake server answers on its own thread: the run may block this one.
+    run_in(Some(dir), &args, &env)
 }
 
 fn assert_no_secret(run: &Run, files: &[&Path]) {
@@ -157,8 +137,7 @@ fn title_line<'a>(stdout: &'a str, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_are_found_and_shown_in_the_terminal_and_every_report() {
     let server = genesys(not_found()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
+    details()
         .and(bearer_token(TOKEN))
         .respond_with(Conversations::new(0))
         .mount(&server)
@@ -278,19 +257,11 @@ async fn a_missing_permission_stops_the_run_before_any_session_opens() {
     assert!(!dir.path().join("r.json").exists());
     let script = write(dir.path(), "endpoint.yml", SCRIPT);
     let region = server.uri();
-    let endpoint_run = tokio::task::spawn_blocking(move || {
-        run_in(
-            None,
-            &["scripted", &script, "-a", "--endpoint", &url, "-id", "x"],
-            &[
-                ("GENESYS_REGION", &region),
-                ("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID),
-                ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET),
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let endpoint_run = run_in(
+        None,
+        &["scripted", &script, "-a", "--endpoint", &url, "-id", "x"],
+        &associate_env(&region, CLIENT_ID, SECRET),
+    );
     assert_eq!(endpoint_run.code, 2);
     assert!(!sentinel.was_contacted(), "a session was opened");
     assert_no_secret(&run, &[]);
@@ -300,11 +271,7 @@ async fn a_missing_permission_stops_the_run_before_any_session_opens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_not_found_keep_their_verdict_and_get_a_warning() {
     let server = genesys(not_found()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
-        .respond_with(not_found())
-        .mount(&server)
-        .await;
+    details().respond_with(not_found()).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_associated(dir.path(), &server, &["--report-json", "r.json"]).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -331,8 +298,7 @@ async fn messages_not_found_keep_their_verdict_and_get_a_warning() {
 async fn server_errors_are_retried_and_a_lasting_one_only_warns() {
     // Two 503s per message, then the answer: found after retrying.
     let server = genesys(not_found()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
+    details()
         .respond_with(Conversations::new(2))
         .mount(&server)
         .await;
@@ -344,8 +310,7 @@ async fn server_errors_are_retried_and_a_lasting_one_only_warns() {
 
     // Always 503: every attempt fails, the scenario keeps its verdict and gets a warning.
     let failing = genesys(not_found()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
+    details()
         .respond_with(Conversations::new(usize::MAX))
         .mount(&failing)
         .await;
@@ -381,17 +346,16 @@ async fn preflight_and_login_failures_are_explained_without_the_secret() {
     );
 
     // The login is refused, and the server (wrongly) echoes the secret.
-    let login = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    let refusing = MockServer::start().await;
+    login()
         .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
             "error": "invalid_client",
             "description": format!("client secret {SECRET} is wrong")
         })))
-        .mount(&login)
+        .mount(&refusing)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let run = run_associated(dir.path(), &login, &["--report-json", "r.json"]).await;
+    let run = run_associated(dir.path(), &refusing, &["--report-json", "r.json"]).await;
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
@@ -411,11 +375,7 @@ async fn preflight_and_login_failures_are_explained_without_the_secret() {
 fn each_missing_variable_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let script = write(dir.path(), "script.yml", SCRIPT);
-    let all = [
-        ("GENESYS_REGION", "mypurecloud.ie"),
-        ("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID),
-        ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET),
-    ];
+    let all = associate_env("mypurecloud.ie", CLIENT_ID, SECRET);
     // With none of them, `-a --simulate` asks the simulator's own Platform API.
     let bot = write(dir.path(), "bot.yml", BOT);
     let none = run_in(
@@ -458,11 +418,7 @@ fn each_missing_variable_is_named() {
             "--simulate",
             &write(dir.path(), "bot.yml", BOT),
         ],
-        &[
-            ("GENESYS_REGION", " "),
-            ("GENESYSCLOUD_OAUTHCLIENT_ID", "x"),
-            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "y"),
-        ],
+        &associate_env(" ", "x", "y"),
     );
     assert_eq!(empty.code, 2);
     assert!(
@@ -477,8 +433,7 @@ fn each_missing_variable_is_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_secret_stays_out_of_the_most_verbose_logs() {
     let server = genesys(not_found()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
+    details()
         .respond_with(Conversations::new(1))
         .mount(&server)
         .await;

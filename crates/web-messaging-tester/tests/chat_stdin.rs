@@ -1,18 +1,16 @@
 //! `chat` without a terminal: lines from stdin, the transcript plainly on stdout, against the
 //! simulator over real loopback WebSockets. The recordings are replayed by `scripted`.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn bot() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chat/bot.yml")
-}
+use assert_cmd::Command;
+use common::chat::{chat_bot, replay};
 
 fn chat(args: &[&str], stdin: &str) -> (String, String, i32) {
     let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
         .arg("chat")
         .arg("--simulate")
-        .arg(bot())
+        .arg(chat_bot())
         .args(["--silence", "300ms", "-t", "5"])
         .args(args)
         .env_remove("RUST_LOG")
@@ -27,26 +25,6 @@ fn chat(args: &[&str], stdin: &str) -> (String, String, i32) {
         String::from_utf8_lossy(&output.stderr).to_string(),
         output.status.code().unwrap_or(-1),
     )
-}
-
-fn replay(file: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
-        .arg("scripted")
-        .arg(file)
-        .arg("--simulate")
-        .arg(bot())
-        .env("NO_COLOR", "1")
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("scripted runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "the recording did not pass when replayed:\n{stdout}\n--- file\n{}",
-        std::fs::read_to_string(file).unwrap_or_default()
-    );
-    stdout
 }
 
 #[test]

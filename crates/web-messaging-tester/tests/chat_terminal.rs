@@ -2,24 +2,22 @@
 //! loopback WebSockets, typed at as a person would. What it records is then replayed by
 //! `scripted` against the same bot, and must pass.
 
+mod common;
+
+use common::chat::{chat_bot, replay};
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every expectation's deadline: generous, for a loaded machine.
 const TIMEOUT_MS: u64 = 30_000;
-
-fn bot() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chat/bot.yml")
-}
 
 fn chat(args: &[&str]) -> PtySession {
     let mut command = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"));
     command
         .arg("chat")
         .arg("--simulate")
-        .arg(bot())
+        .arg(chat_bot())
         .args(args)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
@@ -40,27 +38,6 @@ fn exited(session: &mut PtySession) -> i32 {
         WaitStatus::Exited(_, code) => code,
         other => panic!("the chat did not exit normally: {other:?}"),
     }
-}
-
-/// `scripted` replays a recorded file against the same bot: every scenario must pass.
-fn replay(file: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
-        .arg("scripted")
-        .arg(file)
-        .arg("--simulate")
-        .arg(bot())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("scripted runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "the recording did not pass when replayed:\n{stdout}\n{}\n--- file\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        std::fs::read_to_string(file).unwrap_or_default()
-    );
-    stdout
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{ECHO_BOT, echo_script, example, run, write};
+use common::{ECHO_BOT, echo_script, run, run_survey, write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -151,16 +151,7 @@ fn the_junit_report_is_valid_against_jenkins_junit_schema() {
     // Passes and failures from two files, in parallel.
     let survey = dir.path().join("survey.xml");
     let survey_json = dir.path().join("survey.json");
-    let result = run(&[
-        "scripted",
-        &example("pass.yml"),
-        &example("fail.yml"),
-        "--simulate",
-        &example("bot.yml"),
-        "-t",
-        "1",
-        "-p",
-        "5",
+    let result = run_survey(&[
         "--report-junit",
         &survey.display().to_string(),
         "--report-json",

@@ -4,11 +4,10 @@
 //! data-driven cases (`tests/cases/arch-load-*`).
 //! No assertion depends on how fast anything runs.
 
-use assert_cmd::Command;
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+mod common;
+
+use common::SimulatorProcess;
+use common::load::{LoadFiles, count, exit_code, number, text};
 
 const BOT: &str = "\
 replyDelayMs: 1
@@ -30,69 +29,9 @@ scenarios:
     - waitForReplyContaining: pong
 ";
 
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new(script: &str) -> Files {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        std::fs::write(dir.path().join("bot.yml"), BOT).expect("bot written");
-        std::fs::write(dir.path().join("script.yml"), script).expect("script written");
-        Files { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn load(&self, extra: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("web-messaging-tester").expect("the binary");
-        cmd.arg("load")
-            .arg(self.path("script.yml"))
-            .args(["--color", "never"])
-            .args(extra)
-            .env("CI", "true")
-            .env_remove("RUST_LOG")
-            .env_remove("DEBUG");
-        cmd
-    }
-
-    fn simulated(&self, extra: &[&str]) -> Command {
-        let mut cmd = self.load(&["--simulate"]);
-        cmd.arg(self.path("bot.yml")).args(extra);
-        cmd
-    }
-
-    fn report(&self) -> Value {
-        let text = std::fs::read_to_string(self.path("report.json")).expect("the JSON report");
-        serde_json::from_str(&text).expect("valid JSON")
-    }
-}
-
-fn exit_code(output: &std::process::Output) -> i32 {
-    output.status.code().expect("an exit code")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn u(value: &Value) -> u64 {
-    value
-        .as_u64()
-        .unwrap_or_else(|| panic!("not a count: {value}"))
-}
-
-fn f(value: &Value) -> f64 {
-    value
-        .as_f64()
-        .unwrap_or_else(|| panic!("not a number: {value}"))
-}
-
 #[test]
 fn reports_counts_histograms_and_met_thresholds() {
-    let files = Files::new(SCRIPT);
+    let files = LoadFiles::new(BOT, SCRIPT);
     let report = files.path("report.json");
     let output = files
         .simulated(&[
@@ -115,20 +54,20 @@ fn reports_counts_histograms_and_met_thresholds() {
     assert!(stdout.contains("Errors: none"), "{stdout}");
     assert!(stdout.contains("Result: PASS"), "{stdout}");
 
-    let json = files.report();
+    let json = files.json("report.json");
     // 20 guests, each holding both scenarios once: 3 says and 3 replies per guest.
-    assert_eq!(u(&json["conversations"]["completed"]), 40);
-    assert_eq!(u(&json["conversations"]["failed"]), 0);
-    assert_eq!(u(&json["messages"]["sent"]), 60);
-    assert_eq!(u(&json["messages"]["received"]), 60);
-    assert_eq!(u(&json["messages"]["total"]), 120);
-    assert!(f(&json["messages"]["perSecond"]) > 0.0);
-    assert!(f(&json["conversations"]["perSecond"]) > 0.0);
+    assert_eq!(count(&json["conversations"]["completed"]), 40);
+    assert_eq!(count(&json["conversations"]["failed"]), 0);
+    assert_eq!(count(&json["messages"]["sent"]), 60);
+    assert_eq!(count(&json["messages"]["received"]), 60);
+    assert_eq!(count(&json["messages"]["total"]), 120);
+    assert!(number(&json["messages"]["perSecond"]) > 0.0);
+    assert!(number(&json["conversations"]["perSecond"]) > 0.0);
     let all = &json["responseTimeMs"];
-    assert_eq!(u(&all["count"]), 60);
+    assert_eq!(count(&all["count"]), 60);
     let order: Vec<f64> = ["min", "p50", "p90", "p95", "p99", "max"]
         .iter()
-        .map(|k| f(&all[*k]))
+        .map(|k| number(&all[*k]))
         .collect();
     assert!(order.windows(2).all(|w| w[0] <= w[1]), "{all}");
     let steps = json["steps"].as_array().expect("steps");
@@ -139,8 +78,8 @@ fn reports_counts_histograms_and_met_thresholds() {
     assert_eq!(counts, [0, 20, 0, 20, 0, 20]);
     assert_eq!(steps[1]["scenario"], "Ping twice");
     assert_eq!(steps[1]["description"], "waitForReplyContaining: pong");
-    assert_eq!(u(&json["sessionStartMs"]["count"]), 40);
-    assert!(u(&json["peakActiveGuests"]) <= 20);
+    assert_eq!(count(&json["sessionStartMs"]["count"]), 40);
+    assert!(count(&json["peakActiveGuests"]) <= 20);
     assert_eq!(json["errors"]["byKind"], serde_json::json!({}));
     assert_eq!(json["profile"]["users"], 20);
     assert_eq!(json["profile"]["iterations"], 2);
@@ -152,7 +91,7 @@ fn reports_counts_histograms_and_met_thresholds() {
 
 #[test]
 fn a_breached_threshold_exits_1() {
-    let files = Files::new(SCRIPT);
+    let files = LoadFiles::new(BOT, SCRIPT);
     let report = files.path("report.json");
     let output = files
         .simulated(&[
@@ -174,16 +113,16 @@ fn a_breached_threshold_exits_1() {
     assert!(stdout.contains("PASS p99<1h"), "{stdout}");
     assert!(stdout.contains("FAIL errors>=1 (actual: 0)"), "{stdout}");
     assert!(stdout.contains("Result: FAIL"), "{stdout}");
-    let json = files.report();
+    let json = files.json("report.json");
     assert_eq!(json["thresholds"][1]["passed"], false);
     assert_eq!(json["thresholds"][1]["actual"], 0.0);
     assert_eq!(json["passed"], false);
-    assert_eq!(u(&json["conversations"]["completed"]), 10);
+    assert_eq!(count(&json["conversations"]["completed"]), 10);
 }
 
 #[test]
 fn the_open_model_reports_its_arrivals() {
-    let files = Files::new(SCRIPT);
+    let files = LoadFiles::new(BOT, SCRIPT);
     let report = files.path("report.json");
     let output = files
         .simulated(&[
@@ -199,49 +138,24 @@ fn the_open_model_reports_its_arrivals() {
         .output()
         .expect("runs");
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
-    let json = files.report();
+    let json = files.json("report.json");
     // 40 per second for half a second: arrivals at 0, 25, ..., 475 ms.
     assert_eq!(
-        u(&json["conversations"]["started"]) + u(&json["droppedArrivals"]),
+        count(&json["conversations"]["started"]) + count(&json["droppedArrivals"]),
         20
     );
     assert_eq!(json["profile"]["model"], "open");
     assert_eq!(json["profile"]["arrivalRate"], 40.0);
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_simulator(bot: &Path) -> (Server, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
-        .arg("simulate")
-        .arg(bot)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the simulator starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the URL is printed");
-    (server, line.trim().to_string())
-}
-
 #[test]
 fn loads_a_simulator_in_another_process_over_loopback() {
-    let files = Files::new(SCRIPT);
-    let (_server, url) = start_simulator(&files.path("bot.yml"));
+    let files = LoadFiles::new(BOT, SCRIPT);
+    let simulator = SimulatorProcess::start(files.path("bot.yml"));
+    let url = simulator.url();
     let report = files.path("report.json");
     let output = files
-        .load(&["-id", "load-test", "--endpoint", &url, "--say-delay", "0"])
+        .load(&["-id", "load-test", "--endpoint", url, "--say-delay", "0"])
         .args(["--users", "25", "--iterations", "1", "--report-json"])
         .arg(&report)
         .output()
@@ -249,19 +163,19 @@ fn loads_a_simulator_in_another_process_over_loopback() {
     let stderr = text(&output.stderr);
     assert_eq!(exit_code(&output), 0, "{stderr}");
     assert!(stderr.contains("(loopback)"), "{stderr}");
-    let json = files.report();
+    let json = files.json("report.json");
     assert_eq!(json["simulated"], false);
-    assert_eq!(u(&json["conversations"]["completed"]), 25);
-    assert_eq!(u(&json["conversations"]["failed"]), 0);
+    assert_eq!(count(&json["conversations"]["completed"]), 25);
+    assert_eq!(count(&json["conversations"]["failed"]), 0);
     // Guests alternate the two scenarios: 13 say twice, 12 once.
-    assert_eq!(u(&json["messages"]["sent"]), 13 * 2 + 12);
+    assert_eq!(count(&json["messages"]["sent"]), 13 * 2 + 12);
     assert_eq!(json["target"], url);
 }
 
 #[test]
 fn thresholds_come_from_the_script_unless_given_on_the_command_line() {
     let script = format!("config:\n  load:\n    thresholds: ['p99<1h', 'errors>=1']\n{SCRIPT}");
-    let files = Files::new(&script);
+    let files = LoadFiles::new(BOT, &script);
     let output = files
         .simulated(&["--users", "5", "--iterations", "1"])
         .output()
@@ -283,9 +197,10 @@ fn thresholds_come_from_the_script_unless_given_on_the_command_line() {
         .expect("runs");
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stdout));
 
-    let bad = Files::new(&format!(
-        "config:\n  load:\n    thresholds: ['p97<1s']\n{SCRIPT}"
-    ));
+    let bad = LoadFiles::new(
+        BOT,
+        &format!("config:\n  load:\n    thresholds: ['p97<1s']\n{SCRIPT}"),
+    );
     let output = bad
         .simulated(&["--users", "5", "--iterations", "1"])
         .output()

@@ -4,12 +4,13 @@
 //! load run ends with its report and a stated reason, and what `--shard`, `--start-at` and
 //! `report merge` refuse (exit 2).
 
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_web-messaging-tester");
+use common::SimulatorProcess;
+use common::load::{LoadFiles, count, exit_code, number, text};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
 
 const BOT: &str = "\
 replyDelayMs: 1
@@ -35,90 +36,13 @@ scenarios:
     - waitForReplyContaining: pong
 ";
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_simulator(bot: &Path) -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .arg("simulate")
-        .arg(bot)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the simulator starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the URL is printed");
-    (server, line.trim().to_string())
-}
-
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new(script: &str) -> Files {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        std::fs::write(dir.path().join("bot.yml"), BOT).expect("bot written");
-        std::fs::write(dir.path().join("script.yml"), script).expect("script written");
-        Files { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn load(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("load")
-            .arg(self.path("script.yml"))
-            .args(["--color", "never"])
-            .args(args)
-            .env("CI", "true")
-            .env_remove("RUST_LOG");
-        cmd
-    }
-
-    fn json(&self, name: &str) -> Value {
-        let text = std::fs::read_to_string(self.path(name)).expect("the JSON report");
-        serde_json::from_str(&text).expect("valid JSON")
-    }
-}
-
 fn merge(args: &[&Path], extra: &[&str]) -> Output {
-    Command::new(BIN)
+    common::command()
         .args(["report", "merge", "--color", "never"])
         .args(args)
         .args(extra)
         .output()
         .expect("runs")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("an exit code")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn u(value: &Value) -> u64 {
-    value.as_u64().unwrap_or_else(|| panic!("a count: {value}"))
-}
-
-fn f(value: &Value) -> f64 {
-    value
-        .as_f64()
-        .unwrap_or_else(|| panic!("a number: {value}"))
 }
 
 /// Every `--samples-csv` line: (scenario, step, microseconds).
@@ -158,13 +82,14 @@ fn assert_within_precision(what: &str, reported_ms: f64, raw_us: u64) {
 #[test]
 #[allow(clippy::too_many_lines)] // one scenario: run, shard, merge, compare
 fn shards_merged_equal_one_run_and_the_raw_samples() {
-    let files = Files::new(SCRIPT);
-    let (_server, url) = start_simulator(&files.path("bot.yml"));
+    let files = LoadFiles::new(BOT, SCRIPT);
+    let simulator = SimulatorProcess::start(files.path("bot.yml"));
+    let url = simulator.url();
     let profile = [
         "-id",
         "d",
         "--endpoint",
-        &url,
+        url,
         "--say-delay",
         "0",
         "--users",
@@ -182,7 +107,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
         .arg(files.path("single.json"))
         .output()
         .expect("runs");
-    assert_eq!(code(&single), 0, "{}", text(&single.stderr));
+    assert_eq!(exit_code(&single), 0, "{}", text(&single.stderr));
 
     // The same profile as 3 shard processes at once, aligned by --start-at.
     let start_at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3)).to_string();
@@ -203,7 +128,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
         .collect();
     for shard in shards {
         let output = shard.wait_with_output().expect("the shard ends");
-        assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     }
     let reports: Vec<PathBuf> = (1..=3)
         .map(|k| files.path(&format!("shard{k}.json")))
@@ -216,7 +141,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
         &["--report-json", merged_path.to_str().unwrap()],
     );
     let stdout = text(&output.stdout);
-    assert_eq!(code(&output), 0, "{stdout}{}", text(&output.stderr));
+    assert_eq!(exit_code(&output), 0, "{stdout}{}", text(&output.stderr));
     assert!(stdout.contains("Merged 3 load shards"), "{stdout}");
     assert!(stdout.contains("PASS errors<1"), "{stdout}");
 
@@ -224,7 +149,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
     let merged = files.json("merged.json");
     // 23 guests: 8, 8 and 7.
     let users: Vec<u64> = (1..=3)
-        .map(|k| u(&files.json(&format!("shard{k}.json"))["shard"]["users"]))
+        .map(|k| count(&files.json(&format!("shard{k}.json"))["shard"]["users"]))
         .collect();
     assert_eq!(users, [8, 8, 7]);
     for key in ["started", "completed", "passed", "failed"] {
@@ -233,7 +158,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
             "{key}"
         );
     }
-    assert_eq!(u(&merged["conversations"]["completed"]), 23 * 3);
+    assert_eq!(count(&merged["conversations"]["completed"]), 23 * 3);
     for key in ["sent", "received", "total"] {
         assert_eq!(merged["messages"][key], single["messages"][key], "{key}");
     }
@@ -264,12 +189,12 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
     let mut all: Vec<u64> = raw.iter().map(|s| s.2).collect();
     all.sort_unstable();
     let overall = &merged["responseTimeMs"];
-    assert_eq!(u(&overall["count"]), all.len() as u64);
+    assert_eq!(count(&overall["count"]), all.len() as u64);
     for (key, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
-        assert_within_precision(key, f(&overall[key]), exact_quantile(&all, q));
+        assert_within_precision(key, number(&overall[key]), exact_quantile(&all, q));
     }
-    assert_within_precision("max", f(&overall["max"]), *all.last().unwrap());
-    assert_within_precision("min", f(&overall["min"]), all[0]);
+    assert_within_precision("max", number(&overall["max"]), *all.last().unwrap());
+    assert_within_precision("min", number(&overall["min"]), all[0]);
     // And per step: scenario 1's step 4.
     let mut step: Vec<u64> = raw
         .iter()
@@ -278,10 +203,10 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
         .collect();
     step.sort_unstable();
     let reported = &steps[3]["responseTimeMs"];
-    assert_eq!(u(&reported["count"]), step.len() as u64);
+    assert_eq!(count(&reported["count"]), step.len() as u64);
     assert_within_precision(
         "step 4 p95",
-        f(&reported["p95"]),
+        number(&reported["p95"]),
         exact_quantile(&step, 0.95),
     );
     // Never a reply counted as 0 (the histograms clamp 0 to 1 µs).
@@ -291,7 +216,7 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
     // exit code.
     let output = merge(&refs, &["--threshold", "p50<1us"]);
     let stdout = text(&output.stdout);
-    assert_eq!(code(&output), 1, "{stdout}");
+    assert_eq!(exit_code(&output), 1, "{stdout}");
     assert!(stdout.contains("FAIL p50<1us"), "{stdout}");
 }
 
@@ -299,7 +224,8 @@ fn shards_merged_equal_one_run_and_the_raw_samples() {
 fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
     // The smoke test fails for a bot reason: exit 1 (the bot did not behave), and the report
     // says why, with nothing counted.
-    let files = Files::new(
+    let files = LoadFiles::new(
+        BOT,
         "scenarios:\n  Broken:\n    - say: ping\n    - waitForReplyContaining: never said\n      timeout: 300ms\n",
     );
     let output = files
@@ -309,7 +235,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
         .arg(files.path("r.json"))
         .output()
         .expect("runs");
-    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
     let report = files.json("r.json");
     assert_eq!(report["stopped"], "smoke-test-failed");
     assert!(
@@ -318,7 +244,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
             .is_some_and(|d| d.contains("scenario \"Broken\"")),
         "{report}"
     );
-    assert_eq!(u(&report["conversations"]["completed"]), 0);
+    assert_eq!(count(&report["conversations"]["completed"]), 0);
     assert_eq!(report["passed"], false);
     assert_eq!(report["kind"], "load");
 
@@ -338,7 +264,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
         .output()
         .expect("runs");
     // Exit 3: the deployment could not be tested.
-    assert_eq!(code(&output), 3, "{}", text(&output.stderr));
+    assert_eq!(exit_code(&output), 3, "{}", text(&output.stderr));
     let report = files.json("r.json");
     assert_eq!(report["stopped"], "target-unavailable", "{report}");
     assert!(
@@ -350,7 +276,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
 
 #[test]
 fn bad_shards_and_start_times_are_refused_before_anything_runs() {
-    let files = Files::new(SCRIPT);
+    let files = LoadFiles::new(BOT, SCRIPT);
     for (spec, fragment) in [
         ("3/2", "K must be between 1 and 2"),
         ("0/4", "K must be between 1 and 4"),
@@ -364,7 +290,7 @@ fn bad_shards_and_start_times_are_refused_before_anything_runs() {
             .output()
             .expect("runs");
         let stderr = text(&output.stderr);
-        assert_eq!(code(&output), 2, "{spec}: {stderr}");
+        assert_eq!(exit_code(&output), 2, "{spec}: {stderr}");
         assert!(stderr.contains(fragment), "{spec}: {stderr}");
     }
     let output = files
@@ -373,7 +299,7 @@ fn bad_shards_and_start_times_are_refused_before_anything_runs() {
         .args(["--users", "3", "--iterations", "1", "--shard", "4/4"])
         .output()
         .expect("runs");
-    assert_eq!(code(&output), 2);
+    assert_eq!(exit_code(&output), 2);
     assert!(text(&output.stderr).contains("cannot be split into 4 shards"));
 
     let an_hour_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600)).to_string();
@@ -391,7 +317,7 @@ fn bad_shards_and_start_times_are_refused_before_anything_runs() {
             .output()
             .expect("runs");
         let stderr = text(&output.stderr);
-        assert_eq!(code(&output), 2, "{at}: {stderr}");
+        assert_eq!(exit_code(&output), 2, "{at}: {stderr}");
         assert!(stderr.contains(fragment), "{at}: {stderr}");
         assert!(!stderr.contains("Smoke test"), "{stderr}");
         assert!(
@@ -403,7 +329,7 @@ fn bad_shards_and_start_times_are_refused_before_anything_runs() {
 
 #[test]
 fn merge_refuses_shards_that_are_not_one_runs() {
-    let files = Files::new(SCRIPT);
+    let files = LoadFiles::new(BOT, SCRIPT);
     let shard = |k: u32, n: u32, script: &str, name: &str| {
         std::fs::write(files.path("script.yml"), script).unwrap();
         let output = files
@@ -414,7 +340,7 @@ fn merge_refuses_shards_that_are_not_one_runs() {
             .arg(files.path(name))
             .output()
             .expect("runs");
-        assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
         files.path(name)
     };
     let one = shard(1, 2, SCRIPT, "one.json");
@@ -424,7 +350,7 @@ fn merge_refuses_shards_that_are_not_one_runs() {
 
     let scripted_report = files.path("scripted.json");
     std::fs::write(files.path("script.yml"), SCRIPT).unwrap();
-    let output = Command::new(BIN)
+    let output = common::command()
         .arg("scripted")
         .arg(files.path("script.yml"))
         .arg("--simulate")
@@ -433,7 +359,7 @@ fn merge_refuses_shards_that_are_not_one_runs() {
         .arg(&scripted_report)
         .output()
         .expect("runs");
-    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
 
     let mut newer: Value = serde_json::from_str(&std::fs::read_to_string(&two).unwrap()).unwrap();
     newer["formatVersion"] = 99.into();
@@ -458,14 +384,14 @@ fn merge_refuses_shards_that_are_not_one_runs() {
         let paths: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
         let output = merge(&paths, &["--report-json", merged.to_str().unwrap()]);
         let stderr = text(&output.stderr);
-        assert_eq!(code(&output), 2, "{fragment}: {stderr}");
+        assert_eq!(exit_code(&output), 2, "{fragment}: {stderr}");
         assert!(stderr.contains(fragment), "{fragment}: {stderr}");
         assert!(!merged.exists(), "{fragment}: nothing is written");
     }
     let output = merge(&[&one, &two], &["--report-junit", "j.xml"]);
-    assert_eq!(code(&output), 2);
+    assert_eq!(exit_code(&output), 2);
     assert!(text(&output.stderr).contains("--report-junit and --report-html"));
     // Scripted reports still merge as before.
     let output = merge(&[&scripted_report], &[]);
-    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
 }

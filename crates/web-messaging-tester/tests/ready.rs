@@ -4,43 +4,9 @@
 
 mod common;
 
-use common::{Run, example, run_in};
-use std::io::{BufRead, BufReader};
+use common::{Run, SimulatorProcess, example, run_in, write};
 use std::path::Path;
-use std::process::{Child, Stdio};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A simulator in its own process, and its URL.
-fn start_simulator(bot: &str) -> (Server, String) {
-    let mut child = common::command()
-        .arg("simulate")
-        .arg(bot)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the simulator starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the URL is printed");
-    (server, line.trim().to_string())
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("writable");
-    path.display().to_string()
-}
+use std::process::Stdio;
 
 /// A port nothing listens on: bound, then released.
 fn closed_port() -> u16 {
@@ -51,7 +17,8 @@ fn closed_port() -> u16 {
 #[test]
 fn a_bot_failure_wins_over_a_deployment_that_cannot_be_tested() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start_simulator(&example("bot.yml"));
+    let simulator = SimulatorProcess::start(example("bot.yml"));
+    let url = simulator.url();
     let unreachable = write(
         dir.path(),
         "unreachable.yml",

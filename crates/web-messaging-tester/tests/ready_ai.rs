@@ -1,35 +1,24 @@
 //! `ai` exits with 3 when the deployment could not be tested (no session could be opened),
 //! and its reports name the failure as a connection one, not a verdict.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
-use support::{Format, Model, ai_file, run, scenario, text, write};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use common::ai::{chatgpt_file, run};
+use common::model::{openai_base, openai_server, text};
 
 #[tokio::test]
 async fn a_deployment_that_cannot_be_reached_exits_with_3() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Model::new(Format::OpenAi, |_| text("hello")))
-        .mount(&server)
-        .await;
+    let server = openai_server(|_| text("hello")).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("Refund", "You want a refund.")),
-    );
+    let file = chatgpt_file(dir.path(), "Refund", "You want a refund.");
     let endpoint = format!("ws://127.0.0.1:{port}/v1");
     let json = dir.path().join("r.json");
-    let base = format!("{}/v1", server.uri());
+    let base = openai_base(&server);
     let out = run(
         dir.path(),
         &[

@@ -3,23 +3,22 @@
 //! echoed in a completion), `apiKeyVariable` without `--api-key-variable`, `validate` on `ai`
 //! files (`Retry-After: 1e30` is tested in `ai/http.rs`, with a short wait cap), terminal escapes in bot text and names, and a huge bot reply in the reports.
 
-#[path = "ai/support.rs"]
-mod support;
+mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::ai::{AiRun, ai_file, chatgpt_file, run, scenario};
+use common::genesys::{associate_env, details, error, login, preflight, token};
+use common::model::{failing_server, openai_server, text};
+use common::{read, write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{Format, Model, ai_file, data, run, scenario, text, write};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const CLIENT_ID: &str = "wmt-client-id-42";
 const SECRET: &str = "Cl1ent-S3cret-Value-7a6b5c4d3e";
 const TOKEN: &str = "bearer-token-0f1e2d3c4b5a69788796a5b4";
 const KEY: &str = "sk-live-9f8e7d6c5b4a39281706aBcDeFgHiJkLmN";
-const PREFLIGHT: &str = "/api/v2/conversations/messages/wm-tester-preflight-check/details";
-const DETAILS: &str = r"^/api/v2/conversations/messages/[0-9a-f-]{32,36}/details$";
 
 /// Every 12-character piece of `text`.
 fn pieces(text: &str) -> Vec<String> {
@@ -58,10 +57,6 @@ fn assert_clean(secret: &str, outputs: &[(&str, &str)]) {
     }
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// A login server that refuses the client, quoting the request's `Authorization` header
 /// back (as a careless proxy might), after `good` successful logins.
 struct EchoingLogin {
@@ -72,9 +67,7 @@ struct EchoingLogin {
 impl Respond for EchoingLogin {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.good {
-            return ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "access_token": TOKEN, "token_type": "bearer", "expires_in": 61
-            }));
+            return token(TOKEN, 61);
         }
         let header = request
             .headers
@@ -90,18 +83,6 @@ impl Respond for EchoingLogin {
     }
 }
 
-fn genesys_env(server: &MockServer) -> Vec<(&'static str, String)> {
-    vec![
-        ("GENESYS_REGION", server.uri()),
-        ("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID.into()),
-        ("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET.into()),
-    ]
-}
-
-fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 const BOT: &str = "states:\n  main:\n    - reply: Hello there\n";
 /// One scenario that takes more than a second (so a 1-second token expires before the
 /// conversations are looked up).
@@ -110,29 +91,25 @@ const SLOW_SCRIPT: &str = "scenarios:\n  \"Waits\":\n    - say: hi\n    - waitFo
 async fn reports_run(dir: &Path, server: &MockServer) -> Vec<(String, String)> {
     let script = write(dir, "script.yml", SLOW_SCRIPT);
     let bot = write(dir, "bot.yml", BOT);
-    let env = genesys_env(server);
-    let dir_owned = dir.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        run(
-            &dir_owned,
-            &[
-                "scripted",
-                &script,
-                "-a",
-                "--simulate",
-                &bot,
-                "--report-json",
-                "r.json",
-                "--report-junit",
-                "j.xml",
-                "--report-html",
-                "html",
-            ],
-            &env_refs(&env),
-        )
-    })
-    .await
-    .unwrap();
+    let region = server.uri();
+    // The fake server answers on its own thread: the run may block this one.
+    let out = run(
+        dir,
+        &[
+            "scripted",
+            &script,
+            "-a",
+            "--simulate",
+            &bot,
+            "--report-json",
+            "r.json",
+            "--report-junit",
+            "j.xml",
+            "--report-html",
+            "html",
+        ],
+        &associate_env(&region, CLIENT_ID, SECRET),
+    );
     assert_eq!(out.exit, 1, "{out:?}");
     vec![
         ("stdout".into(), out.stdout),
@@ -153,8 +130,7 @@ fn as_refs(outputs: &[(String, String)]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c1_a_login_echoing_the_basic_header_shows_no_form_of_the_secret_at_preflight() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    login()
         .respond_with(EchoingLogin {
             good: 0,
             calls: AtomicUsize::new(0),
@@ -164,17 +140,12 @@ async fn c1_a_login_echoing_the_basic_header_shows_no_form_of_the_secret_at_pref
     let dir = tempfile::tempdir().unwrap();
     let script = write(dir.path(), "script.yml", SLOW_SCRIPT);
     let bot = write(dir.path(), "bot.yml", BOT);
-    let env = genesys_env(&server);
-    let d = dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        run(
-            &d,
-            &["scripted", &script, "-a", "--simulate", &bot, "--verbose"],
-            &env_refs(&env),
-        )
-    })
-    .await
-    .unwrap();
+    let region = server.uri();
+    let out = run(
+        dir.path(),
+        &["scripted", &script, "-a", "--simulate", &bot, "--verbose"],
+        &associate_env(&region, CLIENT_ID, SECRET),
+    );
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(
         out.stderr.contains("HTTP 401 invalid_client"),
@@ -187,19 +158,15 @@ async fn c1_a_login_echoing_the_basic_header_shows_no_form_of_the_secret_at_pref
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c1_a_failed_token_renewal_echoing_the_basic_header_leaks_into_no_report() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
+    login()
         .respond_with(EchoingLogin {
             good: 1,
             calls: AtomicUsize::new(0),
         })
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(PREFLIGHT))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-            "status": 404, "code": "not.found", "message": "not found"
-        })))
+    preflight()
+        .respond_with(error(404, "not.found", "not found"))
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -215,26 +182,24 @@ async fn c1_a_failed_token_renewal_echoing_the_basic_header_leaks_into_no_report
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h4_a_bearer_token_echoed_by_the_platform_api_is_masked_everywhere() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "access_token": TOKEN, "token_type": "bearer", "expires_in": 86399
-        })))
+    login()
+        .respond_with(token(TOKEN, 86399))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(PREFLIGHT))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-            "status": 404, "code": "not.found", "message": format!("not found (Bearer {TOKEN})")
-        })))
+    preflight()
+        .respond_with(error(
+            404,
+            "not.found",
+            &format!("not found (Bearer {TOKEN})"),
+        ))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path_regex(DETAILS))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
-            "status": 400, "code": "bad.request",
-            "message": format!("Rejected Authorization: Bearer {TOKEN}")
-        })))
+    details()
+        .respond_with(error(
+            400,
+            "bad.request",
+            &format!("Rejected Authorization: Bearer {TOKEN}"),
+        ))
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
@@ -248,31 +213,16 @@ async fn h4_a_bearer_token_echoed_by_the_platform_api_is_masked_everywhere() {
     assert_clean(SECRET, &as_refs(&outputs));
 }
 
-fn bot() -> String {
-    data("bot.yml").display().to_string()
-}
-
 #[tokio::test]
 async fn h1_a_key_at_a_providers_200th_character_leaks_no_piece() {
     // Not JSON, so the old code quoted the body's first 200 characters: the key's start.
     let body = format!("{}{KEY}{}", "x".repeat(190), "y".repeat(50));
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(body))
-        .mount(&server)
-        .await;
+    let server = failing_server(ResponseTemplate::new(401).set_body_string(body)).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("S", "x")),
-    );
-    let base = format!("{}/v1", server.uri());
-    let out = run(
-        dir.path(),
-        &["ai", &file, "--simulate", &bot(), "--verbose"],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base)],
-    );
+    let file = chatgpt_file(dir.path(), "S", "x");
+    let out = AiRun::new(&file)
+        .openai(&server, KEY)
+        .run(dir.path(), &["--verbose"]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(
         out.stderr
@@ -289,33 +239,20 @@ async fn h1_a_key_at_a_providers_200th_character_leaks_no_piece() {
 
 #[tokio::test]
 async fn l7_a_key_echoed_by_the_model_is_not_printed_saved_or_sent_to_the_bot() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Model::new(Format::OpenAi, |asked| {
-            if asked.last_user().contains("Sorry") {
-                text("PASS")
-            } else {
-                text(&format!("My key is {KEY}"))
-            }
-        }))
-        .mount(&server)
-        .await;
+    let server = openai_server(|asked| {
+        if asked.last_user().contains("Sorry") {
+            text("PASS")
+        } else {
+            text(&format!("My key is {KEY}"))
+        }
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "t.yml",
-        &ai_file("chatgpt", "", &scenario("Echo", "x")),
-    );
-    let base = format!("{}/v1", server.uri());
+    let file = chatgpt_file(dir.path(), "Echo", "x");
     let out_dir = dir.path().join("out");
-    let out = run(
+    let out = AiRun::new(&file).openai(&server, KEY).run(
         dir.path(),
         &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
             "--silence",
             "300ms",
             "-o",
@@ -323,7 +260,6 @@ async fn l7_a_key_echoed_by_the_model_is_not_printed_saved_or_sent_to_the_bot() 
             "--report-json",
             "r.json",
         ],
-        &[("OPENAI_API_KEY", KEY), ("OPENAI_BASE_URL", &base)],
     );
     assert_eq!(out.exit, 0, "{out:?}");
     assert!(out.stdout.contains("AI: My key is ***\n"), "{}", out.stdout);
@@ -345,12 +281,7 @@ async fn l7_a_key_echoed_by_the_model_is_not_printed_saved_or_sent_to_the_bot() 
 
 #[tokio::test]
 async fn m3_a_files_api_key_variable_needs_the_flag() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Model::new(Format::OpenAi, |_| text("PASS")))
-        .mount(&server)
-        .await;
+    let server = openai_server(|_| text("PASS")).await;
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         "      baseUrl: {}/v1\n      model: m\n      apiKeyVariable: GENESYSCLOUD_OAUTHCLIENT_SECRET\n",
@@ -361,8 +292,8 @@ async fn m3_a_files_api_key_variable_needs_the_flag() {
         "t.yml",
         &ai_file("openai-compatible", &config, &scenario("S", "x")),
     );
-    let env = [("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET)];
-    let out = run(dir.path(), &["ai", &file, "--simulate", &bot()], &env);
+    let with_secret = AiRun::new(&file).env("GENESYSCLOUD_OAUTHCLIENT_SECRET", SECRET);
+    let out = with_secret.run(dir.path(), &[]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert_eq!(
         out.stderr,
@@ -373,35 +304,19 @@ async fn m3_a_files_api_key_variable_needs_the_flag() {
     assert!(server.received_requests().await.unwrap().is_empty());
 
     // Another variable on the command line does not allow it either.
-    let out = run(
-        dir.path(),
-        &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
-            "--api-key-variable",
-            "MY_KEY",
-        ],
-        &env,
-    );
+    let out = with_secret.run(dir.path(), &["--api-key-variable", "MY_KEY"]);
     assert_eq!(out.exit, 2, "{out:?}");
     assert!(server.received_requests().await.unwrap().is_empty());
 
     // With the flag naming it, the user chose: the key goes to the file's server.
-    let out = run(
+    let out = with_secret.run(
         dir.path(),
         &[
-            "ai",
-            &file,
-            "--simulate",
-            &bot(),
             "--silence",
             "300ms",
             "--api-key-variable",
             "GENESYSCLOUD_OAUTHCLIENT_SECRET",
         ],
-        &env,
     );
     assert_eq!(out.exit, 0, "{out:?}");
     let requests = server.received_requests().await.unwrap();
@@ -421,19 +336,9 @@ async fn m3_a_files_api_key_variable_needs_the_flag() {
             &scenario("S", "x"),
         ),
     );
-    let out = run(
+    let out = AiRun::new(&plain).env("MY_KEY", KEY).run(
         dir.path(),
-        &[
-            "ai",
-            &plain,
-            "--simulate",
-            &bot(),
-            "--silence",
-            "300ms",
-            "--api-key-variable",
-            "MY_KEY",
-        ],
-        &[("MY_KEY", KEY)],
+        &["--silence", "300ms", "--api-key-variable", "MY_KEY"],
     );
     assert_eq!(out.exit, 0, "{out:?}");
     let requests = server.received_requests().await.unwrap();

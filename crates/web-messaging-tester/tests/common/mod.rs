@@ -1,9 +1,20 @@
-//! Helpers shared by the CI-integration tests: run the binary, make files, read reports.
+//! Helpers shared by the integration tests: run the binary (`command`, `run`, `run_in`), make
+//! files, read reports, a simulator in its own process; a fake model provider (`model`), `ai`
+//! runs (`ai`) and a fake Genesys login and Platform API (`genesys`).
 
 #![allow(dead_code, reason = "each test file uses its own part of the helpers")]
 
+pub mod ai;
+pub mod chat;
+pub mod genesys;
+pub mod load;
+pub mod model;
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// What a run of the binary printed and returned.
 pub struct Run {
@@ -40,7 +51,7 @@ pub fn command() -> Command {
     command
 }
 
-/// Runs the binary with `args` (from `dir`, when given).
+/// Runs the binary with `args` (from `dir`, when given), with the variables of `env` set.
 pub fn run_in(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = command();
     command.args(args);
@@ -73,10 +84,33 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// Reads a file, naming it when it cannot.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Reads a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
+    serde_json::from_str(&read(path)).expect("valid JSON")
+}
+
+/// `scripted` on the survey example's passing and failing files, in parallel against its
+/// simulated bot, with `reports` (the report flags) added.
+pub fn run_survey(reports: &[&str]) -> Run {
+    let (pass, fail, bot) = (example("pass.yml"), example("fail.yml"), example("bot.yml"));
+    let mut args = vec![
+        "scripted",
+        &pass,
+        &fail,
+        "--simulate",
+        &bot,
+        "-t",
+        "1",
+        "-p",
+        "5",
+    ];
+    args.extend_from_slice(reports);
+    run(&args)
 }
 
 /// A bot that answers `echo: <text>` to anything, at once.
@@ -119,5 +153,58 @@ impl Sentinel {
     /// Whether a connection is waiting.
     pub fn was_contacted(&self) -> bool {
         self.listener.accept().is_ok()
+    }
+}
+
+/// How long a simulator process may take to print its URL.
+const SIMULATOR_START: Duration = Duration::from_secs(60);
+
+/// `web-messaging-tester simulate BOT` in its own process, killed when dropped.
+pub struct SimulatorProcess {
+    child: Child,
+    url: String,
+}
+
+impl SimulatorProcess {
+    /// Starts the simulator on `bot` and waits (with a deadline) for the URL it prints.
+    pub fn start(bot: impl AsRef<std::ffi::OsStr>) -> SimulatorProcess {
+        let mut child = command()
+            .arg("simulate")
+            .arg(bot)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the simulator starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, receiver) = mpsc::channel();
+        // The first line in a thread, so that the wait has a deadline; the rest of stdout is
+        // left to the process's pipe.
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        let mut server = SimulatorProcess {
+            child,
+            url: String::new(),
+        };
+        let line = receiver
+            .recv_timeout(SIMULATOR_START)
+            .expect("the simulator prints its URL in time");
+        server.url = line.trim().to_string();
+        assert!(!server.url.is_empty(), "the simulator printed no URL");
+        server
+    }
+
+    /// The URL it printed (`ws://127.0.0.1:<port>/v1`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for SimulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,21 +1,10 @@
-//! Shared by the `ai*` tests: a scripted model behind a real local HTTP server (wiremock)
-//! that speaks OpenAI's or Google's wire format, and a way to run the built binary against it
-//! and the simulator.
-
-#![allow(dead_code, reason = "each test file uses a part of it")]
+//! A fake model provider: a scripted model behind a real local HTTP server (wiremock) that
+//! speaks OpenAI's or Google's wire format.
 
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
-use wiremock::{Request, Respond, ResponseTemplate};
-
-/// The folder of the test data.
-pub fn data(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/ai")
-        .join(file)
-}
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// What a model request said, in either wire format.
 #[derive(Debug, Clone)]
@@ -182,102 +171,29 @@ pub async fn model_requests(server: &wiremock::MockServer, format: Format) -> Ve
         .collect()
 }
 
-/// What a run of the binary printed and returned.
-#[derive(Debug)]
-pub struct Run {
-    /// Stdout without its last line, the run's totals (see `totals`).
-    pub stdout: String,
-    pub stderr: String,
-    pub exit: i32,
-    /// The totals line that ends a run's report, `N passed, M failed in T s`, when there is one.
-    #[allow(dead_code)]
-    pub totals: Option<String>,
+/// A local server speaking OpenAI's `POST /v1/chat/completions`, answering as `brain` decides
+/// (the preflight always answered).
+pub async fn openai_server(brain: impl Fn(&Asked) -> Answer + Send + Sync + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Model::new(Format::OpenAi, brain))
+        .mount(&server)
+        .await;
+    server
 }
 
-/// Splits off the report's closing `\nN passed, M failed[, K interrupted] in T s\n`.
-fn split_totals(stdout: String) -> (String, Option<String>) {
-    let body = stdout.strip_suffix('\n').unwrap_or(&stdout);
-    let Some((head, last)) = body.rsplit_once('\n') else {
-        return (stdout, None);
-    };
-    let is_totals = last.contains(" passed, ")
-        && last.contains(" failed")
-        && last.ends_with(" s")
-        && last.starts_with(|c: char| c.is_ascii_digit());
-    match head.strip_suffix('\n') {
-        Some(head) if is_totals => (format!("{head}\n"), Some(last.to_string())),
-        _ => (stdout, None),
-    }
+/// A local server answering every `POST` with `answer` (for failing providers).
+pub async fn failing_server(answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
 }
 
-/// Runs `web-messaging-tester` with `args` in `dir`, with only the given provider variables
-/// (every variable a provider reads is removed first, so the developer's own keys never leak
-/// into a test).
-pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env_remove("RUST_LOG")
-        .env_remove("DEBUG");
-    for name in [
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-        "GEMINI_BASE_URL",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "VERTEX_AI_PROJECT",
-        "VERTEX_AI_LOCATION",
-        "VERTEX_AI_BASE_URL",
-        "CLOUDSDK_CONFIG",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        command.env_remove(name);
-    }
-    // No gcloud file of the developer's either.
-    command.env("HOME", dir);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("the binary runs");
-    let (stdout, totals) = split_totals(String::from_utf8_lossy(&output.stdout).to_string());
-    Run {
-        stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).to_string(),
-        exit: output.status.code().unwrap_or(-1),
-        totals,
-    }
-}
-
-/// Writes `text` to `dir/name` and returns the path as a string.
-pub fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("test file written");
-    path.display().to_string()
-}
-
-/// An AI test file for `provider` with the given `config.ai.config` lines (YAML, indented by
-/// six spaces) and scenarios (YAML under `scenarios:`, indented by two spaces).
-pub fn ai_file(provider: &str, config: &str, scenarios: &str) -> String {
-    let config = if config.is_empty() {
-        String::new()
-    } else {
-        format!("    config:\n{config}")
-    };
-    format!("config:\n  ai:\n    provider: {provider}\n{config}scenarios:\n{scenarios}")
-}
-
-/// A scenario with the usual phrases.
-pub fn scenario(name: &str, prompt: &str) -> String {
-    format!(
-        "  {name}:\n    setup:\n      prompt: {prompt}\n      terminatingPhrases:\n        pass: [PASS]\n        fail: [FAIL]\n"
-    )
+/// The `OPENAI_BASE_URL` of a local model server.
+pub fn openai_base(server: &MockServer) -> String {
+    format!("{}/v1", server.uri())
 }
