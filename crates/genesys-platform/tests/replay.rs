@@ -48,52 +48,16 @@ fn client(server: &MockServer, options: ClientOptions) -> PlatformClient {
     .unwrap()
 }
 
+/// A 404 `not.found` in Genesys' error shape (also what a conversation not indexed yet gets).
+const NOT_FOUND: &str = include_str!("fixtures/not-found.json");
+/// A 429 with Genesys' wording of the wait.
+const TOO_MANY_REQUESTS: &str = include_str!("fixtures/too-many-requests.json");
+
 /// Genesys' documented example, verbatim but for the ellipses.
-const CONVERSATION: &str = r#"{
-  "id": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
-  "participants": [
-    { "id": "74954305-1", "name": "Guest", "purpose": "customer", "state": "connected",
-      "direction": "inbound", "type": "webmessaging", "held": false,
-      "startTime": "2024-04-09T18:02:13.031Z", "connectedTime": "2024-04-09T18:02:13.031Z",
-      "attributes": { "intent": "billing", "customerTier": "gold", "ACD End": "ANSWERED" },
-      "messages": [ { "messageId": "m-1", "messageStatus": "received", "messageTime": "2024-04-09T18:02:13.031Z" } ] },
-    { "id": "b41f0ade-1", "name": "Connor", "purpose": "workflow", "state": "disconnected",
-      "direction": "inbound", "disconnectType": "transfer",
-      "startTime": "2024-04-09T18:02:13.036Z", "endTime": "2024-04-09T18:02:13.444Z" },
-    { "id": "4319faff-1", "name": "Connor Test", "purpose": "acd", "state": "disconnected",
-      "disconnectType": "transfer",
-      "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "selfUri": "/api/v2/routing/queues/e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" },
-      "conversationRoutingData": { "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" }, "priority": 0, "skills": [] },
-      "startTime": "2024-04-09T18:02:13.476Z", "endTime": "2024-04-09T18:02:16.564Z" },
-    { "id": "8c90be1b-1", "name": "Connor Test", "purpose": "agent", "state": "connected",
-      "user": { "id": "7d92d64c-1" }, "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" },
-      "wrapupRequired": true, "connectedTime": "2024-04-09T18:02:16.572Z" }
-  ],
-  "divisions": [ { "division": { "id": "235a0cf9-1" }, "entities": [] } ],
-  "selfUri": "/api/v2/conversations/messages/e5958a27-27ac-4da5-83a5-7ecac4a2ff11"
-}"#;
+const CONVERSATION: &str = include_str!("fixtures/conversation-live.json");
 
 /// Genesys' documented example, trimmed the same way.
-const ANALYTICS: &str = r#"{ "conversationId": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
-  "conversationStart": "2024-04-09T18:02:13.031Z", "conversationEnd": "2024-04-09T20:16:54.144Z",
-  "originatingDirection": "inbound", "divisionIds": ["235a0cf9-1"],
-  "participants": [
-   { "participantId": "74954305-1", "purpose": "customer",
-     "sessions": [ { "mediaType": "message", "messageType": "webmessaging", "provider": "PureCloud Messaging",
-       "segments": [ { "segmentType": "interact", "queueId": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "disconnectType": "peer" } ] } ] },
-   { "participantId": "b41f0ade-1", "participantName": "Connor", "purpose": "workflow",
-     "sessions": [ { "mediaType": "message", "sessionId": "6682f1d8-1",
-       "flow": { "flowId": "c422793b-1", "flowName": "Connor", "flowType": "INBOUNDSHORTMESSAGE", "flowVersion": "169.0",
-         "entryType": "direct", "exitReason": "TRANSFER", "transferType": "ACD",
-         "transferTargetAddress": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "transferTargetName": "Connor Test",
-         "outcomes": [ { "flowOutcomeId": "9b1f-1", "flowOutcomeValue": "SUCCESS", "flowOutcome": "9b1f-1:SUCCESS",
-           "flowOutcomeStartTimestamp": "2024-04-09T18:02:13.100Z", "flowOutcomeEndTimestamp": "2024-04-09T18:02:13.400Z" } ] },
-       "metrics": [ { "name": "nFlow", "value": 1, "emitDate": "2024-04-09T18:02:13.444Z" } ] } ] },
-   { "participantId": "95834e35-1", "purpose": "botflow",
-     "sessions": [ { "mediaType": "message", "provider": "PureCloud BotFlow",
-       "flow": { "flowId": "12aeeeff-1", "flowName": "MyBot", "flowType": "BOT", "entryType": "direct",
-         "entryReason": "PureCloud BotFlow", "exitReason": "FLOW_EXIT", "flowVersion": "27.0" } } ] }
-  ] }"#;
+const ANALYTICS: &str = include_str!("fixtures/analytics-ended.json");
 
 #[tokio::test]
 async fn reads_the_documented_shapes() {
@@ -176,10 +140,7 @@ async fn analytics_404_is_not_indexed_yet_and_garbage_is_an_error() {
     login(&server, "tok-1", None).await;
     Mock::given(method("GET"))
         .and(path("/api/v2/analytics/conversations/c-1/details"))
-        .respond_with(literal(
-            404,
-            r#"{"message":"The requested operation failed with status 404","code":"not.found","status":404,"contextId":"x","details":[],"errors":[]}"#,
-        ))
+        .respond_with(literal(404, NOT_FOUND))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -203,10 +164,7 @@ async fn retry_after_is_honoured_by_every_clone() {
     login(&server, "tok-1", None).await;
     Mock::given(method("GET"))
         .and(path("/api/v2/conversations/messages/c-1"))
-        .respond_with(
-            literal(429, r#"{"message":"Rate limit exceeded the maximum. Retry the request in [1] seconds","code":"too.many.requests.retry.after","status":429,"contextId":"x","details":[],"errors":[]}"#)
-                .insert_header("Retry-After", "1"),
-        )
+        .respond_with(literal(429, TOO_MANY_REQUESTS).insert_header("Retry-After", "1"))
         .up_to_n_times(1)
         .mount(&server)
         .await;

@@ -52,6 +52,14 @@ async fn started(sim: &Simulator) -> Conversation {
     conversation
 }
 
+/// A simulator of `flow` and a started conversation with it, after the guest said `text`.
+async fn after_saying(flow: &str, text: &str) -> (Simulator, Conversation) {
+    let sim = simulator(flow).await;
+    let mut conversation = started(&sim).await;
+    conversation.say(text).await.unwrap();
+    (sim, conversation)
+}
+
 fn texts(received: &[serde_json::Value], action: &str) -> Vec<serde_json::Value> {
     received
         .iter()
@@ -62,12 +70,11 @@ fn texts(received: &[serde_json::Value], action: &str) -> Vec<serde_json::Value>
 
 #[tokio::test]
 async fn a_reply_that_arrives_while_no_step_waits_is_not_lost() {
-    let sim = simulator(
+    let (_sim, mut conversation) = after_saying(
         "session:\n  welcome: [\"Welcome!\"]\nstates:\n  main:\n    - reply: \"Checking\"\n",
+        "where is my parcel?",
     )
     .await;
-    let mut conversation = started(&sim).await;
-    conversation.say("where is my parcel?").await.unwrap();
     // The welcome (which follows the guest's first message) arrived before any step waited:
     // still seen, in order.
     conversation
@@ -91,10 +98,11 @@ async fn a_reply_that_arrives_while_no_step_waits_is_not_lost() {
 
 #[tokio::test]
 async fn the_next_wait_sees_replies_that_arrived_before_it_started() {
-    let sim =
-        simulator("states:\n  main:\n    - reply: [\"first\", \"second\", \"third\"]\n").await;
-    let mut conversation = started(&sim).await;
-    conversation.say("go").await.unwrap();
+    let (_sim, mut conversation) = after_saying(
+        "states:\n  main:\n    - reply: [\"first\", \"second\", \"third\"]\n",
+        "go",
+    )
+    .await;
     conversation
         .wait_for_reply_containing("third", GENEROUS)
         .await
@@ -110,12 +118,11 @@ async fn the_next_wait_sees_replies_that_arrived_before_it_started() {
 
 #[tokio::test]
 async fn out_of_order_delivery_is_repaired_by_channel_time() {
-    let sim = simulator(
+    let (_sim, mut conversation) = after_saying(
         "states:\n  main:\n    - reply: [\"hello1\", \"hello2\"]\n      outOfOrder: true\n",
+        "hi",
     )
     .await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hi").await.unwrap();
     conversation
         .wait_for_reply_containing("hello1", GENEROUS)
         .await
@@ -132,11 +139,11 @@ async fn out_of_order_delivery_is_repaired_by_channel_time() {
 
 #[tokio::test]
 async fn the_guests_own_echo_is_never_a_reply() {
-    let sim =
-        simulator("states:\n  main:\n    - when: { contains: \"never\" }\n      reply: \"x\"\n")
-            .await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hello").await.unwrap();
+    let (_sim, mut conversation) = after_saying(
+        "states:\n  main:\n    - when: { contains: \"never\" }\n      reply: \"x\"\n",
+        "hello",
+    )
+    .await;
     let err = conversation
         .wait_for_reply_containing("hello", Duration::from_millis(300))
         .await
@@ -148,10 +155,11 @@ async fn the_guests_own_echo_is_never_a_reply() {
 
 #[tokio::test]
 async fn a_wait_ends_at_once_when_the_bot_disconnects() {
-    let sim =
-        simulator("states:\n  main:\n    - reply: \"Goodbye\"\n      disconnect: true\n").await;
-    let mut conversation = started(&sim).await;
-    conversation.say("bye").await.unwrap();
+    let (_sim, mut conversation) = after_saying(
+        "states:\n  main:\n    - reply: \"Goodbye\"\n      disconnect: true\n",
+        "bye",
+    )
+    .await;
     let err = conversation
         .wait_for_reply_containing("anything else", GENEROUS)
         .await
@@ -168,11 +176,11 @@ async fn a_wait_ends_at_once_when_the_bot_disconnects() {
 
 #[tokio::test]
 async fn server_errors_end_the_wait_with_the_code() {
-    let sim =
-        simulator("states:\n  main:\n    - error: { code: 5000, body: \"Request failed.\" }\n")
-            .await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hi").await.unwrap();
+    let (_sim, mut conversation) = after_saying(
+        "states:\n  main:\n    - error: { code: 5000, body: \"Request failed.\" }\n",
+        "hi",
+    )
+    .await;
     let err = conversation
         .wait_for_next_reply(GENEROUS)
         .await
@@ -188,9 +196,8 @@ async fn server_errors_end_the_wait_with_the_code() {
 
 #[tokio::test]
 async fn malformed_frames_and_closed_sockets_end_the_wait() {
-    let sim = simulator("states:\n  main:\n    - raw: [\"not json\"]\n").await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hi").await.unwrap();
+    let (_sim, mut conversation) =
+        after_saying("states:\n  main:\n    - raw: [\"not json\"]\n", "hi").await;
     let err = conversation
         .wait_for_next_reply(GENEROUS)
         .await
@@ -200,9 +207,11 @@ async fn malformed_frames_and_closed_sockets_end_the_wait() {
         "{err:?}"
     );
 
-    let sim = simulator("states:\n  main:\n    - reply: \"bye\"\n      closeSocket: true\n").await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hi").await.unwrap();
+    let (_sim, mut conversation) = after_saying(
+        "states:\n  main:\n    - reply: \"bye\"\n      closeSocket: true\n",
+        "hi",
+    )
+    .await;
     conversation
         .wait_for_reply_containing("bye", GENEROUS)
         .await
@@ -230,12 +239,11 @@ async fn a_session_that_never_starts_fails_the_start_wait() {
 
 #[tokio::test]
 async fn regular_expressions_have_javascript_semantics() {
-    let sim = simulator(
+    let (_sim, mut conversation) = after_saying(
         "states:\n  main:\n    - reply: \"Order 12345 shipped.\\r\\nArrives Tuesday.\"\n",
+        "status",
     )
     .await;
-    let mut conversation = started(&sim).await;
-    conversation.say("status").await.unwrap();
     let pattern = JsRegex::new(r"^arrives \w+day\.$", "im").unwrap();
     conversation
         .wait_for_reply_matching(&pattern, GENEROUS)
@@ -265,9 +273,8 @@ async fn pacing_keeps_within_two_messages_per_second() {
 
 #[tokio::test]
 async fn sends_upstreams_frames_with_participant_data() {
-    let sim = simulator("states:\n  main:\n    - reply: \"ok\"\n").await;
-    let mut conversation = started(&sim).await;
-    conversation.say("hello world").await.unwrap();
+    let (sim, mut conversation) =
+        after_saying("states:\n  main:\n    - reply: \"ok\"\n", "hello world").await;
     conversation
         .wait_for_reply(&Expectation::Any, GENEROUS)
         .await

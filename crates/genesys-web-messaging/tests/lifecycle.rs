@@ -3,58 +3,20 @@
 //! sending (never the project's serde types), and a minimal HTTP/1.1 server for the presigned
 //! upload URL.
 
-use futures_util::{SinkExt, StreamExt};
+#[path = "support/raw_server.rs"]
+mod raw_server;
+
+use futures_util::StreamExt;
 use genesys_web_messaging::{
     Attachment, AttachmentError, AttachmentLimits, Conversation, ConversationOptions,
     LifecycleError, SayError, SessionConfig, UploadMode,
 };
+use raw_server::{GENEROUS, accept, recv, send, ws_listener};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-
-const GENEROUS: Duration = Duration::from_secs(20);
-
-type Ws = WebSocketStream<TcpStream>;
-
-/// A WebSocket listener on loopback; returns it and the endpoint URL.
-async fn ws_listener() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/v1", listener.local_addr().unwrap());
-    (listener, url)
-}
-
-async fn accept(listener: &TcpListener) -> Ws {
-    let (stream, _) = tokio::time::timeout(GENEROUS, listener.accept())
-        .await
-        .expect("the client connects in time")
-        .unwrap();
-    tokio_tungstenite::accept_async(stream).await.unwrap()
-}
-
-/// The next request the client sent (heartbeats skipped).
-async fn recv(ws: &mut Ws) -> Value {
-    loop {
-        let frame = tokio::time::timeout(GENEROUS, ws.next())
-            .await
-            .expect("the client sends in time")
-            .expect("the socket is open")
-            .unwrap();
-        if let Message::Text(text) = frame {
-            let value: Value = serde_json::from_str(text.as_str()).unwrap();
-            if value["action"] != "echo" {
-                return value;
-            }
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, frame: &str) {
-    ws.send(Message::text(frame.to_string())).await.unwrap();
-}
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()

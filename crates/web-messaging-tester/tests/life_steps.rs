@@ -2,47 +2,17 @@
 //! from the command line, against a hand-written server (raw JSON frames in Genesys' documented shapes, a
 //! minimal HTTP/1.1 upload endpoint) over loopback.
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+// The guest library's hand-written server, shared rather than written twice.
+#[path = "../../genesys-web-messaging/tests/support/raw_server.rs"]
+mod raw_server;
+
+use futures_util::StreamExt;
+use raw_server::{accept, recv, send};
 use std::process::Command;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio::net::TcpListener;
 
-const GENEROUS: Duration = Duration::from_secs(30);
 const CODE: &str = "life-secret-code-4711";
-
-type Ws = WebSocketStream<TcpStream>;
-
-async fn accept(listener: &TcpListener) -> Ws {
-    let (stream, _) = tokio::time::timeout(GENEROUS, listener.accept())
-        .await
-        .expect("the client connects")
-        .unwrap();
-    tokio_tungstenite::accept_async(stream).await.unwrap()
-}
-
-async fn recv(ws: &mut Ws) -> Value {
-    loop {
-        let frame = tokio::time::timeout(GENEROUS, ws.next())
-            .await
-            .expect("the client sends")
-            .expect("open")
-            .unwrap();
-        if let Message::Text(text) = frame {
-            let value: Value = serde_json::from_str(text.as_str()).unwrap();
-            if value["action"] != "echo" {
-                return value;
-            }
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, frame: String) {
-    ws.send(Message::text(frame)).await.unwrap();
-}
 
 fn bot(id: &str, text: &str) -> String {
     format!(
@@ -93,21 +63,21 @@ async fn attachment_reconnect_and_clear_steps_from_the_command_line() {
         assert_eq!(configure["action"], "configureAuthenticatedSession");
         assert_eq!(configure["data"]["code"], CODE);
         let token = configure["token"].clone();
-        send(&mut ws, r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true,"allowedMedia":{"inbound":{"fileTypes":[{"type":"image/*"}],"maxFileSizeKB":10240}},"blockedExtensions":[".ade"]}}"#.into()).await;
+        send(&mut ws, r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true,"allowedMedia":{"inbound":{"fileTypes":[{"type":"image/*"}],"maxFileSizeKB":10240}},"blockedExtensions":[".ade"]}}"#).await;
         let ask = recv(&mut ws).await;
         assert_eq!(ask["action"], "onAttachment");
         assert_eq!(ask["fileName"], "photo.png");
         let upload = tokio::spawn(one_upload(http));
-        send(&mut ws, format!(r#"{{"type":"response","class":"PresignedUrlResponse","code":200,"body":{{"attachmentId":"att-1","headers":{{}},"url":"{upload_url}"}}}}"#)).await;
+        send(&mut ws, &format!(r#"{{"type":"response","class":"PresignedUrlResponse","code":200,"body":{{"attachmentId":"att-1","headers":{{}},"url":"{upload_url}"}}}}"#)).await;
         assert_eq!(upload.await.unwrap(), b"PNGDATA");
-        send(&mut ws, r#"{"type":"message","class":"UploadSuccessEvent","code":200,"body":{"attachmentId":"att-1"}}"#.into()).await;
+        send(&mut ws, r#"{"type":"message","class":"UploadSuccessEvent","code":200,"body":{"attachmentId":"att-1"}}"#).await;
         let message = recv(&mut ws).await;
         assert_eq!(
             message["message"]["content"][0]["attachment"]["id"],
             "att-1"
         );
-        send(&mut ws, format!(r#"{{"type":"message","class":"StructuredMessage","code":200,"body":{{"text":"see attached","direction":"Inbound","id":"e1","channel":{{"time":"{}"}},"type":"Text","content":[{{"contentType":"Attachment","attachment":{{"id":"att-1"}}}}]}},"tracingId":{}}}"#, jiff::Timestamp::now(), message["tracingId"])).await;
-        send(&mut ws, bot("b1", "Got it")).await;
+        send(&mut ws, &format!(r#"{{"type":"message","class":"StructuredMessage","code":200,"body":{{"text":"see attached","direction":"Inbound","id":"e1","channel":{{"time":"{}"}},"type":"Text","content":[{{"contentType":"Attachment","attachment":{{"id":"att-1"}}}}]}},"tracingId":{}}}"#, jiff::Timestamp::now(), message["tracingId"])).await;
+        send(&mut ws, &bot("b1", "Got it")).await;
         while let Some(Ok(frame)) = ws.next().await {
             if frame.is_close() {
                 break;
@@ -116,18 +86,18 @@ async fn attachment_reconnect_and_clear_steps_from_the_command_line() {
         let mut ws = accept(&ws_listener).await;
         let configure = recv(&mut ws).await;
         assert_eq!(configure["token"], token);
-        send(&mut ws, r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#.into()).await;
-        send(&mut ws, bot("b2", "Welcome back")).await;
+        send(&mut ws, r#"{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}"#).await;
+        send(&mut ws, &bot("b2", "Welcome back")).await;
         let clear = recv(&mut ws).await;
         assert_eq!(clear["message"]["events"][0]["presence"]["type"], "Clear");
         send(
             &mut ws,
-            r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#.into(),
+            r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#,
         )
         .await;
         send(
             &mut ws,
-            r#"{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}"#.into(),
+            r#"{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}"#,
         )
         .await;
         let _ = ws.close(None).await;

@@ -20,58 +20,18 @@ fn literal(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "application/json")
 }
 
+/// A 404 `not.found` in Genesys' error shape (what a conversation not indexed yet gets).
+const NOT_FOUND: &str = include_str!("../../genesys-platform/tests/fixtures/not-found.json");
+/// A 429 with Genesys' wording of the wait.
+const TOO_MANY_REQUESTS: &str =
+    include_str!("../../genesys-platform/tests/fixtures/too-many-requests.json");
+
 /// Genesys' documented example (a customer still connected, the bot's flow transferred to a queue,
 /// an agent connected).
-const LIVE: &str = r#"{
-  "id": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
-  "participants": [
-    { "id": "74954305-1", "name": "Guest", "purpose": "customer", "state": "connected",
-      "direction": "inbound", "type": "webmessaging", "held": false,
-      "startTime": "2024-04-09T18:02:13.031Z", "connectedTime": "2024-04-09T18:02:13.031Z",
-      "attributes": { "intent": "billing", "customerTier": "gold", "ACD End": "ANSWERED" },
-      "messages": [ { "messageId": "m-1", "messageStatus": "received", "messageTime": "2024-04-09T18:02:13.031Z" } ] },
-    { "id": "b41f0ade-1", "name": "Connor", "purpose": "workflow", "state": "disconnected",
-      "direction": "inbound", "disconnectType": "transfer",
-      "startTime": "2024-04-09T18:02:13.036Z", "endTime": "2024-04-09T18:02:13.444Z" },
-    { "id": "4319faff-1", "name": "Connor Test", "purpose": "acd", "state": "disconnected",
-      "disconnectType": "transfer",
-      "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "selfUri": "/api/v2/routing/queues/e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" },
-      "conversationRoutingData": { "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" }, "priority": 0, "skills": [] },
-      "startTime": "2024-04-09T18:02:13.476Z", "endTime": "2024-04-09T18:02:16.564Z" },
-    { "id": "8c90be1b-1", "name": "Connor Test", "purpose": "agent", "state": "connected",
-      "user": { "id": "7d92d64c-1" }, "queue": { "id": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" },
-      "wrapupRequired": true, "connectedTime": "2024-04-09T18:02:16.572Z" }
-  ],
-  "divisions": [ { "division": { "id": "235a0cf9-1" }, "entities": [] } ],
-  "selfUri": "/api/v2/conversations/messages/e5958a27-27ac-4da5-83a5-7ecac4a2ff11"
-}"#;
+const LIVE: &str = include_str!("../../genesys-platform/tests/fixtures/conversation-live.json");
 
-/// Genesys' documented example
-const ANALYTICS: &str = r#"{ "conversationId": "e5958a27-27ac-4da5-83a5-7ecac4a2ff11",
-  "conversationStart": "2024-04-09T18:02:13.031Z",
-  "originatingDirection": "inbound", "divisionIds": ["235a0cf9-1"],
-  "participants": [
-   { "participantId": "74954305-1", "purpose": "customer",
-     "sessions": [ { "mediaType": "message", "messageType": "webmessaging", "provider": "PureCloud Messaging",
-       "segments": [ { "segmentType": "interact", "queueId": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa" } ] } ] },
-   { "participantId": "b41f0ade-1", "participantName": "Connor", "purpose": "workflow",
-     "sessions": [ { "mediaType": "message", "messageType": "webmessaging", "remote": "Guest", "sessionId": "6682f1d8-1",
-       "flow": { "flowId": "c422793b-1", "flowName": "Connor", "flowType": "INBOUNDSHORTMESSAGE", "flowVersion": "169.0",
-         "entryType": "direct", "exitReason": "TRANSFER", "transferType": "ACD",
-         "transferTargetAddress": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "transferTargetName": "Connor Test",
-         "startingLanguage": "en-us", "endingLanguage": "en-us",
-         "outcomes": [ { "flowOutcomeId": "9b1f-1", "flowOutcomeValue": "SUCCESS", "flowOutcome": "9b1f-1:SUCCESS",
-           "flowOutcomeStartTimestamp": "2024-04-09T18:02:13.100Z", "flowOutcomeEndTimestamp": "2024-04-09T18:02:13.400Z" } ] },
-       "metrics": [ { "name": "nFlow", "value": 1, "emitDate": "2024-04-09T18:02:13.444Z" } ],
-       "segments": [ { "segmentType": "interact", "disconnectType": "transfer" } ] } ] },
-   { "participantId": "95834e35-1", "purpose": "botflow",
-     "sessions": [ { "mediaType": "message", "messageType": "webmessaging", "provider": "PureCloud BotFlow",
-       "flow": { "flowId": "12aeeeff-1", "flowName": "MyBot", "flowType": "BOT", "entryType": "direct",
-         "entryReason": "PureCloud BotFlow", "exitReason": "FLOW_EXIT", "flowVersion": "27.0" } } ] },
-   { "participantId": "4319faff-1", "participantName": "Connor Test", "purpose": "acd",
-     "sessions": [ { "flowInType": "workflow", "mediaType": "message", "messageType": "webmessaging",
-       "segments": [ { "segmentType": "interact", "queueId": "e535e3d0-6c99-47e9-aa00-bf253e3b3aaa", "disconnectType": "transfer" } ] } ] }
-  ] }"#;
+/// Genesys' documented example of the same conversation's analytics details.
+const ANALYTICS: &str = include_str!("../../genesys-platform/tests/fixtures/analytics-live.json");
 
 const MILESTONES: &str = r#"{"results":[{"group":{"flowMilestoneId":"m-1"},"data":[{"interval":"2024-04-09T18:00:00Z/2024-04-09T19:00:00Z","metrics":[{"metric":"nFlowMilestone","stats":{"count":1}}]}]}]}"#;
 
@@ -84,10 +44,7 @@ struct NotIndexedYet {
 impl Respond for NotIndexedYet {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.misses {
-            literal(
-                404,
-                r#"{"message":"The requested operation failed with status 404","code":"not.found","status":404,"contextId":"x","details":[],"errors":[]}"#,
-            )
+            literal(404, NOT_FOUND)
         } else {
             literal(200, ANALYTICS)
         }
@@ -147,10 +104,7 @@ async fn genesys() -> MockServer {
     Mock::given(method("GET"))
         .and(path("/api/v2/routing/queues"))
         .and(query_param("name", "Connor Test"))
-        .respond_with(
-            literal(429, r#"{"message":"Rate limit exceeded the maximum. Retry the request in [1] seconds","code":"too.many.requests.retry.after","status":429,"contextId":"x","details":[],"errors":[]}"#)
-                .insert_header("Retry-After", "1"),
-        )
+        .respond_with(literal(429, TOO_MANY_REQUESTS).insert_header("Retry-After", "1"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
