@@ -20,59 +20,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 5000 10000)
-for tool in jq /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "bench/load.sh needs $tool" >&2; exit 2; }
-done
+. bench/lib.sh
+bench_require jq /usr/bin/time
 if [ -n "${WMT_BIN:-}" ]; then
   bin=$WMT_BIN # another build to compare, e.g. with a changed library
 else
   cargo build --release --quiet -p web-messaging-tester
   bin=$PWD/target/release/web-messaging-tester
 fi
-work=$(mktemp -d)
-sim_pid=
-cleanup() {
-  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat >"$work/bot.yml" <<'EOF'
-replyDelayMs: 0
-states:
-  main:
-    - when: { contains: ping }
-      reply: pong
-EOF
-cat >"$work/script.yml" <<'EOF'
-scenarios:
-  Ping twice:
-    - say: ping
-    - waitForReplyContaining: pong
-    - say: ping
-    - waitForReplyContaining: pong
-EOF
+bench_workdir
+bench_ping_files 0
 
 ticks=$(getconf CLK_TCK)
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), open files $(ulimit -n)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-7s %-9s %7s %8s %8s %8s %10s %8s %8s %7s %8s %8s %7s\n' \
   guests config wall_s conv/s msg/s cli_cpu cli_rss_MiB sim_cpu sim_MiB peak p50_ms p99_ms errors
-
-start_simulator() {
-  "$bin" simulate "$work/bot.yml" >"$work/sim.url" 2>"$work/sim.err" &
-  sim_pid=$!
-  for _ in $(seq 600); do
-    [ -s "$work/sim.url" ] && break
-    kill -0 "$sim_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  url=$(head -n1 "$work/sim.url")
-  if [ -z "$url" ]; then
-    echo "the simulator did not start: $(cat "$work/sim.err")" >&2
-    exit 1
-  fi
-}
 
 stop_simulator() {
   read -r sim_cpu_ticks < <(awk '{print $14 + $15}' "/proc/$sim_pid/stat")

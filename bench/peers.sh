@@ -30,12 +30,8 @@ duration=${DURATION:-30}
 users=${USERS:-50}
 held=${HELD:-1000}
 peers=${PEERS_DIR:-$root/target/peers}
-for tool in node npm python3 jq /usr/bin/time; do
-  command -v "$tool" >/dev/null || {
-    echo "bench/peers.sh needs $tool (node/npm: apt-get install nodejs npm)" >&2
-    exit 2
-  }
-done
+. bench/lib.sh
+bench_hint="node/npm: apt-get install nodejs npm" bench_require node npm python3 jq /usr/bin/time
 
 mkdir -p "$peers"
 artillery=$peers/node/node_modules/.bin/artillery
@@ -54,29 +50,8 @@ fi
 cargo build --release --quiet -p web-messaging-tester
 bin=$root/target/release/web-messaging-tester
 
-work=$(mktemp -d)
-sim_pid=
-cleanup() {
-  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cat >"$work/bot.yml" <<'EOF'
-replyDelayMs: 1
-states:
-  main:
-    - when: { contains: ping }
-      reply: pong
-EOF
-cat >"$work/script.yml" <<'EOF'
-scenarios:
-  Ping twice:
-    - say: ping
-    - waitForReplyContaining: pong
-    - say: ping
-    - waitForReplyContaining: pong
-EOF
+bench_workdir
+bench_ping_files 1
 cat >"$work/token.js" <<'EOF'
 module.exports = {
   setToken(context, events, done) {
@@ -86,14 +61,7 @@ module.exports = {
 };
 EOF
 
-"$bin" simulate "$work/bot.yml" >"$work/sim.url" 2>"$work/sim.err" &
-sim_pid=$!
-for _ in $(seq 600); do
-  [ -s "$work/sim.url" ] && break
-  sleep 0.05
-done
-url=$(head -n1 "$work/sim.url")
-[ -n "$url" ] || { echo "the simulator did not start: $(cat "$work/sim.err")" >&2; exit 1; }
+start_simulator
 target="$url?deploymentId=bench"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); node $(node --version), $("$peers/venv/bin/python" --version)"

@@ -36,8 +36,7 @@ async fn out_of_order_swaps_adjacent_replies_but_keeps_their_times() {
         "faults:\n  outOfOrder: 1\nstates:\n  main:\n    - reply: [r1, r2, r3, r4, r5]\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("go").await;
     let (texts, times) = replies(&mut guest, 5).await;
     assert_eq!(texts, ["r2", "r1", "r4", "r3", "r5"]);
@@ -57,8 +56,7 @@ async fn out_of_order_with_a_probability_is_reproducible_with_the_seed() {
         let mut orders = Vec::new();
         // Two guests: the second socket has generators of its own.
         for _ in 0..2 {
-            let mut guest = connect(&sim).await;
-            guest.configure().await;
+            let mut guest = configured(&sim).await;
             guest.say_and_echo("go").await;
             orders.push(replies(&mut guest, 10).await.0.concat());
         }
@@ -79,8 +77,7 @@ async fn latency_delays_every_bot_frame_and_keeps_the_order() {
         "faults:\n  latencyMs: { min: 150, max: 250 }\nstates:\n  main:\n    - typing: true\n      reply: [one, two, three]\n      disconnect: true\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let asked = Instant::now();
     guest.say("go").await;
     // The echo is the service's, not the bot's: it comes first, without latency.
@@ -117,8 +114,7 @@ async fn the_bot_ignores_input_that_follows_its_last_message_too_closely() {
     let sim =
         simulator("faults:\n  ignoreInputWithinMs: 800\nstates:\n  main:\n    - reply: answer\n")
             .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("first").await;
     assert_eq!(guest.reply().await, "answer");
     // Right after the bot spoke: echoed, never answered.
@@ -137,8 +133,7 @@ async fn the_socket_is_dropped_without_a_close_frame_after_n_messages() {
         "faults:\n  dropAfterMessages: 2\nstates:\n  first:\n    - reply: one\n      goto: second\n  second:\n    - reply: two\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     // Events do not count.
     guest.send_message(event("Typing", "On")).await;
     guest.say_and_echo("a").await;
@@ -158,13 +153,11 @@ async fn a_rule_can_drop_the_socket() {
         "states:\n  main:\n    - when: { contains: cut }\n      reply: bye\n      dropSocket: true\n    - reply: fine\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("cut it").await;
     assert_eq!(guest.reply().await, "bye");
     guest.expect_dropped().await;
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut other = configured(&sim).await;
     other.say_and_echo("hello").await;
     assert_eq!(other.reply().await, "fine");
 }
@@ -175,8 +168,7 @@ async fn the_error_rate_refuses_guest_messages_with_the_configured_error() {
         "faults:\n  errorRate: 1\n  error: { code: 503, body: Service unavailable }\nstates:\n  main:\n    - reply: unreachable\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(json!({"action":"onMessage","token":guest.token,"tracingId":"t1","message":{"type":"Text","text":"hi"}}))
         .await;
@@ -206,8 +198,7 @@ async fn the_error_rate_is_reproducible_with_the_seed() {
     let mut runs = Vec::new();
     for seed in [3, 3] {
         let sim = seeded(yaml, seed).await;
-        let mut guest = connect(&sim).await;
-        guest.configure().await;
+        let mut guest = configured(&sim).await;
         let mut outcome = String::new();
         for n in 0..8 {
             guest.say(&format!("m{n}")).await;

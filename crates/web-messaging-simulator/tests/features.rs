@@ -30,8 +30,7 @@ states:
 #[tokio::test]
 async fn quick_replies_are_offered_as_structured_content() {
     let sim = simulator(QUICK_REPLIES).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     let offer = guest.bot_message().await;
     let body = &offer["body"];
@@ -55,8 +54,7 @@ async fn a_quick_reply_click_is_echoed_and_matched_by_label_or_payload() {
         ("No", "No", "Shame."),
         ("Not sure", "UNSURE", "Take your time."),
     ] {
-        let mut guest = connect(&sim).await;
-        guest.configure().await;
+        let mut guest = configured(&sim).await;
         guest.say_and_echo("hi").await;
         guest.bot_message().await;
         let click = quick_reply_click(label, payload);
@@ -99,8 +97,7 @@ states:
 #[tokio::test]
 async fn cards_and_carousels_carry_postback_and_link_buttons() {
     let sim = simulator(CARDS).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("show me rooms").await;
     let rooms = guest.bot_message().await;
     assert_eq!(rooms["body"]["type"], "Structured", "{rooms}");
@@ -128,8 +125,7 @@ async fn cards_and_carousels_carry_postback_and_link_buttons() {
 #[tokio::test]
 async fn postbacks_are_echoed_and_matched_by_text_or_payload() {
     let sim = simulator(CARDS).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let click = postback_click("Book now", "BOOK_GARDEN");
     let echo = guest.send_message(click.clone()).await;
     assert_eq!(echo["body"]["type"], "Structured", "{echo}");
@@ -157,8 +153,7 @@ states:
 "#,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hello").await;
     assert_eq!(guest.reply().await, "What is your name?");
     guest.say_and_echo("My name is Ann").await;
@@ -182,8 +177,7 @@ states:
 "#,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     assert_eq!(guest.reply().await, "Hello stranger.");
     // Top level `channel`, as upstream sends it.
@@ -216,8 +210,7 @@ states:
 "#,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("status?").await;
     let typing = guest.next().await;
     assert_eq!(typing["type"], "message", "{typing}");
@@ -240,8 +233,7 @@ async fn jitter_adds_up_to_jitter_ms() {
         "seed: 1\nstates:\n  main:\n    - reply: [{ text: a, delayMs: 100, jitterMs: 200 }]\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let mut waits = Vec::new();
     for _ in 0..3 {
         guest.say_and_echo("hi").await;
@@ -302,8 +294,7 @@ async fn reconnecting_with_the_same_token_resumes_the_conversation() {
 #[tokio::test]
 async fn start_new_begins_a_new_conversation_on_the_same_token() {
     let sim = simulator(TWO_STATES).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     assert_eq!(guest.reply().await, "Welcome!");
     assert_eq!(guest.reply().await, "first state");
@@ -320,8 +311,7 @@ async fn start_new_begins_a_new_conversation_on_the_same_token() {
 #[tokio::test]
 async fn after_a_disconnect_the_conversation_stays_read_only_across_reconnects() {
     let sim = simulator(TWO_STATES).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     guest.reply().await;
     guest.reply().await;
@@ -356,12 +346,10 @@ async fn after_a_disconnect_the_conversation_stays_read_only_across_reconnects()
 #[tokio::test]
 async fn close_session_with_close_all_connections_kicks_the_other_sockets() {
     let sim = simulator(TWO_STATES).await;
-    let mut a = connect(&sim).await;
-    a.configure().await;
+    let mut a = configured(&sim).await;
     let mut b = connect_with_token(&sim, &a.token).await;
     assert_eq!(b.configure().await["body"]["newSession"], false);
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut other = configured(&sim).await;
 
     // Without closeAllConnections the other socket is left alone.
     a.send(json!({"action":"closeSession","token":a.token,"closeAllConnections":false}))
@@ -398,8 +386,7 @@ async fn close_session_with_close_all_connections_kicks_the_other_sockets() {
 #[tokio::test]
 async fn a_message_too_long_gets_4011_and_the_session_goes_on() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let long = "x".repeat(4097);
     guest
         .send(json!({"action":"onMessage","token":guest.token,"tracingId":"long","message":{"type":"Text","text":long}}))
@@ -427,8 +414,7 @@ async fn a_message_too_long_gets_4011_and_the_session_goes_on() {
 #[tokio::test]
 async fn custom_attributes_over_2048_bytes_get_4013() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     // {"A":"xxx…"} is 8 bytes plus the value.
     let at_limit = json!({"metadata":{"customAttributes":{"A":"x".repeat(2040)}}});
     let over = json!({"metadata":{"customAttributes":{"A":"x".repeat(2041)}}});
@@ -450,16 +436,9 @@ async fn custom_attributes_over_2048_bytes_get_4013() {
 #[tokio::test]
 async fn an_oversized_frame_gets_4011_and_a_1009_close_while_others_are_served() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut other = connect(&sim).await;
-    other.configure().await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
-    guest.send_text(&"x".repeat(3 << 19)).await;
-    assert_eq!(
-        guest.next().await,
-        json!({"type":"response","class":"string","code":4011,"body":"message too long"})
-    );
-    assert_eq!(guest.expect_close().await, Some(CloseCode::Size));
+    let mut other = configured(&sim).await;
+    let mut guest = configured(&sim).await;
+    assert_oversized_frame_closes(&mut guest, 3 << 19).await;
     other.say_and_echo("hello").await;
     assert_eq!(other.reply().await, "ok");
 }
@@ -547,8 +526,7 @@ async fn with_autostart_the_welcome_waits_for_presence_join() {
         "session:\n  autostart: true\n  welcome: [Hello!, How can I help?]\nstates:\n  main:\n    - reply: ok\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.expect_silence().await;
     let echo = guest.send_message(event("Presence", "Join")).await;
     assert_eq!(echo["body"]["type"], "Event", "{echo}");
@@ -567,8 +545,7 @@ async fn with_autostart_the_welcome_waits_for_presence_join() {
     guest.expect_silence().await;
 
     // Without a Join, the first message starts the conversation: welcome, then the answer.
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut other = configured(&sim).await;
     other.say_and_echo("hi").await;
     let texts: Vec<String> = vec![
         other.reply().await,
@@ -581,8 +558,7 @@ async fn with_autostart_the_welcome_waits_for_presence_join() {
 #[tokio::test]
 async fn without_autostart_the_conversation_stays_silent_until_the_first_message() {
     let sim = simulator("session:\n  welcome: Hello!\nstates:\n  main: []\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     // No greeting after the SessionResponse: Genesys runs no flow before the guest speaks.
     guest.expect_silence().await;
     // A Join (which a Messenger without auto-start does not send) is echoed, nothing more.

@@ -226,8 +226,7 @@ states:
 "#,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     assert_agent_message(&guest.next().await, None, "Hello from the queue.");
     guest.expect_silence().await;
@@ -435,8 +434,7 @@ states:
 "#,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     assert_agent_typing(&guest.next().await);
     let frame = guest.next().await;

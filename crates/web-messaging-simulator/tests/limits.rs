@@ -39,6 +39,33 @@ fn configure_with(token: &str) -> serde_json::Value {
 
 // --- The session store ------------------------------------------------------------------------
 
+/// Writes `head`, then `drip` every 50 ms, until the simulator drops the connection (within
+/// [`GENEROUS`]); returns how long the connection lasted.
+async fn dribble_until_dropped(
+    stream: tokio::net::TcpStream,
+    head: Vec<u8>,
+    drip: &'static [u8],
+) -> Duration {
+    let start = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let dribble = tokio::spawn(async move {
+        let _ = writer.write_all(&head).await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if writer.write_all(drip).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut buffer = [0; 1024];
+    let end = tokio::time::timeout(GENEROUS, reader.read(&mut buffer))
+        .await
+        .expect("dropped in time");
+    assert!(matches!(end, Ok(0) | Err(_)), "{end:?}");
+    dribble.abort();
+    start.elapsed()
+}
+
 #[tokio::test]
 async fn many_sessions_with_long_tokens_do_not_accumulate_past_the_cap() {
     let mut limits = SimulatorLimits::default();
@@ -71,8 +98,7 @@ async fn the_cap_evicts_sessions_without_a_socket_first() {
     limits.max_sessions = 3;
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
     // The oldest session keeps its socket.
-    let mut kept = connect(&sim).await;
-    kept.configure().await;
+    let mut kept = configured(&sim).await;
     let mut other = connect(&sim).await;
     for i in 0..10 {
         other.send(configure_with(&format!("t{i}"))).await;
@@ -90,8 +116,7 @@ async fn expired_sessions_are_removed_from_the_store() {
     let sim = simulator("session:\n  ttlSeconds: 1\nstates:\n  main:\n    - reply: ok\n").await;
     let mut tokens = Vec::new();
     for _ in 0..20 {
-        let mut guest = connect(&sim).await;
-        guest.configure().await;
+        let mut guest = configured(&sim).await;
         tokens.push(guest.token.clone());
         guest.ws.close(None).await.expect("closes");
     }
@@ -149,8 +174,7 @@ async fn connections_beyond_the_cap_are_refused_while_a_configured_guest_keeps_w
     let mut limits = SimulatorLimits::default();
     limits.max_connections = 3;
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let _second = connect(&sim).await;
     // An idle TCP connection that never upgrades counts too.
     let _raw = tokio::net::TcpStream::connect(sim.local_addr())
@@ -182,27 +206,10 @@ async fn a_client_that_never_completes_the_upgrade_is_dropped_after_the_handshak
     let slow = tokio::net::TcpStream::connect(sim.local_addr())
         .await
         .expect("connects");
-    let start = Instant::now();
-    let (mut reader, mut writer) = slow.into_split();
     // A header line now and then does not keep it alive.
-    let dribble = tokio::spawn(async move {
-        let _ = writer
-            .write_all(b"GET /v1?deploymentId=d HTTP/1.1\r\nHost: x\r\n")
-            .await;
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if writer.write_all(b"X-Slow: 1\r\n").await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut buffer = [0; 64];
-    let end = tokio::time::timeout(GENEROUS, reader.read(&mut buffer))
-        .await
-        .expect("dropped in time");
-    assert!(matches!(end, Ok(0) | Err(_)), "{end:?}");
-    dribble.abort();
-    assert!(start.elapsed() >= Duration::from_millis(250));
+    let head = b"GET /v1?deploymentId=d HTTP/1.1\r\nHost: x\r\n".to_vec();
+    let lasted = dribble_until_dropped(slow, head, b"X-Slow: 1\r\n").await;
+    assert!(lasted >= Duration::from_millis(250));
     eventually("the connection is gone", || sim.connection_count() == 0).await;
 }
 
@@ -215,8 +222,7 @@ async fn an_upload_that_dribbles_its_body_is_dropped_after_the_http_timeout() {
         limits,
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(json!({"action":"onAttachment","token":guest.token,"fileName":"a.txt","fileType":"text/plain","fileSize":100000}))
         .await;
@@ -230,28 +236,12 @@ async fn an_upload_that_dribbles_its_body_is_dropped_after_the_http_timeout() {
     let slow = tokio::net::TcpStream::connect(sim.local_addr())
         .await
         .expect("connects");
-    let start = Instant::now();
-    let (mut reader, mut writer) = slow.into_split();
     // A complete head, then a body that never finishes.
     let head = format!(
         "PUT {path} HTTP/1.1\r\nHost: x\r\nx-amz-tagging: {tagging}\r\nContent-Length: 100000\r\n\r\n"
     );
-    let dribble = tokio::spawn(async move {
-        let _ = writer.write_all(head.as_bytes()).await;
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if writer.write_all(b"x").await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut buffer = [0; 1024];
-    let end = tokio::time::timeout(GENEROUS, reader.read(&mut buffer))
-        .await
-        .expect("dropped in time");
-    assert!(matches!(end, Ok(0) | Err(_)), "{end:?}");
-    dribble.abort();
-    assert!(start.elapsed() >= Duration::from_millis(250));
+    let lasted = dribble_until_dropped(slow, head.into_bytes(), b"x").await;
+    assert!(lasted >= Duration::from_millis(250));
     eventually("the HTTP connection is gone", || {
         sim.connection_count() == 1
     })
@@ -297,8 +287,7 @@ async fn a_socket_that_never_configures_is_closed_after_the_configure_timeout() 
     let mut limits = SimulatorLimits::default();
     limits.configure_timeout = Some(Duration::from_millis(400));
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
-    let mut configured = connect(&sim).await;
-    configured.configure().await;
+    let mut configured = configured(&sim).await;
     let start = Instant::now();
     let mut silent = connect(&sim).await;
     // Requests other than a valid configureSession do not count.
@@ -324,8 +313,7 @@ async fn an_idle_configured_socket_is_closed_after_the_idle_timeout() {
     let mut limits = SimulatorLimits::default();
     limits.idle_timeout = Some(Duration::from_millis(600));
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     // Heartbeats keep it open past the timeout.
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -349,21 +337,14 @@ async fn an_oversized_frame_closes_that_connection_only() {
     let mut limits = SimulatorLimits::default();
     limits.max_frame_bytes = 256 * 1024;
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
-    let mut other = connect(&sim).await;
-    other.configure().await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut other = configured(&sim).await;
+    let mut guest = configured(&sim).await;
     // Under the frame limit, a long text is refused (4011) and the socket stays.
     guest.say(&"x".repeat(200 * 1024)).await;
     assert_eq!(guest.next().await["code"], 4011);
     guest.say_and_echo("still here").await;
     assert_eq!(guest.reply().await, "ok");
-    guest.send_text(&"x".repeat(300 * 1024)).await;
-    assert_eq!(
-        guest.next().await,
-        json!({"type":"response","class":"string","code":4011,"body":"message too long"})
-    );
-    assert_eq!(guest.expect_close().await, Some(CloseCode::Size));
+    assert_oversized_frame_closes(&mut guest, 300 * 1024).await;
     other.say_and_echo("hello").await;
     assert_eq!(other.reply().await, "ok");
 }
@@ -374,10 +355,8 @@ async fn a_flood_of_heartbeats_is_read_at_the_frame_rate_and_others_are_served()
     limits.frames_per_second = 20;
     limits.frame_burst = 20;
     let sim = limited("states:\n  main:\n    - reply: ok\n", limits).await;
-    let mut flooder = connect(&sim).await;
-    flooder.configure().await;
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut flooder = configured(&sim).await;
+    let mut other = configured(&sim).await;
     let start = Instant::now();
     let echo =
         json!({"action":"echo","token":flooder.token,"message":{"type":"Text","text":"ping"}});
@@ -506,8 +485,7 @@ async fn a_guest_cannot_grow_its_session_attributes_past_the_limit() {
     let sim =
         simulator("limits: { maxCustomAttributesBytes: 200 }\nstates:\n  main:\n    - reply: ok\n")
             .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let mut refused = 0;
     for i in 0..8 {
         // Each message alone is well under the limit; together they are not.

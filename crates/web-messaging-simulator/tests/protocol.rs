@@ -149,8 +149,7 @@ async fn config_json_over_https_on_a_wss_simulator() {
 #[tokio::test]
 async fn a_token_other_than_the_sockets_gets_4007() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     for action in ["onMessage", "getJwt", "closeSession", "echo"] {
         guest
             .send(json!({"action":action,"token":"someone-else","tracingId":"t","message":{"type":"Text","text":"hi"}}))
@@ -192,8 +191,7 @@ async fn the_rate_limit_is_configurable_with_a_tracing_id_variant() {
         "limits:\n  rateLimit: { messagesPerSecond: 1, retryAfterSeconds: 5, tracingId: true }\nstates:\n  main: []\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("one").await;
     guest
         .send(json!({"action":"onMessage","token":guest.token,"tracingId":"second","message":{"type":"Text","text":"two"}}))
@@ -248,8 +246,7 @@ states:
 #[tokio::test]
 async fn echoes_keep_every_field_the_guest_sent() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let message = json!({
         "type": "Text",
         "text": "hello",
@@ -285,8 +282,7 @@ async fn echoes_keep_every_field_the_guest_sent() {
 #[tokio::test]
 async fn clear_is_refused_with_the_captured_403_unless_the_deployment_allows_it() {
     let sim = simulator("states:\n  main: []\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     assert_eq!(
         guest.send_message(event("Presence", "Clear")).await,
         json!({"type":"response","class":"string","code":403,"body":"Presence events Conversation Clear are not supported"})
@@ -299,8 +295,7 @@ async fn clear_ends_the_conversation_on_every_socket_of_the_session() {
         "messenger: { conversationClear: { enabled: true } }\nstates:\n  main:\n    - reply: ok\n",
     )
     .await;
-    let mut a = connect(&sim).await;
-    a.configure().await;
+    let mut a = configured(&sim).await;
     a.say_and_echo("hi").await;
     assert_eq!(a.reply().await, "ok");
     let mut b = connect_with_token(&sim, &a.token).await;
@@ -330,8 +325,7 @@ async fn a_disconnect_of_type_send_leaves_the_conversation_writable() {
         "messenger: { conversationDisconnect: { enabled: true, type: Send } }\nstates:\n  main:\n    - reply: bye\n      disconnect: true\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     assert_eq!(guest.reply().await, "bye");
     let event = guest.next().await;
@@ -349,8 +343,7 @@ async fn a_disconnect_of_type_send_leaves_the_conversation_writable() {
 #[tokio::test]
 async fn get_jwt_opens_the_guest_history_newest_first_with_paging() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     for text in ["one", "two"] {
         guest.say_and_echo(text).await;
         assert_eq!(guest.reply().await, "ok");
@@ -478,8 +471,7 @@ fn on_attachment(token: &str, name: &str, kind: &str, size: u64) -> Value {
 #[tokio::test]
 async fn an_attachment_is_uploaded_to_the_simulators_own_port_then_sent() {
     let sim = simulator(UPLOADS).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let request = on_attachment(&guest.token, "photo.png", "image/png", 5);
     let id = request["attachmentId"].as_str().unwrap().to_string();
     guest.send(request).await;
@@ -549,8 +541,7 @@ async fn an_attachment_is_uploaded_to_the_simulators_own_port_then_sent() {
         .await;
     assert_eq!(guest.next().await["code"], 4009);
     // Another guest cannot use it.
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut other = configured(&sim).await;
     let stolen =
         json!({"type":"Text","content":[{"contentType":"Attachment","attachment":{"id":id}}]});
     assert_eq!(other.send_message(stolen).await["code"], 4010);
@@ -559,8 +550,7 @@ async fn an_attachment_is_uploaded_to_the_simulators_own_port_then_sent() {
 #[tokio::test]
 async fn attachments_outside_the_deployments_limits_are_refused_with_their_codes() {
     let sim = simulator(UPLOADS).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let token = guest.token.clone();
     let cases = [
         (on_attachment(&token, "movie.mp4", "video/mp4", 5), 4001),
@@ -607,8 +597,7 @@ async fn attachments_outside_the_deployments_limits_are_refused_with_their_codes
 #[tokio::test]
 async fn without_file_upload_modes_every_attachment_is_refused() {
     let sim = simulator("states:\n  main: []\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(on_attachment(&guest.token.clone(), "a.png", "image/png", 1))
         .await;
@@ -652,14 +641,9 @@ fn the_new_keys_are_checked_with_their_position() {
 
 /// Connects a guest whose upgrade URL names `deployment`.
 async fn connect_to(sim: &Simulator, deployment: &str) -> Guest {
-    let url = format!("{}?deploymentId={deployment}", sim.url());
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    try_connect(sim, Some(deployment), None)
         .await
-        .expect("connects");
-    Guest {
-        ws,
-        token: uuid::Uuid::new_v4().to_string(),
-    }
+        .expect("connects")
 }
 
 trait ConfigureOn {

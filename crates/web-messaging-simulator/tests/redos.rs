@@ -23,10 +23,8 @@ const EVIL: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa?"; // 40 characters
 #[tokio::test]
 async fn an_evil_pattern_does_not_stall_another_guest() {
     let sim = simulator(FLOW).await;
-    let mut evil = connect(&sim).await;
-    evil.configure().await;
-    let mut other = connect(&sim).await;
-    other.configure().await;
+    let mut evil = configured(&sim).await;
+    let mut other = configured(&sim).await;
 
     let start = Instant::now();
     // Two at once: Genesys' (and the simulator's) rate limit.
@@ -58,8 +56,7 @@ async fn an_evil_pattern_does_not_stall_another_guest() {
 #[tokio::test]
 async fn linear_patterns_and_captures_still_work() {
     let sim = simulator(FLOW).await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("aaaa").await;
     assert_eq!(guest.reply().await, "linear matched");
     guest.say_and_echo("AAA!").await;

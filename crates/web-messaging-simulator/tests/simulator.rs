@@ -3,75 +3,19 @@
 //! Real time throughout (a paused clock and real sockets do not mix), with generous timeouts
 //! for waits that should succeed and short ones only where silence is the expected outcome.
 
-use futures_util::{SinkExt, StreamExt};
+mod support;
+
+use futures_util::SinkExt;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
+use support::{
+    GENEROUS, Guest, configured, connect, rate_limited_simulator, simulator, time_of, try_connect,
+};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use web_messaging_simulator::{BotFlow, Simulator};
-
-const GENEROUS: Duration = Duration::from_secs(10);
-const QUIET: Duration = Duration::from_millis(300);
-
-/// A simulator without the `onMessage` rate limit, so that no test waits to stay under it
-/// (the rate-limit test uses [`rate_limited_simulator`]).
-async fn simulator(yaml: &str) -> Simulator {
-    let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
-    Simulator::builder(flow)
-        .rate_limit(0)
-        .start()
-        .await
-        .expect("simulator starts")
-}
-
-/// A simulator with the flow's rate limit (Genesys' 2 per rolling second by default).
-async fn rate_limited_simulator(yaml: &str) -> Simulator {
-    let flow = BotFlow::from_yaml_str(yaml, "bot.yml").expect("valid flow");
-    Simulator::start(flow).await.expect("simulator starts")
-}
-
-struct Guest {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    token: String,
-    /// The upgrade URL's deploymentId, which `configureSession` repeats.
-    deployment: String,
-}
-
-async fn try_connect(
-    sim: &Simulator,
-    deployment: Option<&str>,
-    origin: Option<&str>,
-) -> Result<Guest, WsError> {
-    let url = match deployment {
-        Some(id) => format!("{}?deploymentId={id}", sim.url()),
-        None => sim.url(),
-    };
-    let mut request = url.into_client_request()?;
-    if let Some(origin) = origin {
-        request
-            .headers_mut()
-            .insert("Origin", HeaderValue::from_str(origin).unwrap());
-    }
-    let (ws, _) = tokio::time::timeout(GENEROUS, tokio_tungstenite::connect_async(request))
-        .await
-        .expect("the upgrade completes in time")?;
-    Ok(Guest {
-        ws,
-        token: uuid::Uuid::new_v4().to_string(),
-        deployment: deployment.unwrap_or("test-deployment").to_string(),
-    })
-}
-
-async fn connect(sim: &Simulator) -> Guest {
-    try_connect(sim, Some("test-deployment"), None)
-        .await
-        .expect("connects")
-}
 
 fn refusal_status(result: Result<Guest, WsError>) -> u16 {
     match result {
@@ -81,88 +25,11 @@ fn refusal_status(result: Result<Guest, WsError>) -> u16 {
     }
 }
 
-impl Guest {
-    async fn send_text(&mut self, text: &str) {
-        self.ws.send(Message::text(text)).await.expect("sends");
-    }
-
-    async fn send(&mut self, frame: Value) {
-        self.send_text(&frame.to_string()).await;
-    }
-
-    /// The next text frame, raw.
-    async fn next_raw(&mut self) -> String {
-        let deadline = tokio::time::Instant::now() + GENEROUS;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("a frame arrives in time");
-            match next {
-                Some(Ok(Message::Text(text))) => return text.as_str().to_string(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("expected a text frame, got {other:?}"),
-            }
-        }
-    }
-
-    /// The next text frame, as JSON.
-    async fn next(&mut self) -> Value {
-        let raw = self.next_raw().await;
-        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("not JSON ({e}): {raw}"))
-    }
-
-    /// Asserts that no text frame arrives for a while.
-    async fn expect_silence(&mut self) {
-        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(QUIET, self.ws.next()).await
-        {
-            panic!("expected silence, got {text}");
-        }
-    }
-
-    /// Waits for the server's close frame and returns its code.
-    async fn expect_close(&mut self) -> Option<CloseCode> {
-        let deadline = tokio::time::Instant::now() + GENEROUS;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("the socket closes in time");
-            match next {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
-                Some(Ok(Message::Text(text))) => panic!("expected a close, got {text}"),
-                Some(Ok(_)) => continue,
-                None | Some(Err(_)) => return None,
-            }
-        }
-    }
-
-    async fn configure(&mut self) -> Value {
-        let frame =
-            json!({"action":"configureSession","deploymentId":self.deployment,"token":self.token});
-        self.send(frame).await;
-        self.next().await
-    }
-
-    async fn say(&mut self, text: &str) {
-        let frame =
-            json!({"action":"onMessage","token":self.token,"message":{"type":"Text","text":text}});
-        self.send(frame).await;
-    }
-
-    /// Says `text` and returns the echo of it.
-    async fn say_and_echo(&mut self, text: &str) -> Value {
-        self.say(text).await;
-        let echo = self.next().await;
-        assert_eq!(echo["body"]["direction"], "Inbound", "{echo}");
-        assert_eq!(echo["body"]["text"], text, "{echo}");
-        echo
-    }
-
-    /// The text of the next frame, which must be a bot message.
-    async fn reply(&mut self) -> String {
-        let frame = self.next().await;
-        assert_bot_message(&frame);
-        frame["body"]["text"].as_str().unwrap().to_string()
-    }
+/// The text of the next frame, which must be a bot message (checked in full).
+async fn bot_reply(guest: &mut Guest) -> String {
+    let frame = guest.next().await;
+    assert_bot_message(&frame);
+    frame["body"]["text"].as_str().unwrap().to_string()
 }
 
 fn is_uuid(value: &Value) -> bool {
@@ -177,13 +44,6 @@ fn is_iso_millis(value: &Value) -> bool {
             && s.ends_with('Z')
             && s.parse::<jiff::Timestamp>().is_ok()
     })
-}
-
-fn time_of(frame: &Value) -> String {
-    frame["body"]["channel"]["time"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no channel.time in {frame}"))
-        .to_string()
 }
 
 fn assert_bot_message(frame: &Value) {
@@ -255,8 +115,7 @@ async fn messages_are_echoed_then_answered_with_increasing_times() {
         "replyDelayMs: 20\nstates:\n  main:\n    - when: { contains: HELLO }\n      reply: [\"one\", { text: \"two\", delayMs: 0 }, \"three\"]\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(json!({"action":"onMessage","token":guest.token,"tracingId":"trace-1","message":{"type":"Text","text":"well hello there"}}))
         .await;
@@ -297,19 +156,18 @@ async fn messages_are_echoed_then_answered_with_increasing_times() {
 #[tokio::test]
 async fn custom_attributes_are_accepted_in_both_places() {
     let sim = simulator("states:\n  main:\n    - reply: ok\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let attrs = json!({"metadata":{"customAttributes":{"A":"B"}}});
     guest
         .send(json!({"action":"onMessage","token":guest.token,"message":{"type":"Text","text":"top"},"channel":attrs}))
         .await;
     assert_eq!(guest.next().await["body"]["text"], "top");
-    assert_eq!(guest.reply().await, "ok");
+    assert_eq!(bot_reply(&mut guest).await, "ok");
     guest
         .send(json!({"action":"onMessage","token":guest.token,"message":{"type":"Text","text":"inside","channel":attrs}}))
         .await;
     assert_eq!(guest.next().await["body"]["text"], "inside");
-    assert_eq!(guest.reply().await, "ok");
+    assert_eq!(bot_reply(&mut guest).await, "ok");
     let received = sim.received();
     assert_eq!(
         received[1]["channel"]["metadata"]["customAttributes"]["A"],
@@ -324,8 +182,7 @@ async fn custom_attributes_are_accepted_in_both_places() {
 #[tokio::test]
 async fn echo_heartbeats_are_answered_and_do_not_trigger_the_bot() {
     let sim = simulator("states:\n  main:\n    - reply: \"should not be sent\"\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(json!({"action":"echo","token":guest.token,"tracingId":"SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=","message":{"type":"Text","text":"ping"}}))
         .await;
@@ -345,8 +202,7 @@ async fn echo_heartbeats_are_answered_and_do_not_trigger_the_bot() {
 #[tokio::test]
 async fn the_connection_keeps_reading_while_replies_are_pending() {
     let sim = simulator("states:\n  main:\n    - reply: { text: late, delayMs: 1000 }\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     guest
         .send(json!({"action":"echo","token":guest.token,"message":{"type":"Text","text":"ping"}}))
@@ -355,7 +211,7 @@ async fn the_connection_keeps_reading_while_replies_are_pending() {
     let response = guest.next().await;
     assert_eq!(response["type"], "response", "{response}");
     assert_eq!(response["body"]["text"], "ping", "{response}");
-    assert_eq!(guest.reply().await, "late");
+    assert_eq!(bot_reply(&mut guest).await, "late");
 }
 
 #[tokio::test]
@@ -364,8 +220,7 @@ async fn out_of_order_replies_are_written_latest_first() {
         "replyDelayMs: 10\nstates:\n  main:\n    - reply: [\"hello1\", \"hello2\", \"hello3\"]\n      outOfOrder: true\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let echo = guest.say_and_echo("hi").await;
     let mut frames = Vec::new();
     for _ in 0..3 {
@@ -386,10 +241,9 @@ async fn out_of_order_replies_are_written_latest_first() {
 #[tokio::test]
 async fn the_bot_disconnects_and_the_conversation_becomes_read_only() {
     let sim = simulator("states:\n  main:\n    - reply: Goodbye\n      disconnect: true\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("bye").await;
-    assert_eq!(guest.reply().await, "Goodbye");
+    assert_eq!(bot_reply(&mut guest).await, "Goodbye");
     let event = guest.next().await;
     assert_eq!(event["type"], "message");
     assert_eq!(event["class"], "StructuredMessage");
@@ -419,15 +273,14 @@ async fn a_rule_can_answer_with_an_error_frame() {
         "states:\n  main:\n    - when: { contains: break }\n      error: { code: 5000, body: \"Request failed.\" }\n    - reply: fine\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("break it").await;
     assert_eq!(
         guest.next().await,
         json!({"type":"response","class":"string","code":5000,"body":"Request failed."})
     );
     guest.say_and_echo("and now?").await;
-    assert_eq!(guest.reply().await, "fine");
+    assert_eq!(bot_reply(&mut guest).await, "fine");
 }
 
 #[tokio::test]
@@ -436,10 +289,9 @@ async fn a_rule_can_send_raw_garbage() {
         "states:\n  main:\n    - reply: before\n      raw: [\"this is not json\", \"{\\\"half\\\":\"]\n",
     )
     .await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("go").await;
-    assert_eq!(guest.reply().await, "before");
+    assert_eq!(bot_reply(&mut guest).await, "before");
     assert_eq!(guest.next_raw().await, "this is not json");
     assert_eq!(guest.next_raw().await, "{\"half\":");
 }
@@ -447,10 +299,9 @@ async fn a_rule_can_send_raw_garbage() {
 #[tokio::test]
 async fn a_rule_can_close_the_socket() {
     let sim = simulator("states:\n  main:\n    - reply: bye\n      closeSocket: true\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hang up").await;
-    assert_eq!(guest.reply().await, "bye");
+    assert_eq!(bot_reply(&mut guest).await, "bye");
     assert_eq!(guest.expect_close().await, Some(CloseCode::Normal));
     // The simulator itself keeps serving.
     let mut other = connect(&sim).await;
@@ -528,8 +379,7 @@ async fn zero_delay_messages_are_never_overtaken_by_the_next_request() {
 #[tokio::test]
 async fn more_than_two_messages_a_second_are_refused_with_429() {
     let sim = rate_limited_simulator("states:\n  main: []\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say("one").await;
     guest.say("two").await;
     guest
@@ -621,7 +471,7 @@ async fn garbage_from_the_guest_gets_400_and_the_connection_keeps_working() {
 
     assert_eq!(guest.configure().await["class"], "SessionResponse");
     guest.say_and_echo("hello").await;
-    assert_eq!(guest.reply().await, "still here");
+    assert_eq!(bot_reply(&mut guest).await, "still here");
     let received = sim.received();
     assert_eq!(received[0], json!("this is not json"));
     assert_eq!(received[1]["action"], "noSuchAction");
@@ -650,8 +500,7 @@ async fn requests_before_configure_session_get_4007() {
 #[tokio::test]
 async fn close_session_answers_connected_false_read_only() {
     let sim = simulator("states:\n  main:\n    - reply: x\n").await;
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest
         .send(json!({"action":"closeSession","token":guest.token,"closeAllConnections":true,"tracingId":"c"}))
         .await;
@@ -669,7 +518,7 @@ async fn close_session_answers_connected_false_read_only() {
         .await;
     assert_eq!(guest.next().await["body"]["newSession"], true);
     guest.say_and_echo("again").await;
-    assert_eq!(guest.reply().await, "x");
+    assert_eq!(bot_reply(&mut guest).await, "x");
 }
 
 #[tokio::test]
@@ -692,15 +541,15 @@ async fn states_and_goto_are_per_connection_and_connections_run_concurrently() {
     // A waits for a slow reply; B is served meanwhile.
     a.say_and_echo("slow please").await;
     b.say_and_echo("hi").await;
-    assert_eq!(b.reply().await, "first state");
+    assert_eq!(bot_reply(&mut b).await, "first state");
     b.send_text("garbage from b").await;
     assert_eq!(b.next().await["code"], 400);
-    assert_eq!(a.reply().await, "slow answer");
+    assert_eq!(bot_reply(&mut a).await, "slow answer");
     // Each connection keeps its own state.
     a.say_and_echo("hi").await;
-    assert_eq!(a.reply().await, "first state");
+    assert_eq!(bot_reply(&mut a).await, "first state");
     b.say_and_echo("hi again").await;
-    assert_eq!(b.reply().await, "second state");
+    assert_eq!(bot_reply(&mut b).await, "second state");
 
     // Many guests at once.
     let mut tasks = Vec::new();
@@ -715,7 +564,7 @@ async fn states_and_goto_are_per_connection_and_connections_run_concurrently() {
             };
             guest.configure().await;
             guest.say_and_echo(&format!("hello {n}")).await;
-            guest.reply().await
+            bot_reply(&mut guest).await
         }));
     }
     for task in tasks {
@@ -727,8 +576,7 @@ async fn states_and_goto_are_per_connection_and_connections_run_concurrently() {
 async fn shutdown_closes_connections_and_stops_accepting() {
     let sim = simulator("states:\n  main: []\n").await;
     let addr = sim.local_addr();
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     let (closed, ()) = tokio::join!(guest.expect_close(), sim.shutdown());
     assert_eq!(closed, Some(CloseCode::Away));
     assert!(TcpStream::connect(addr).await.is_err());
@@ -760,19 +608,18 @@ async fn dropping_the_simulator_stops_it() {
 async fn survey_example_accept() {
     let flow = BotFlow::from_file(&survey_bot()).expect("the survey bot is valid");
     let sim = Simulator::start(flow).await.unwrap();
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
-    let mut reply = guest.reply().await;
+    let mut reply = bot_reply(&mut guest).await;
     while !reply.contains("Can we ask you some questions about your experience today?") {
-        reply = guest.reply().await;
+        reply = bot_reply(&mut guest).await;
     }
     guest.say_and_echo("Yes").await;
     let pattern =
         regress::Regex::with_flags(r"Thank you! Now for the next question[\.]+", "im").unwrap();
-    let thanks = guest.reply().await;
+    let thanks = bot_reply(&mut guest).await;
     assert!(pattern.find(&thanks).is_some(), "{thanks}");
-    let question = guest.reply().await;
+    let question = bot_reply(&mut guest).await;
     assert!(question.ends_with('?'), "{question}");
 }
 
@@ -780,15 +627,18 @@ async fn survey_example_accept() {
 async fn survey_example_decline() {
     let flow = BotFlow::from_file(&survey_bot()).unwrap();
     let sim = Simulator::start(flow).await.unwrap();
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
-    let mut reply = guest.reply().await;
+    let mut reply = bot_reply(&mut guest).await;
     while !reply.contains("Can we ask you some questions about your experience today?") {
-        reply = guest.reply().await;
+        reply = bot_reply(&mut guest).await;
     }
     guest.say_and_echo("No").await;
-    assert!(guest.reply().await.contains("Maybe next time. Goodbye"));
+    assert!(
+        bot_reply(&mut guest)
+            .await
+            .contains("Maybe next time. Goodbye")
+    );
     let event = guest.next().await;
     assert_eq!(event["body"]["events"][0]["presence"]["type"], "Disconnect");
 }
@@ -797,13 +647,12 @@ async fn survey_example_decline() {
 async fn survey_example_incorrect_answer() {
     let flow = BotFlow::from_file(&survey_bot()).unwrap();
     let sim = Simulator::start(flow).await.unwrap();
-    let mut guest = connect(&sim).await;
-    guest.configure().await;
+    let mut guest = configured(&sim).await;
     guest.say_and_echo("hi").await;
     let question = "Can we ask you some questions about your experience today?";
-    let mut reply = guest.reply().await;
+    let mut reply = bot_reply(&mut guest).await;
     while !reply.contains(question) {
-        reply = guest.reply().await;
+        reply = bot_reply(&mut guest).await;
     }
     guest.say_and_echo("Example").await;
     assert!(
@@ -812,5 +661,5 @@ async fn survey_example_incorrect_answer() {
             .await
             .contains("Sorry I didn't understand you. Please answer with either 'yes' or 'no'")
     );
-    assert!(guest.reply().await.contains(question));
+    assert!(bot_reply(&mut guest).await.contains(question));
 }

@@ -32,6 +32,22 @@ states:
       disconnect: true
 "#;
 
+/// Runs a Python guest (with a deadline) and returns the lines it printed; it must succeed.
+async fn python_guest_lines(mut command: tokio::process::Command) -> Vec<String> {
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the Python guest finishes in time")
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the Python guest failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout.lines().map(str::to_string).collect()
+}
+
 #[tokio::test]
 async fn wss_serves_with_a_certificate_for_loopback_that_clients_can_trust() {
     let sim = tls_simulator(BOT).await;
@@ -212,19 +228,8 @@ async fn a_python_websockets_client_talks_to_the_simulator_over_wss() {
         .arg(&cert)
         .env("PYTHONPATH", &packages)
         .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the Python guest finishes in time")
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the Python guest failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        stdout.lines().collect::<Vec<_>>(),
+        python_guest_lines(command).await,
         [
             "welcome: Welcome to the secure bot.",
             "offered: Tea,Coffee",
@@ -359,19 +364,8 @@ async fn a_python_client_checks_the_session_level_protocol() {
         .env("PYTHONPATH", &packages)
         .env("NO_PROXY", "*")
         .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the Python guest finishes in time")
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the Python guest failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        stdout.lines().collect::<Vec<_>>(),
+        python_guest_lines(command).await,
         [
             "config: 200 True True Active",
             "other deployment: 404",

@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use web_messaging_simulator::{BotFlow, Simulator};
 
@@ -75,6 +77,8 @@ pub fn trusting(certificate: CertificateDer<'static>) -> Arc<rustls::ClientConfi
 pub struct Guest {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub token: String,
+    /// The upgrade URL's deploymentId, which `configureSession` repeats.
+    pub deployment: String,
 }
 
 /// Connects a guest with a fresh token; over `wss://` it trusts the simulator's certificate.
@@ -83,21 +87,52 @@ pub async fn connect(sim: &Simulator) -> Guest {
     connect_with_token(sim, &token).await
 }
 
+/// Connects a guest and configures its session (the response is not looked at).
+pub async fn configured(sim: &Simulator) -> Guest {
+    let mut guest = connect(sim).await;
+    guest.configure().await;
+    guest
+}
+
 /// Connects a guest that will use `token`.
 pub async fn connect_with_token(sim: &Simulator, token: &str) -> Guest {
-    let url = format!("{}?deploymentId=test-deployment", sim.url());
+    let mut guest = try_connect(sim, Some("test-deployment"), None)
+        .await
+        .expect("connects");
+    guest.token = token.to_string();
+    guest
+}
+
+/// Tries the upgrade with this `deploymentId` in the URL (none: no parameter) and `Origin`
+/// header; over `wss://` it trusts the simulator's certificate. The guest gets a fresh token.
+pub async fn try_connect(
+    sim: &Simulator,
+    deployment: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Guest, WsError> {
+    let url = match deployment {
+        Some(id) => format!("{}?deploymentId={id}", sim.url()),
+        None => sim.url(),
+    };
+    let mut request = url.into_client_request()?;
+    if let Some(origin) = origin {
+        request.headers_mut().insert(
+            "Origin",
+            HeaderValue::from_str(origin).expect("a valid header"),
+        );
+    }
     let connector = sim
         .certificate_der()
         .map(|der| Connector::Rustls(trusting(der)));
-    let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector);
+    let connect = tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
     let (ws, _) = tokio::time::timeout(GENEROUS, connect)
         .await
-        .expect("the upgrade completes in time")
-        .expect("connects");
-    Guest {
+        .expect("the upgrade completes in time")?;
+    Ok(Guest {
         ws,
-        token: token.to_string(),
-    }
+        token: uuid::Uuid::new_v4().to_string(),
+        deployment: deployment.unwrap_or("test-deployment").to_string(),
+    })
 }
 
 impl Guest {
@@ -176,7 +211,7 @@ impl Guest {
     }
 
     pub fn configure_frame(&self) -> Value {
-        json!({"action":"configureSession","deploymentId":"test-deployment","token":self.token})
+        json!({"action":"configureSession","deploymentId":self.deployment,"token":self.token})
     }
 
     pub async fn configure(&mut self) -> Value {
@@ -222,6 +257,17 @@ impl Guest {
             .unwrap_or_else(|| panic!("no text in {frame}"))
             .to_string()
     }
+}
+
+/// Sends a text frame of `size` bytes, over the frame limit: Genesys answers 4011 and closes
+/// the socket with 1009.
+pub async fn assert_oversized_frame_closes(guest: &mut Guest, size: usize) {
+    guest.send_text(&"x".repeat(size)).await;
+    assert_eq!(
+        guest.next().await,
+        json!({"type":"response","class":"string","code":4011,"body":"message too long"})
+    );
+    assert_eq!(guest.expect_close().await, Some(CloseCode::Size));
 }
 
 pub fn assert_bot_frame(frame: &Value) {
