@@ -11,7 +11,7 @@ use genesys_web_messaging::{
     Attachment, AttachmentError, AttachmentLimits, Conversation, ConversationOptions,
     LifecycleError, SayError, SessionConfig, UploadMode,
 };
-use raw_server::{GENEROUS, accept, recv, send, ws_listener};
+use raw_server::{GENEROUS, accept, answer_clear, recv, send, ws_listener};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -369,16 +369,7 @@ async fn clearing_the_conversation_waits_for_cleared_and_closed() {
             clear["message"],
             json!({"type":"Event","events":[{"eventType":"Presence","presence":{"type":"Clear"}}]})
         );
-        send(
-            &mut ws,
-            r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#,
-        )
-        .await;
-        send(
-            &mut ws,
-            r#"{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}"#,
-        )
-        .await;
+        answer_clear(&mut ws).await;
         let _ = ws.close(None).await;
     });
     let mut conversation = connect(SessionConfig::for_endpoint("d", &url)).await;

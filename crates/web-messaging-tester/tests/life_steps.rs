@@ -7,7 +7,7 @@
 mod raw_server;
 
 use futures_util::StreamExt;
-use raw_server::{accept, recv, send};
+use raw_server::{accept, answer_clear, recv, send};
 use std::process::Command;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -90,16 +90,7 @@ async fn attachment_reconnect_and_clear_steps_from_the_command_line() {
         send(&mut ws, &bot("b2", "Welcome back")).await;
         let clear = recv(&mut ws).await;
         assert_eq!(clear["message"]["events"][0]["presence"]["type"], "Clear");
-        send(
-            &mut ws,
-            r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#,
-        )
-        .await;
-        send(
-            &mut ws,
-            r#"{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}"#,
-        )
-        .await;
+        answer_clear(&mut ws).await;
         let _ = ws.close(None).await;
     });
     let dir = tempfile::tempdir().unwrap();

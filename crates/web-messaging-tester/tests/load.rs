@@ -7,27 +7,9 @@
 mod common;
 
 use common::SimulatorProcess;
-use common::load::{LoadFiles, count, exit_code, number, text};
-
-const BOT: &str = "\
-replyDelayMs: 1
-states:
-  main:
-    - when: { contains: ping }
-      reply: pong
-";
-
-const SCRIPT: &str = "\
-scenarios:
-  Ping twice:
-    - say: ping
-    - waitForReplyContaining: pong
-    - say: ping
-    - waitForReplyContaining: pong
-  Ping once:
-    - say: ping
-    - waitForReplyContaining: pong
-";
+use common::load::{
+    LoadFiles, PING_BOT as BOT, PING_SCRIPT as SCRIPT, count, exit_code, number, text,
+};
 
 #[test]
 fn reports_counts_histograms_and_met_thresholds() {

@@ -7,34 +7,20 @@
 mod common;
 
 use common::SimulatorProcess;
-use common::load::{LoadFiles, count, exit_code, number, text};
+use common::load::{LoadFiles, PING_BOT, PING_SCRIPT, count, exit_code, number, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 
-const BOT: &str = "\
-replyDelayMs: 1
-replyJitterMs: 4
-states:
-  main:
-    - when: { contains: ping }
-      reply: pong
-";
+/// The ping bot, with jitter so that response times spread over several buckets.
+fn bot() -> String {
+    format!("{PING_BOT}replyJitterMs: 4\n")
+}
 
-const SCRIPT: &str = "\
-config:
-  load:
-    thresholds: ['p99<1h', 'errors<1']
-scenarios:
-  Ping twice:
-    - say: ping
-    - waitForReplyContaining: pong
-    - say: ping
-    - waitForReplyContaining: pong
-  Ping once:
-    - say: ping
-    - waitForReplyContaining: pong
-";
+/// The ping scenarios, with thresholds that every shard and the merge check.
+fn script() -> String {
+    format!("config:\n  load:\n    thresholds: ['p99<1h', 'errors<1']\n{PING_SCRIPT}")
+}
 
 fn merge(args: &[&Path], extra: &[&str]) -> Output {
     common::command()
@@ -82,7 +68,7 @@ fn assert_within_precision(what: &str, reported_ms: f64, raw_us: u64) {
 #[test]
 #[allow(clippy::too_many_lines)] // one scenario: run, shard, merge, compare
 fn shards_merged_equal_one_run_and_the_raw_samples() {
-    let files = LoadFiles::new(BOT, SCRIPT);
+    let files = LoadFiles::new(&bot(), &script());
     let simulator = SimulatorProcess::start(files.path("bot.yml"));
     let url = simulator.url();
     let profile = [
@@ -225,7 +211,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
     // The smoke test fails for a bot reason: exit 1 (the bot did not behave), and the report
     // says why, with nothing counted.
     let files = LoadFiles::new(
-        BOT,
+        &bot(),
         "scenarios:\n  Broken:\n    - say: ping\n    - waitForReplyContaining: never said\n      timeout: 300ms\n",
     );
     let output = files
@@ -276,7 +262,7 @@ fn a_load_that_never_started_still_writes_its_report_with_the_reason() {
 
 #[test]
 fn bad_shards_and_start_times_are_refused_before_anything_runs() {
-    let files = LoadFiles::new(BOT, SCRIPT);
+    let files = LoadFiles::new(&bot(), &script());
     for (spec, fragment) in [
         ("3/2", "K must be between 1 and 2"),
         ("0/4", "K must be between 1 and 4"),
@@ -329,7 +315,7 @@ fn bad_shards_and_start_times_are_refused_before_anything_runs() {
 
 #[test]
 fn merge_refuses_shards_that_are_not_one_runs() {
-    let files = LoadFiles::new(BOT, SCRIPT);
+    let files = LoadFiles::new(&bot(), &script());
     let shard = |k: u32, n: u32, script: &str, name: &str| {
         std::fs::write(files.path("script.yml"), script).unwrap();
         let output = files
@@ -343,13 +329,14 @@ fn merge_refuses_shards_that_are_not_one_runs() {
         assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
         files.path(name)
     };
-    let one = shard(1, 2, SCRIPT, "one.json");
-    let two = shard(2, 2, SCRIPT, "two.json");
-    let other_script = shard(2, 2, &format!("{SCRIPT}\n# changed\n"), "other.json");
-    let of_three = shard(2, 3, SCRIPT, "three.json");
+    let script = script();
+    let one = shard(1, 2, &script, "one.json");
+    let two = shard(2, 2, &script, "two.json");
+    let other_script = shard(2, 2, &format!("{script}\n# changed\n"), "other.json");
+    let of_three = shard(2, 3, &script, "three.json");
 
     let scripted_report = files.path("scripted.json");
-    std::fs::write(files.path("script.yml"), SCRIPT).unwrap();
+    std::fs::write(files.path("script.yml"), &script).unwrap();
     let output = common::command()
         .arg("scripted")
         .arg(files.path("script.yml"))

@@ -58,3 +58,18 @@ pub async fn recv(ws: &mut Ws) -> Value {
 pub async fn send(ws: &mut Ws, frame: &str) {
     ws.send(Message::text(frame.to_string())).await.unwrap();
 }
+
+/// Genesys' answer to a guest's Clear presence event: the session cleared, then the
+/// connection closed.
+pub async fn answer_clear(ws: &mut Ws) {
+    send(
+        ws,
+        r#"{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}"#,
+    )
+    .await;
+    send(
+        ws,
+        r#"{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}"#,
+    )
+    .await;
+}

@@ -5,6 +5,28 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// A bot that answers `ping` with `pong` after 1 ms (the lines after it may add jitter).
+pub const PING_BOT: &str = "\
+replyDelayMs: 1
+states:
+  main:
+    - when: { contains: ping }
+      reply: pong
+";
+
+/// Two scenarios: ping twice, and ping once.
+pub const PING_SCRIPT: &str = "\
+scenarios:
+  Ping twice:
+    - say: ping
+    - waitForReplyContaining: pong
+    - say: ping
+    - waitForReplyContaining: pong
+  Ping once:
+    - say: ping
+    - waitForReplyContaining: pong
+";
+
 /// A temporary folder with `bot.yml` and `script.yml`, removed when dropped.
 pub struct LoadFiles {
     dir: tempfile::TempDir,
