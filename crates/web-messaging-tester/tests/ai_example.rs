@@ -1,10 +1,12 @@
 //! `examples/ai` runs as its README says, with a scripted OpenAI-compatible server standing in
 //! for Ollama (`OPENAI_BASE_URL`), against the simulated parcel bot.
 
+mod ai;
 mod common;
+mod fake_model;
 
-use common::ai::run;
-use common::model::{Answer, Asked, openai_base, openai_server, text};
+use ai::run;
+use fake_model::{Answer, Asked, openai_base, openai_server, text};
 
 /// A customer who follows the example's prompts, and a judge who likes what it reads.
 fn example_model(asked: &Asked) -> Answer {

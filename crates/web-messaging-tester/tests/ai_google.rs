@@ -2,16 +2,18 @@
 //! Vertex AI (a service-account key whose signed JWT is exchanged at a local token endpoint),
 //! against the simulator.
 
+mod ai;
 mod common;
+mod fake_model;
 
+use ai::{AiRun, ai_file, scenario};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
-use common::ai::{AiRun, ai_file, scenario};
-use common::model::{Answer, Asked, Format, Model, model_requests, text};
 use common::write;
+use fake_model::{Answer, Asked, Format, Model, model_requests, text};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

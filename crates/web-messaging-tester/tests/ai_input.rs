@@ -1,10 +1,12 @@
 //! `ai` refuses bad input with a clear message and exit code 2, before any session opens.
 
+mod ai;
 mod common;
+mod fake_model;
 
-use common::ai::{ai_file, chatgpt_file, refund_bot, run, scenario};
-use common::model::{failing_server, openai_base, openai_server, text};
+use ai::{ai_file, chatgpt_file, refund_bot, run, scenario};
 use common::{Sentinel, write};
+use fake_model::{failing_server, openai_base, openai_server, text};
 use wiremock::ResponseTemplate;
 
 /// Runs `ai` on `file_text` with `args` and `env`; returns stderr after checking exit 2 and

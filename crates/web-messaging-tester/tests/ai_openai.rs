@@ -2,13 +2,15 @@
 //! refund bot of `tests/ai/bot.yml`) and a scripted model behind a local HTTP server standing
 //! in for OpenAI (`chatgpt`) or an OpenAI-compatible server.
 
+mod ai;
 mod common;
+mod fake_model;
 
-use common::ai::{AiRun, ai_file, chatgpt_file, scenario};
-use common::model::{
+use ai::{AiRun, ai_file, chatgpt_file, scenario};
+use common::write;
+use fake_model::{
     Answer, Asked, Format, failing_server, model_requests, openai_base, openai_server, text,
 };
-use common::write;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,10 +1,12 @@
 //! `ai` and quick replies: the model sees the offered options, and a message that is exactly
 //! one of them clicks it (the bot of `tests/ai/offers.yml` answers clicks only).
 
+mod ai;
 mod common;
+mod fake_model;
 
-use common::ai::{AiRun, chatgpt_file, data};
-use common::model::{openai_server, text};
+use ai::{AiRun, chatgpt_file, data};
+use fake_model::{openai_server, text};
 
 #[tokio::test]
 async fn a_message_naming_an_option_clicks_it() {

@@ -3,12 +3,15 @@
 //! model behind a local stand-in for OpenAI, and (for `-a`) a local stand-in for the Genesys
 //! Cloud login and Platform API.
 
+mod ai;
 mod common;
+mod fake_genesys;
+mod fake_model;
 
-use common::ai::{AiRun, ai_file, scenario};
-use common::genesys::{details, login, preflight, token};
-use common::model::{Answer, Asked, openai_server, text};
+use ai::{AiRun, ai_file, scenario};
 use common::{read, read_json, write};
+use fake_genesys::{details, login, preflight, token};
+use fake_model::{Answer, Asked, openai_server, text};
 use serde_json::Value;
 use wiremock::MockServer;
 use wiremock::matchers::{basic_auth, bearer_token};
@@ -142,7 +145,7 @@ async fn associate_id_puts_the_conversation_in_the_reports() {
         .await;
     preflight()
         .and(bearer_token(TOKEN))
-        .respond_with(common::genesys::error(404, "not.found", "Not found"))
+        .respond_with(fake_genesys::error(404, "not.found", "Not found"))
         .mount(&genesys)
         .await;
     details()

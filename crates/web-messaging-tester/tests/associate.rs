@@ -4,9 +4,10 @@
 //! shown anywhere.
 
 mod common;
+mod fake_genesys;
 
-use common::genesys::{PREFLIGHT, associate_env, details, login, preflight, token};
 use common::{Run, Sentinel, run_in, write};
+use fake_genesys::{PREFLIGHT, associate_env, details, login, preflight, token};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;

@@ -1,10 +1,11 @@
 //! `chat` without a terminal: lines from stdin, the transcript plainly on stdout, against the
 //! simulator over real loopback WebSockets. The recordings are replayed by `scripted`.
 
+mod chat;
 mod common;
 
 use assert_cmd::Command;
-use common::chat::{chat_bot, replay};
+use chat::{chat_bot, replay};
 
 fn chat(args: &[&str], stdin: &str) -> (String, String, i32) {
     let output = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))

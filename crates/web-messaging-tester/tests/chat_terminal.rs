@@ -2,9 +2,10 @@
 //! loopback WebSockets, typed at as a person would. What it records is then replayed by
 //! `scripted` against the same bot, and must pass.
 
+mod chat;
 mod common;
 
-use common::chat::{chat_bot, replay};
+use chat::{chat_bot, replay};
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
 use std::process::Command;

@@ -5,9 +5,10 @@
 //! No assertion depends on how fast anything runs.
 
 mod common;
+mod load_files;
 
 use common::SimulatorProcess;
-use common::load::{
+use load_files::{
     LoadFiles, PING_BOT as BOT, PING_SCRIPT as SCRIPT, count, exit_code, number, text,
 };
 

@@ -5,9 +5,10 @@
 //! `report merge` refuse (exit 2).
 
 mod common;
+mod load_files;
 
 use common::SimulatorProcess;
-use common::load::{LoadFiles, PING_BOT, PING_SCRIPT, count, exit_code, number, text};
+use load_files::{LoadFiles, PING_BOT, PING_SCRIPT, count, exit_code, number, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};

@@ -1,10 +1,12 @@
 //! `ai` exits with 3 when the deployment could not be tested (no session could be opened),
 //! and its reports name the failure as a connection one, not a verdict.
 
+mod ai;
 mod common;
+mod fake_model;
 
-use common::ai::{chatgpt_file, run};
-use common::model::{openai_base, openai_server, text};
+use ai::{chatgpt_file, run};
+use fake_model::{openai_base, openai_server, text};
 
 #[tokio::test]
 async fn a_deployment_that_cannot_be_reached_exits_with_3() {

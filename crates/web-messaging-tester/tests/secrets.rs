@@ -3,14 +3,17 @@
 //! echoed in a completion), `apiKeyVariable` without `--api-key-variable`, `validate` on `ai`
 //! files (`Retry-After: 1e30` is tested in `ai/http.rs`, with a short wait cap), terminal escapes in bot text and names, and a huge bot reply in the reports.
 
+mod ai;
 mod common;
+mod fake_genesys;
+mod fake_model;
 
+use ai::{AiRun, ai_file, chatgpt_file, run, scenario};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::ai::{AiRun, ai_file, chatgpt_file, run, scenario};
-use common::genesys::{associate_env, details, error, login, preflight, token};
-use common::model::{failing_server, openai_server, text};
 use common::{read, write};
+use fake_genesys::{associate_env, details, error, login, preflight, token};
+use fake_model::{failing_server, openai_server, text};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};

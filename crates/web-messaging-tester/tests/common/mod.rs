@@ -1,14 +1,10 @@
 //! Helpers shared by the integration tests: run the binary (`command`, `run`, `run_in`), make
-//! files, read reports, a simulator in its own process; a fake model provider (`model`), `ai`
-//! runs (`ai`) and a fake Genesys login and Platform API (`genesys`).
+//! files, read reports, a simulator in its own process. Beside it, each declared only by the
+//! tests that use it (so that the others do not compile it): a fake model provider
+//! (`fake_model/`), `ai` runs (`ai/`), a fake Genesys login and Platform API (`fake_genesys/`),
+//! `load` folders (`load_files/`) and the `chat` replay (`chat/`).
 
 #![allow(dead_code, reason = "each test file uses its own part of the helpers")]
-
-pub mod ai;
-pub mod chat;
-pub mod genesys;
-pub mod load;
-pub mod model;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! `load` runs: a folder holding a bot and a test-script, the command for them, and the
 //! report's numbers.
 
+#![allow(dead_code, reason = "each test file uses its own part of the helpers")]
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -48,7 +50,7 @@ impl LoadFiles {
 
     /// `load script.yml --color never ARGS…`, as in CI (no live progress line).
     pub fn load(&self, args: &[&str]) -> Command {
-        let mut cmd = super::command();
+        let mut cmd = crate::common::command();
         cmd.arg("load")
             .arg(self.path("script.yml"))
             .args(["--color", "never"])
@@ -66,7 +68,7 @@ impl LoadFiles {
 
     /// A JSON report in the folder.
     pub fn json(&self, name: &str) -> Value {
-        super::read_json(&self.path(name))
+        crate::common::read_json(&self.path(name))
     }
 }
 

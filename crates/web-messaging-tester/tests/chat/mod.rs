@@ -1,5 +1,7 @@
 //! `chat` runs: the bot of `tests/chat/`, and the replay of what a chat recorded.
 
+#![allow(dead_code, reason = "each test file uses its own part of the helpers")]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ pub fn chat_bot() -> PathBuf {
 /// `scripted` replays a recorded file against the same bot: every scenario must pass.
 /// Returns its stdout.
 pub fn replay(file: &Path) -> String {
-    let mut command = super::command();
+    let mut command = crate::common::command();
     command
         .arg("scripted")
         .arg(file)

@@ -1,6 +1,8 @@
 //! A fake model provider: a scripted model behind a real local HTTP server (wiremock) that
 //! speaks OpenAI's or Google's wire format.
 
+#![allow(dead_code, reason = "each test file uses its own part of the helpers")]
+
 use serde_json::{Value, json};
 use std::sync::Arc;
 use wiremock::matchers::{method, path};

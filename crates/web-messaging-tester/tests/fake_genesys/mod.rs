@@ -1,6 +1,8 @@
 //! A fake Genesys Cloud login and Platform API on a real local HTTP server (wiremock): the
 //! paths `--associate-id` calls and the answers Genesys documents for them.
 
+#![allow(dead_code, reason = "each test file uses its own part of the helpers")]
+
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{MockBuilder, ResponseTemplate};

@@ -1,7 +1,10 @@
 //! Running `ai` end to end: its test files, the bots of `tests/ai/`, and the binary with only
 //! the model variables a test gives it.
 
-use super::model::openai_base;
+#![allow(dead_code, reason = "each test file uses its own part of the helpers")]
+
+use crate::common::{command, write};
+use crate::fake_model::openai_base;
 use std::path::{Path, PathBuf};
 use wiremock::MockServer;
 
@@ -67,7 +70,7 @@ const PROVIDER_VARIABLES: [&str; 16] = [
 
 /// Runs `web-messaging-tester` with `args` in `dir`, with only the given provider variables.
 pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = super::command();
+    let mut command = command();
     command
         .args(args)
         .current_dir(dir)
@@ -158,7 +161,7 @@ pub fn scenario(name: &str, prompt: &str) -> String {
 
 /// Writes `dir/t.yml`: one `chatgpt` scenario, `name`, told `prompt`; returns its path.
 pub fn chatgpt_file(dir: &Path, name: &str, prompt: &str) -> String {
-    super::write(
+    write(
         dir,
         "t.yml",
         &ai_file("chatgpt", "", &scenario(name, prompt)),
