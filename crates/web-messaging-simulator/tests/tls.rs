@@ -48,6 +48,17 @@ async fn python_guest_lines(mut command: tokio::process::Command) -> Vec<String>
     stdout.lines().map(str::to_string).collect()
 }
 
+/// Installs `websockets` into `dir/site` (on a blocking thread) and returns that folder, for
+/// `PYTHONPATH`.
+async fn websockets_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let packages = dir.join("site");
+    let target = packages.clone();
+    tokio::task::spawn_blocking(move || install_websockets(&target))
+        .await
+        .expect("pip runs");
+    packages
+}
+
 #[tokio::test]
 async fn wss_serves_with_a_certificate_for_loopback_that_clients_can_trust() {
     let sim = tls_simulator(BOT).await;
@@ -209,11 +220,7 @@ fn install_websockets(target: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_websockets_client_talks_to_the_simulator_over_wss() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let packages = dir.path().join("site");
-    let target = packages.clone();
-    tokio::task::spawn_blocking(move || install_websockets(&target))
-        .await
-        .expect("pip runs");
+    let packages = websockets_in(dir.path()).await;
 
     let sim = tls_simulator(BOT).await;
     let cert = dir.path().join("simulator.pem");
@@ -344,11 +351,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 #[tokio::test]
 async fn a_python_client_checks_the_session_level_protocol() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let packages = dir.path().join("site");
-    let target = packages.clone();
-    tokio::task::spawn_blocking(move || install_websockets(&target))
-        .await
-        .expect("pip runs");
+    let packages = websockets_in(dir.path()).await;
     // Genesys' rate limit, as the flow leaves it.
     let flow = web_messaging_simulator::BotFlow::from_yaml_str(PROTOCOL_BOT, "bot.yml").unwrap();
     let sim = web_messaging_simulator::Simulator::start(flow)

@@ -39,15 +39,7 @@ fn refund_customer(asked: &Asked) -> Answer {
 async fn chatgpt_plays_the_customer_and_passes() {
     let server = openai_server(refund_customer).await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "refund.yml",
-        &ai_file(
-            "chatgpt",
-            "",
-            &scenario("Refund", "You want a refund for order 12345."),
-        ),
-    );
+    let file = chatgpt_file(dir.path(), "Refund", "You want a refund for order 12345.");
     let out = AiRun::new(&file)
         .openai(&server, KEY)
         .run(dir.path(), &["--silence", "300ms"]);

@@ -8,7 +8,7 @@ mod common;
 mod fake_genesys;
 mod fake_model;
 
-use ai::{AiRun, ai_file, scenario};
+use ai::{AiRun, ai_file, chatgpt_file, scenario};
 use common::{read, read_json, write};
 use fake_genesys::{details, login, preflight, token};
 use fake_model::{Answer, Asked, openai_server, text};
@@ -158,15 +158,7 @@ async fn associate_id_puts_the_conversation_in_the_reports() {
         .mount(&genesys)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "refund.yml",
-        &ai_file(
-            "chatgpt",
-            "",
-            &scenario("Refund", "You want a refund for order 12345."),
-        ),
-    );
+    let file = chatgpt_file(dir.path(), "Refund", "You want a refund for order 12345.");
     let out = AiRun::new(&file)
         .openai(&model, KEY)
         .env("GENESYS_REGION", &genesys.uri())
