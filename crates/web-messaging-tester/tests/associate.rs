@@ -6,7 +6,7 @@
 mod common;
 mod fake_genesys;
 
-use common::{Run, Sentinel, run_in, write};
+use common::{EVERY_REPORT, Run, Sentinel, run_in, write};
 use fake_genesys::{PREFLIGHT, associate_env, details, login, preflight, token};
 use std::collections::HashMap;
 use std::path::Path;
@@ -144,21 +144,8 @@ async fn conversations_are_found_and_shown_in_the_terminal_and_every_report() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let run = run_associated(
-        dir.path(),
-        &server,
-        &[
-            "-p",
-            "3",
-            "--report-json",
-            "r.json",
-            "--report-junit",
-            "j.xml",
-            "--report-html",
-            "html",
-        ],
-    )
-    .await;
+    let args = [["-p", "3"].as_slice(), &EVERY_REPORT].concat();
+    let run = run_associated(dir.path(), &server, &args).await;
     assert_eq!(run.code, 1, "Wrong fails: {}\n{}", run.stdout, run.stderr);
     let base = server.uri();
     let greets = title_line(&run.stdout, "Greets");

@@ -11,7 +11,7 @@ mod fake_model;
 use ai::{AiRun, ai_file, chatgpt_file, run, scenario};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{read, write};
+use common::{EVERY_REPORT, read, write};
 use fake_genesys::{associate_env, details, error, login, preflight, token};
 use fake_model::{failing_server, openai_server, text};
 use std::path::Path;
@@ -96,23 +96,9 @@ async fn reports_run(dir: &Path, server: &MockServer) -> Vec<(String, String)> {
     let bot = write(dir, "bot.yml", BOT);
     let region = server.uri();
     // The fake server answers on its own thread: the run may block this one.
-    let out = run(
-        dir,
-        &[
-            "scripted",
-            &script,
-            "-a",
-            "--simulate",
-            &bot,
-            "--report-json",
-            "r.json",
-            "--report-junit",
-            "j.xml",
-            "--report-html",
-            "html",
-        ],
-        &associate_env(&region, CLIENT_ID, SECRET),
-    );
+    let mut args = vec!["scripted", &script, "-a", "--simulate", &bot];
+    args.extend(EVERY_REPORT);
+    let out = run(dir, &args, &associate_env(&region, CLIENT_ID, SECRET));
     assert_eq!(out.exit, 1, "{out:?}");
     vec![
         ("stdout".into(), out.stdout),

@@ -109,6 +109,16 @@ pub fn run_survey(reports: &[&str]) -> Run {
     run(&args)
 }
 
+/// Every CI report, into the run's folder: `r.json`, `j.xml` and `html/`.
+pub const EVERY_REPORT: [&str; 6] = [
+    "--report-json",
+    "r.json",
+    "--report-junit",
+    "j.xml",
+    "--report-html",
+    "html",
+];
+
 /// A bot that answers `echo: <text>` to anything, at once.
 pub const ECHO_BOT: &str = "states:\n  main:\n    - reply: \"echo: ok\"\n";
 
