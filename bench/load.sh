@@ -14,14 +14,21 @@
 # seconds and peak RSS (/usr/bin/time), the simulator's CPU seconds and peak RSS (/proc), the
 # most guests at once, the response time p50/p99 and the errors.
 #
+# With two sizes or more, it also prints the memory per held guest: the difference of the held
+# runs' client peak RSS between the largest and the smallest size, over the difference of guests
+# ((RSS(big) - RSS(small)) / (big - small)): what one more connected guest costs, without the
+# process's fixed memory (runtime, TLS roots, allocator).
+#
 # Usage: bench/load.sh [GUESTS...]    (default: 1000 5000 10000; needs jq and /usr/bin/time)
 #        WMT_BIN=path/to/web-messaging-tester bench/load.sh ...   (measure that binary instead)
+#        CONFIGS=held bench/load.sh 200 4000   (only these configurations: held, flat-out)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 5000 10000)
 . bench/lib.sh
 bench_require jq /usr/bin/time
+read -r -a configs <<<"${CONFIGS:-held flat-out}"
 if [ -n "${WMT_BIN:-}" ]; then
   bin=$WMT_BIN # another build to compare, e.g. with a changed library
 else
@@ -61,6 +68,9 @@ run() {
   fi
   local user sys rss_kb cpu sim_cpu
   read -r user sys rss_kb <"$work/time"
+  if [ "$config" = held ]; then
+    echo "$guests $rss_kb $(jq '.peakActiveGuests' "$work/report.json")" >>"$work/held"
+  fi
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
   sim_cpu=$(awk -v t="$sim_cpu_ticks" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }')
   jq -r --arg g "$guests" --arg c "$config" --arg cpu "$cpu" --arg rss "$rss_kb" \
@@ -79,6 +89,20 @@ run() {
 }
 
 for guests in "${sizes[@]}"; do
-  run "$guests" held --iterations 1 --ramp-up 2s --say-delay 2s
-  run "$guests" flat-out --iterations 3 --say-delay 0
+  for config in "${configs[@]}"; do
+    case $config in
+      held) run "$guests" held --iterations 1 --ramp-up 2s --say-delay 2s ;;
+      flat-out) run "$guests" flat-out --iterations 3 --say-delay 0 ;;
+      *) echo "unknown configuration '$config' (held, flat-out)" >&2; exit 2 ;;
+    esac
+  done
 done
+if [ -s "$work/held" ] && [ "$(wc -l <"$work/held")" -ge 2 ]; then
+  # Smallest and largest held run; a run whose guests were not all connected at once says so.
+  sort -n "$work/held" | awk 'NR == 1 { g0 = $1; r0 = $2 } { g = $1; r = $2; if ($3 != $1) short = short " " $1 }
+    END {
+      if (g == g0) exit
+      printf "memory per held guest: (%d KiB - %d KiB) / (%d - %d guests) = %.1f KiB\n", r, r0, g, g0, (r - r0) / (g - g0)
+      if (short != "") print "  (not every guest was connected at once in the runs of" short " guests)"
+    }'
+fi

@@ -88,3 +88,13 @@ pub use session::{
 pub use transcript::{
     Speaker, Transcript, TranscriptLine, readable, text_and_options, with_options,
 };
+
+/// Appends to a queue that usually holds one item for the whole session (a sent message until
+/// its echo, a lifecycle answer): its first slot is the only one allocated, where `push_back`
+/// would reserve four. Thousands of held guests (`load`) keep these queues for their lifetime.
+pub(crate) fn push_back_compact<T>(queue: &mut std::collections::VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
+}

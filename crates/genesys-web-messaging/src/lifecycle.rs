@@ -29,8 +29,9 @@ const MAX_REPLIES: usize = 256;
 pub(crate) enum Answer {
     /// A lifecycle or attachment frame.
     Event(LifecycleEvent, Option<String>),
-    /// A `SessionResponse` (its raw body: fields the session log's type does not keep).
-    Session(Value, Option<String>),
+    /// A `SessionResponse` (its raw body: fields the session log's type does not keep), shared
+    /// with [`Replies::session_body`]: one copy per session, not one per place it is kept.
+    Session(Arc<Value>, Option<String>),
     /// A `class: "string"` error (or another non-200 frame).
     Error {
         code: i64,
@@ -45,7 +46,7 @@ pub(crate) enum Answer {
 struct State {
     answers: VecDeque<(u64, Answer)>,
     next: u64,
-    session_body: Option<Value>,
+    session_body: Option<Arc<Value>>,
 }
 
 /// Answers to lifecycle requests, in arrival order (bounded).
@@ -82,8 +83,9 @@ impl Replies {
         } else {
             let answer = match frame.class.as_str() {
                 "SessionResponse" if frame.code == 200 => {
-                    self.lock().session_body = Some(frame.body.clone());
-                    Answer::Session(frame.body.clone(), tracing_id)
+                    let body = Arc::new(frame.body.clone());
+                    self.lock().session_body = Some(Arc::clone(&body));
+                    Answer::Session(body, tracing_id)
                 }
                 "ConnectionClosedEvent" => Answer::ConnectionClosed(
                     frame
@@ -111,7 +113,7 @@ impl Replies {
         let mut s = self.lock();
         let seq = s.next;
         s.next += 1;
-        s.answers.push_back((seq, answer));
+        crate::push_back_compact(&mut s.answers, (seq, answer));
         while s.answers.len() > MAX_REPLIES {
             s.answers.pop_front();
         }
@@ -137,7 +139,7 @@ impl Replies {
     }
 
     /// The body of the latest `SessionResponse`.
-    pub(crate) fn session_body(&self) -> Option<Value> {
+    pub(crate) fn session_body(&self) -> Option<Arc<Value>> {
         self.lock().session_body.clone()
     }
 }
@@ -383,7 +385,7 @@ impl Conversation {
         let answer = wait_for(self.session().log(), deadline, || {
             replies.find(mark, |answer| match answer {
                 Answer::Session(body, _) => Some(SessionAnswer::Session(
-                    serde_json::from_value(body.clone()).unwrap_or_default(),
+                    serde_json::from_value(Value::clone(body)).unwrap_or_default(),
                 )),
                 Answer::Error { code, message, .. } => {
                     Some(SessionAnswer::Refused(*code, message.clone()))

@@ -57,7 +57,7 @@ impl Conversation {
         if self.sent.len() >= MAX_UNANSWERED {
             self.sent.pop_front();
         }
-        self.sent.push_back((tracing_id, message));
+        crate::push_back_compact(&mut self.sent, (tracing_id, message));
     }
 
     /// Forgets the sent messages Genesys has echoed (an Inbound message with their tracing id).

@@ -41,6 +41,9 @@ pub const WIRE_TARGET: &str = "WebMessengerGuestSession";
 /// Messaging events are a few kilobytes; a bigger one ends the session with a clear reason.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
 
+/// The WebSocket read buffer each session starts with (see `open_socket`).
+const READ_BUFFER_BYTES: usize = 1024;
+
 /// How many events (messages and errors) a session keeps by default. One more ends the session:
 /// a bot (or server) that floods the guest fails the scenario instead of exhausting memory.
 pub const DEFAULT_MAX_MESSAGES: usize = 10_000;
@@ -335,7 +338,7 @@ impl GuestSession {
         let autostart_sent = Arc::new(OnceLock::new());
         let join = config
             .autostart
-            .then(|| join_request(&token, &config.custom_attributes));
+            .then(|| Box::new(join_request(&token, &config.custom_attributes)));
         // The task logs in its caller's span, so a caller's tag (e.g. a scenario's name) is on
         // every frame it logs.
         tokio::spawn(
@@ -584,10 +587,12 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
         .starts_with("wss:")
         .then(|| Connector::Rustls(tls_config(&config.extra_root_certificates)));
     debug!(target: WIRE_TARGET, "connecting to {url}");
-    // tungstenite's default 128 KiB read buffer per socket dominates memory when thousands of
-    // guests run at once (load tests); Web Messaging frames are small.
+    // Every held guest keeps its read buffer, zero-filled, for its whole life: tungstenite's
+    // default 128 KiB dominated memory under load. Web Messaging frames are a few hundred bytes,
+    // so 1 KiB holds one whole; a larger frame grows the buffer as far as it
+    // needs, up to the message size limit.
     let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
     let result =

@@ -47,7 +47,8 @@ pub(super) fn join_request(
 
 /// The auto-start `Join` still to send (taken once sent), and where to say when it was.
 pub(super) struct Autostart {
-    pub(super) join: Option<ClientRequest>,
+    /// Boxed: it lives in the session task for the whole session, mostly as `None`.
+    pub(super) join: Option<Box<ClientRequest>>,
     pub(super) sent: Arc<OnceLock<Instant>>,
 }
 

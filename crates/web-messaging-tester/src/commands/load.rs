@@ -14,10 +14,10 @@ use crate::format::duration::compact;
 use crate::format::script::TestScript;
 use crate::load::distributed::{self, Slice};
 use crate::load::engine::{self, LoadPlan};
+use crate::load::limits;
 use crate::load::profile::{Model, Profile, ProfileInput};
 use crate::load::safety;
 use crate::load::stats::Recorder;
-use crate::load::{limits, raise_open_files_limit};
 use crate::plan::guest::GuestSettings;
 use crate::plan::target::{Target, TargetPlan};
 use crate::reports::load::Stopped;
@@ -338,22 +338,12 @@ fn check_safety(
             safety::REAL_DEPLOYMENT_FLAG
         ));
     }
-    if let Some(limit) = raise_open_files_limit() {
-        let needed = limits::files_needed(users, simulated);
-        if needed > limit {
-            return Err(format!(
-                "--users {} needs about {needed} open files{}, but this process may open {limit} \
-                 (ulimit -n); raise the limit or lower --users (or split it with --shard)",
-                users,
-                if simulated {
-                    " (two per guest: the simulator runs in this process)"
-                } else {
-                    ""
-                }
-            ));
-        }
-    }
-    Ok(())
+    limits::check_open_files(
+        &format!("--users {users}"),
+        users,
+        simulated,
+        "raise the limit or lower --users (or split it with --shard)",
+    )
 }
 
 /// `sha256:<hex>` of the test-script's bytes, which every shard's report records.

@@ -39,17 +39,19 @@ pub async fn run(
     started: Instant,
 ) -> Duration {
     let mut guests = JoinSet::new();
+    // One plan that every guest points to, rather than a copy in each guest's task.
+    let plan = Arc::new(plan.clone());
     match plan.profile.model {
         Model::Closed => {
             let mine = (0..plan.profile.users).filter(|g| plan.slice.owns(*g as u64));
             for guest in mine {
-                let plan = plan.clone();
+                let plan = Arc::clone(&plan);
                 let recorder = Arc::clone(recorder);
                 let stop = stop.clone();
                 guests.spawn(closed_guest(plan, guest, started, recorder, stop));
             }
         }
-        Model::Open { .. } => open_arrivals(plan, recorder, stop, started, &mut guests).await,
+        Model::Open { .. } => open_arrivals(&plan, recorder, stop, started, &mut guests).await,
     }
     // A guest task that panicked has already been counted (as an internal error) by its
     // conversation's guard; the run goes on regardless.
@@ -59,7 +61,7 @@ pub async fn run(
 
 /// One guest of the closed model: its conversations one after the other.
 async fn closed_guest(
-    plan: LoadPlan,
+    plan: Arc<LoadPlan>,
     guest: usize,
     run_started: Instant,
     recorder: Arc<Recorder>,
@@ -88,7 +90,7 @@ async fn closed_guest(
 
 /// The open model: conversations arrive on schedule, at most `users` at once.
 async fn open_arrivals(
-    plan: &LoadPlan,
+    plan: &Arc<LoadPlan>,
     recorder: &Arc<Recorder>,
     mut stop: watch::Receiver<bool>,
     started: Instant,
@@ -116,7 +118,7 @@ async fn open_arrivals(
             recorder.dropped_arrival();
             continue;
         };
-        let plan = plan.clone();
+        let plan = Arc::clone(plan);
         let recorder = Arc::clone(recorder);
         let mut stop = stop.clone();
         // The remainder is below the number of scenarios, so it fits.
@@ -566,7 +568,7 @@ scenarios:
         };
         let recorder = Arc::new(Recorder::new(&plan.scenarios));
         let (_stop, stop) = watch::channel(false);
-        let guest = closed_guest(plan.clone(), 0, Instant::now(), recorder, stop);
+        let guest = closed_guest(Arc::new(plan.clone()), 0, Instant::now(), recorder, stop);
         // 14 KiB before the connect and rarely used steps were boxed (debug build), 4 KiB
         // after; 5.7 KiB since each step also reports what it waits for (the live line) and
         // carries the Platform run: a guard against regressions, not the target.

@@ -14,15 +14,56 @@ pub fn raise_open_files_limit() -> Option<u64> {
     }
 }
 
+/// Files the process keeps for everything but its guests (runtime, logs, reports).
+const OTHER_FILES: u64 = 64;
+
+/// Open files one guest holds: its socket, and the simulator's end when it runs in-process.
+fn files_per_guest(in_process_simulator: bool) -> u64 {
+    if in_process_simulator { 2 } else { 1 }
+}
+
 /// Files the process needs for `guests` at once (two each when the simulator runs in-process),
 /// plus room for everything else it has open.
 /// Saturates rather than overflowing (`--users 9223372036854775808` needs "more than there are").
 pub fn files_needed(guests: usize, in_process_simulator: bool) -> u64 {
-    let per_guest = if in_process_simulator { 2 } else { 1 };
     u64::try_from(guests)
         .unwrap_or(u64::MAX)
-        .saturating_mul(per_guest)
-        .saturating_add(64)
+        .saturating_mul(files_per_guest(in_process_simulator))
+        .saturating_add(OTHER_FILES)
+}
+
+/// The most guests a process may hold at once under an open-files `limit`: the inverse of
+/// [`files_needed`].
+pub fn guests_within(limit: u64, in_process_simulator: bool) -> u64 {
+    limit.saturating_sub(OTHER_FILES) / files_per_guest(in_process_simulator)
+}
+
+/// Refuses `guests` at once when the open-files limit (raised to the hard limit first) cannot
+/// give each its socket, saying how many guests this process can hold and `remedy`; `asked`
+/// is what was asked for (`--users 50000`).
+pub fn check_open_files(
+    asked: &str,
+    guests: usize,
+    in_process_simulator: bool,
+    remedy: &str,
+) -> Result<(), String> {
+    let Some(limit) = raise_open_files_limit() else {
+        return Ok(());
+    };
+    let needed = files_needed(guests, in_process_simulator);
+    if needed <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "{asked} needs about {needed} open files{}, but this process may open {limit} files, \
+         {} guests at most (ulimit -n); {remedy}",
+        if in_process_simulator {
+            " (two per guest: the simulator runs in this process)"
+        } else {
+            ""
+        },
+        guests_within(limit, in_process_simulator)
+    ))
 }
 
 /// The number of scenarios `scripted` and `ai` run at once for `-p parallel`: refused, before
@@ -34,20 +75,12 @@ pub fn check_parallel(
     scenarios: usize,
     in_process_simulator: bool,
 ) -> Result<usize, String> {
-    if let Some(limit) = raise_open_files_limit() {
-        let needed = files_needed(parallel, in_process_simulator);
-        if needed > limit {
-            return Err(format!(
-                "-p {parallel} needs about {needed} open files{}, but this process may open \
-                 {limit} (ulimit -n); raise the limit or lower -p",
-                if in_process_simulator {
-                    " (two per guest: the simulator runs in this process)"
-                } else {
-                    ""
-                }
-            ));
-        }
-    }
+    check_open_files(
+        &format!("-p {parallel}"),
+        parallel,
+        in_process_simulator,
+        "raise the limit or lower -p",
+    )?;
     Ok(parallel.min(scenarios).max(1))
 }
 
@@ -60,6 +93,18 @@ mod tests {
         assert_eq!(files_needed(9_223_372_036_854_775_808, true), u64::MAX);
         assert_eq!(files_needed(usize::MAX, false), u64::MAX);
         assert_eq!(files_needed(10, true), 84);
+    }
+
+    #[test]
+    fn guests_within_is_the_inverse_of_files_needed() {
+        for in_process in [false, true] {
+            let guests = guests_within(20_000, in_process);
+            let fits = usize::try_from(guests).expect("fits");
+            assert!(files_needed(fits, in_process) <= 20_000);
+            assert!(files_needed(fits + 1, in_process) > 20_000);
+        }
+        assert_eq!(guests_within(20_000, false), 19_936);
+        assert_eq!(guests_within(10, true), 0);
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Memory per held guest: what one connected guest keeps on the heap while it waits, measured
+//! with a counting allocator (this test binary's only), against `web-messaging-tester simulate`
+//! in another process (so the simulator's side of each connection is not counted).
+//!
+//! `load` holds one such guest per user, for the whole conversation: this heap, times the
+//! guests, is most of the client's memory (BENCHMARKS.md, "Memory per held guest"). The bound
+//! is a guard against regressions, with a margin over what was measured, not the target itself.
+
+use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use std::alloc::System;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+#[global_allocator]
+static HEAP: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Guests held at once: enough for the fixed costs (runtime, TLS roots) to stand apart.
+const GUESTS: usize = 200;
+
+/// Heap bytes one held guest may keep: 15.2 KiB measured (2026-11-26, debug build), with room
+/// for ordinary growth; tungstenite's default 128 KiB read buffer, or the session log's
+/// entries kept twice, would fail it.
+const MAX_HEAP_PER_GUEST: usize = 24 * 1024;
+
+/// Bytes on the heap now.
+fn live_heap() -> usize {
+    let stats = HEAP.stats();
+    stats
+        .bytes_allocated
+        .saturating_sub(stats.bytes_deallocated)
+}
+
+/// Allocations on the heap now.
+fn live_allocations() -> usize {
+    let stats = HEAP.stats();
+    stats.allocations.saturating_sub(stats.deallocations)
+}
+
+/// The `simulate` process, killed when dropped.
+struct Simulator(Child);
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `simulate` with a bot that answers `ping` with `pong` at once; returns it and its URL.
+fn simulate(dir: &std::path::Path) -> (Simulator, String) {
+    let bot = dir.join("bot.yml");
+    std::fs::write(
+        &bot,
+        "replyDelayMs: 0\nstates:\n  main:\n    - when: { contains: ping }\n      reply: pong\n",
+    )
+    .expect("write the bot");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
+        .arg("simulate")
+        .arg(&bot)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let simulator = Simulator(child);
+    // The first line is the URL; read it on a thread so the wait has a deadline.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the simulator prints its URL within 60 s");
+    assert!(line.starts_with("ws://"), "the simulator printed {line:?}");
+    (simulator, line.trim().to_string())
+}
+
+/// One guest as `load` holds it: connected, session started, one exchange with the bot, and
+/// now waiting.
+async fn held_guest(url: &str) -> Conversation {
+    let timeout = Duration::from_secs(30);
+    let options = ConversationOptions {
+        say_delay: Duration::ZERO,
+        ..ConversationOptions::default()
+    };
+    let mut conversation =
+        Conversation::connect(SessionConfig::for_endpoint("memory", url), options)
+            .await
+            .expect("connects");
+    conversation.wait_for_start(timeout).await.expect("starts");
+    conversation.say("ping").await.expect("says ping");
+    conversation
+        .wait_for_reply_containing("pong", timeout)
+        .await
+        .expect("the bot answers");
+    conversation
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_guest_keeps_a_small_heap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (simulator, url) = simulate(dir.path());
+    // One guest first, for what every process sets up once (TLS roots, the runtime's drivers).
+    held_guest(&url).await.close().await;
+
+    let (heap_before, allocations_before) = (live_heap(), live_allocations());
+    let mut guests = Vec::with_capacity(GUESTS);
+    for _ in 0..GUESTS {
+        guests.push(held_guest(&url).await);
+    }
+    let heap = live_heap().saturating_sub(heap_before) / GUESTS;
+    let allocations = live_allocations().saturating_sub(allocations_before) / GUESTS;
+    eprintln!("a held guest: {heap} heap bytes in {allocations} allocations");
+    for guest in guests {
+        guest.close().await;
+    }
+    drop(simulator);
+    assert!(
+        heap <= MAX_HEAP_PER_GUEST,
+        "a held guest keeps {heap} bytes on the heap, over the bound of {MAX_HEAP_PER_GUEST}"
+    );
+}
