@@ -67,7 +67,8 @@ run() {
     return
   fi
   local user sys rss_kb cpu sim_cpu
-  read -r user sys rss_kb <"$work/time"
+  # The last line: /usr/bin/time puts "Command exited with non-zero status N" before it.
+  read -r user sys rss_kb < <(tail -n 1 "$work/time")
   if [ "$config" = held ]; then
     echo "$guests $rss_kb $(jq '.peakActiveGuests' "$work/report.json")" >>"$work/held"
   fi

@@ -19,10 +19,10 @@ static HEAP: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// Guests held at once: enough for the fixed costs (runtime, TLS roots) to stand apart.
 const GUESTS: usize = 200;
 
-/// Heap bytes one held guest may keep: 15.2 KiB measured (2026-11-26, debug build), with room
-/// for ordinary growth; tungstenite's default 128 KiB read buffer, or the session log's
-/// entries kept twice, would fail it.
-const MAX_HEAP_PER_GUEST: usize = 24 * 1024;
+/// Heap bytes one held guest may keep: 13.9 KiB measured (2026-11-26, debug build), with a
+/// margin of 6 KiB for ordinary growth. Back to tungstenite's default 128 KiB read buffer, or
+/// a second copy of the socket, fails it.
+const MAX_HEAP_PER_GUEST: usize = 20 * 1024;
 
 /// Bytes on the heap now.
 fn live_heap() -> usize {

@@ -643,7 +643,10 @@ impl Conversation {
                 .await;
             if let Some(Err(failure)) = &outcome {
                 let paused_at = Instant::now();
-                if let Some(note) = self.resend_if_rate_limited(failure, &mut resends).await {
+                // Boxed: a rare path, which inline would size every wait (and every load
+                // guest's task) by a third more.
+                let resend = Box::pin(self.resend_if_rate_limited(failure, &mut resends));
+                if let Some(note) = resend.await {
                     // The time spent obeying the server does not count against this wait.
                     deadline = later(deadline, paused_at.elapsed());
                     rate_limited.push(note);

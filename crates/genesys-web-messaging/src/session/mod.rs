@@ -15,6 +15,7 @@ use crate::log::{Closed, SessionLog};
 use crate::protocol::{
     AuthenticationData, ClientRequest, IncomingChannel, IncomingMessage, region_endpoint,
 };
+use futures_util::StreamExt;
 use rustls::pki_types::CertificateDer;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -343,7 +344,7 @@ impl GuestSession {
         // every frame it logs.
         tokio::spawn(
             drive(
-                socket,
+                socket.split(),
                 receiver,
                 Arc::clone(&log),
                 Arc::clone(&replies),
@@ -412,7 +413,7 @@ impl GuestSession {
         let (commands, receiver) = mpsc::unbounded_channel();
         tokio::spawn(
             drive(
-                socket,
+                socket.split(),
                 receiver,
                 Arc::clone(&self.log),
                 Arc::clone(&self.replies),

@@ -10,6 +10,7 @@ use crate::protocol::{
     ClientRequest, FrameError, IncomingChannel, IncomingMessage, LIFECYCLE_CLASSES, ServerEvent,
     decode_server_frame, frame_for_log,
 };
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -52,9 +53,10 @@ pub(super) struct Autostart {
     pub(super) sent: Arc<OnceLock<Instant>>,
 }
 
-/// The session task: the only owner of the socket.
+/// The session task: the only owner of the socket, given already split: an async fn keeps
+/// room for its arguments for its whole life, and a whole `Socket` is 1.4 KiB.
 pub(super) async fn drive(
-    socket: Socket,
+    socket: (SplitSink<Socket, Message>, SplitStream<Socket>),
     mut commands: mpsc::UnboundedReceiver<Command>,
     log: Arc<SessionLog>,
     replies: Arc<Replies>,
@@ -62,7 +64,7 @@ pub(super) async fn drive(
     token: String,
     mut autostart: Autostart,
 ) {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = socket;
     let mut next_heartbeat = Instant::now() + heartbeat;
     loop {
         tokio::select! {
