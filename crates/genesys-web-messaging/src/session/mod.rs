@@ -588,10 +588,11 @@ async fn open_socket(config: &SessionConfig) -> Result<Socket, ConnectError> {
         .starts_with("wss:")
         .then(|| Connector::Rustls(tls_config(&config.extra_root_certificates)));
     debug!(target: WIRE_TARGET, "connecting to {url}");
-    // Every held guest keeps its read buffer, zero-filled, for its whole life: tungstenite's
-    // default 128 KiB dominated memory under load. Web Messaging frames are a few hundred bytes,
-    // so 1 KiB holds one whole; a larger frame grows the buffer as far as it
-    // needs, up to the message size limit.
+    // Every held guest keeps its read buffer for its whole life, and tungstenite zero-fills up
+    // to this much of it before each read: its default 128 KiB dominated memory under load.
+    // Web Messaging frames are a few hundred bytes, so 1 KiB reads most in one go; a larger
+    // frame grows the buffer as far as it needs, up to the message size limit. (The buffer
+    // starts as the 4 KiB one tungstenite read the HTTP upgrade through, which it keeps.)
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(config.max_message_size))
