@@ -9,9 +9,11 @@
 use genesys_web_messaging::{Conversation, ConversationOptions, SessionConfig};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+mod common;
+mod load_files;
+use common::SimulatorProcess;
 
 #[global_allocator]
 static HEAP: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -38,47 +40,6 @@ fn live_allocations() -> usize {
     stats.allocations.saturating_sub(stats.deallocations)
 }
 
-/// The `simulate` process, killed when dropped.
-struct Simulator(Child);
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `simulate` with a bot that answers `ping` with `pong` at once; returns it and its URL.
-fn simulate(dir: &std::path::Path) -> (Simulator, String) {
-    let bot = dir.join("bot.yml");
-    std::fs::write(
-        &bot,
-        "replyDelayMs: 0\nstates:\n  main:\n    - when: { contains: ping }\n      reply: pong\n",
-    )
-    .expect("write the bot");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_web-messaging-tester"))
-        .arg("simulate")
-        .arg(&bot)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let simulator = Simulator(child);
-    // The first line is the URL; read it on a thread so the wait has a deadline.
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
-    });
-    let line = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the simulator prints its URL within 60 s");
-    assert!(line.starts_with("ws://"), "the simulator printed {line:?}");
-    (simulator, line.trim().to_string())
-}
-
 /// One guest as `load` holds it: connected, session started, one exchange with the bot, and
 /// now waiting.
 async fn held_guest(url: &str) -> Conversation {
@@ -103,7 +64,9 @@ async fn held_guest(url: &str) -> Conversation {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_guest_keeps_a_small_heap() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (simulator, url) = simulate(dir.path());
+    let simulator =
+        SimulatorProcess::start(common::write(dir.path(), "bot.yml", load_files::PING_BOT));
+    let url = simulator.url().to_string();
     // One guest first, for what every process sets up once (TLS roots, the runtime's drivers).
     held_guest(&url).await.close().await;
 
