@@ -177,8 +177,22 @@ fn read_credentials(path: &Path) -> Result<Kind, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the Google credentials file {shown}: {e}"))?;
+    // serde_json's own message may quote a wrong-typed value (a key, a secret): say only what
+    // kind of error it was and where.
     let file: CredentialsFile = serde_json::from_str(&text).map_err(|e| {
-        format!("the Google credentials file {shown} is not a credentials JSON file ({e})")
+        let what = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "not valid JSON"
+            }
+            serde_json::error::Category::Data | serde_json::error::Category::Io => {
+                "a value of the wrong type, or a missing \"type\""
+            }
+        };
+        format!(
+            "the Google credentials file {shown} is not a credentials JSON file ({what} at line {}, column {})",
+            e.line(),
+            e.column()
+        )
     })?;
     let field = |value: Option<String>, name: &str| {
         value
@@ -320,5 +334,27 @@ mod tests {
         std::fs::write(&path, r#"{"type":"external_account"}"#).unwrap();
         let e = read_credentials(&path).err().unwrap();
         assert!(e.contains("external_account"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_typed_value_is_not_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sa.json");
+        for text in [
+            r#"{"type": "service_account", "private_key": ["Priv4te-K3y-Text"]}"#,
+            r#""Priv4te-K3y-Text""#,
+            r#"{"type": "authorized_user", "refresh_token": 987654321987}"#,
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let Err(error) = read_credentials(&path) else {
+                panic!("{text} was accepted")
+            };
+            assert!(error.contains("is not a credentials JSON file"), "{error}");
+            assert!(error.contains("at line 1, column"), "{error}");
+            assert!(
+                !error.contains("Priv4te") && !error.contains("987654321987"),
+                "{error}"
+            );
+        }
     }
 }
